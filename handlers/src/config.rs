@@ -1,0 +1,224 @@
+//! The routing config: what each ExoPhone answers, and the safe static
+//! answers served when anything fails.
+//!
+//! One JSON document (schema: `config/schema.json`). The worker embeds
+//! `config/default.json` and may override it with a document in KV; either
+//! is parsed and validated once per isolate. Errors name the path inside the
+//! document so a person can find the mistake.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connect::ConnectAnswer;
+use crate::destination::Numbers;
+use crate::error::ConfigError;
+use crate::gather::GatherAnswer;
+use crate::greeting::GreetingAnswer;
+use crate::passthru::{Branch, PassthruRules};
+use crate::phone;
+use crate::playback::PlaybackAnswer;
+
+/// The format version this build reads.
+pub const VERSION: u32 = 1;
+
+/// What one ExoPhone answers. Every part is optional: a missing part falls
+/// back to `default_line`, then to `fallback`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// A name for people and logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The Connect answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectAnswer>,
+    /// Numbers for the dial-whom URL; the Connect destinations when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialwhom: Option<Numbers>,
+    /// The Gather answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gather: Option<GatherAnswer>,
+    /// The greeting text or audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<GreetingAnswer>,
+    /// The Connect playback answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playback: Option<PlaybackAnswer>,
+    /// Passthru branching rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passthru: Option<PassthruRules>,
+}
+
+/// Answers that need nothing but themselves: served for `?fallback=1`, and
+/// whenever a decision cannot be made. All parts are mandatory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// Whom to dial when routing cannot decide (a reception desk).
+    pub connect: ConnectAnswer,
+    /// A prompt that always works.
+    pub gather: GatherAnswer,
+    /// A greeting that always works.
+    pub greeting: GreetingAnswer,
+    /// Playback (may be empty: nothing is played).
+    pub playback: PlaybackAnswer,
+    /// The branch passthru takes when it cannot decide.
+    pub passthru: Branch,
+}
+
+/// The whole document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Must be 1.
+    pub version: u32,
+    /// Seconds a config read from KV is trusted before it is read again.
+    #[serde(default = "default_ttl")]
+    pub cache_ttl_seconds: u32,
+    /// Per ExoPhone, keyed by the number in any of Exotel's forms.
+    #[serde(default)]
+    pub lines: BTreeMap<String, Line>,
+    /// For ExoPhones not in `lines`.
+    #[serde(default)]
+    pub default_line: Line,
+    /// Safe answers.
+    pub fallback: Fallback,
+}
+
+fn default_ttl() -> u32 {
+    60
+}
+
+impl Config {
+    /// Parses and validates a document. Line keys are normalised, so
+    /// `08047115777` and `+918047115777` name the same line.
+    pub fn from_json(doc: &str) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(doc);
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Invalid {
+            path: display_path(&e.path().to_string()),
+            message: e.inner().to_string(),
+        })?;
+        if cfg.version != VERSION {
+            return Err(ConfigError::Invalid {
+                path: "version".into(),
+                message: format!("this build reads version {VERSION}, got {}", cfg.version),
+            });
+        }
+        let mut lines = BTreeMap::new();
+        for (key, line) in std::mem::take(&mut cfg.lines) {
+            let norm = phone::normalize(&key).ok_or_else(|| ConfigError::Invalid {
+                path: format!("lines.{key}"),
+                message: "line keys must be ExoPhone numbers".into(),
+            })?;
+            if lines.insert(norm.clone(), line).is_some() {
+                return Err(ConfigError::Invalid {
+                    path: format!("lines.{key}"),
+                    message: format!("two lines name the same ExoPhone {norm}"),
+                });
+            }
+        }
+        cfg.lines = lines;
+        Ok(cfg)
+    }
+
+    /// The line for the ExoPhone called, else the default line.
+    pub fn line(&self, exophone: Option<&str>) -> &Line {
+        exophone
+            .and_then(phone::normalize)
+            .and_then(|k| self.lines.get(&k))
+            .unwrap_or(&self.default_line)
+    }
+
+    /// Picks a part of the line, else of the default line.
+    fn pick<'a, T>(&'a self, exophone: Option<&str>, part: impl Fn(&'a Line) -> Option<&'a T>) -> Option<&'a T> {
+        part(self.line(exophone)).or_else(|| part(&self.default_line))
+    }
+
+    /// The Connect answer for an ExoPhone.
+    pub fn connect(&self, exophone: Option<&str>) -> &ConnectAnswer {
+        self.pick(exophone, |l| l.connect.as_ref()).unwrap_or(&self.fallback.connect)
+    }
+
+    /// The dial-whom numbers for an ExoPhone.
+    pub fn dialwhom(&self, exophone: Option<&str>) -> &Numbers {
+        self.pick(exophone, |l| l.dialwhom.as_ref())
+            .unwrap_or_else(|| &self.connect(exophone).destination.numbers)
+    }
+
+    /// The Gather answer for an ExoPhone.
+    pub fn gather(&self, exophone: Option<&str>) -> &GatherAnswer {
+        self.pick(exophone, |l| l.gather.as_ref()).unwrap_or(&self.fallback.gather)
+    }
+
+    /// The greeting for an ExoPhone.
+    pub fn greeting(&self, exophone: Option<&str>) -> &GreetingAnswer {
+        self.pick(exophone, |l| l.greeting.as_ref()).unwrap_or(&self.fallback.greeting)
+    }
+
+    /// The playback for an ExoPhone.
+    pub fn playback(&self, exophone: Option<&str>) -> &PlaybackAnswer {
+        self.pick(exophone, |l| l.playback.as_ref()).unwrap_or(&self.fallback.playback)
+    }
+
+    /// The passthru rules for an ExoPhone, if any.
+    pub fn passthru(&self, exophone: Option<&str>) -> Option<&PassthruRules> {
+        self.pick(exophone, |l| l.passthru.as_ref())
+    }
+}
+
+/// serde_path_to_error prints `.` for the root; say "document" instead.
+fn display_path(p: &str) -> String {
+    if p == "." || p.is_empty() {
+        "document".into()
+    } else {
+        p.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const DEFAULT: &str = include_str!("../../config/default.json");
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let c = Config::from_json(DEFAULT).unwrap();
+        assert!(!c.lines.is_empty());
+    }
+
+    #[test]
+    fn lines_resolve_in_any_number_form_and_fall_back() {
+        let c = Config::from_json(DEFAULT).unwrap();
+        let (key, line) = c.lines.iter().next().unwrap();
+        let national = format!("0{}", &key[3..]);
+        assert_eq!(c.line(Some(&national)), line);
+        assert_eq!(c.line(Some("+10000000000")), &c.default_line);
+        assert_eq!(c.line(None), &c.default_line);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let bad = DEFAULT.replacen("\"max_ringing_duration\": 30", "\"max_ringing_duration\": 90", 1);
+        assert_ne!(bad, DEFAULT, "fixture must contain max_ringing_duration 30");
+        let e = Config::from_json(&bad).unwrap_err().to_string();
+        assert!(e.contains("connect.max_ringing_duration") && e.contains("between 1 and 60"), "{e}");
+
+        let e = Config::from_json(r#"{"version": 2, "fallback": {}}"#).unwrap_err().to_string();
+        assert!(e.contains("fallback"), "{e}");
+        let e = Config::from_json("{").unwrap_err().to_string();
+        assert!(e.contains("config invalid"), "{e}");
+    }
+
+    #[test]
+    fn bad_line_keys_and_versions() {
+        let mut v: serde_json::Value = serde_json::from_str(DEFAULT).unwrap();
+        v["lines"]["support"] = serde_json::json!({});
+        let e = Config::from_json(&v.to_string()).unwrap_err();
+        assert_eq!(e, ConfigError::Invalid { path: "lines.support".into(), message: "line keys must be ExoPhone numbers".into() });
+        let mut v: serde_json::Value = serde_json::from_str(DEFAULT).unwrap();
+        v["version"] = 7.into();
+        assert!(Config::from_json(&v.to_string()).unwrap_err().to_string().contains("version 1"));
+    }
+}

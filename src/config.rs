@@ -1,0 +1,216 @@
+//! The routing config, parsed once per isolate and cached.
+//!
+//! The first request of an isolate reads KV within a time budget; later
+//! requests use the cached copy, and once it is older than the config's
+//! `cache_ttl_seconds` they still use it while one background task
+//! (`ctx.wait_until`) reads KV again. So KV sits on the caller's path only
+//! once per isolate, and never longer than its budget. A KV document that
+//! fails validation never replaces a good config: the last good one (or the
+//! embedded default) keeps serving, and /healthz says why.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use handlers::config::Config;
+use serde::Serialize;
+use worker::{console_error, console_log, Context, Delay, Env};
+
+use crate::bindings;
+
+/// Where the config in use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Compiled into the worker.
+    Embedded,
+    /// Read from KV.
+    Kv,
+}
+
+/// How long to wait before asking KV again after a failed read.
+const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;
+
+struct Cached {
+    config: Rc<Config>,
+    source: Source,
+    /// The KV text the config was parsed from, to skip re-parsing it.
+    raw: Option<String>,
+    expires_at: f64,
+    refreshing: bool,
+    last_error: Option<String>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    static EMBEDDED: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+/// What /healthz reports.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// Where the config came from.
+    pub source: Source,
+    /// Why KV's document is not in use, if it is not.
+    pub error: Option<String>,
+    /// Lines configured.
+    pub lines: usize,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The embedded default, parsed on first use. Its validity is a native test
+/// (`handlers::config::tests::the_embedded_default_is_valid`).
+pub fn embedded() -> Result<Rc<Config>, String> {
+    EMBEDDED.with(|e| {
+        if let Some(c) = e.borrow().as_ref() {
+            return Ok(c.clone());
+        }
+        let c = Rc::new(Config::from_json(handlers::DEFAULT_CONFIG).map_err(|e| e.to_string())?);
+        *e.borrow_mut() = Some(c.clone());
+        Ok(c)
+    })
+}
+
+/// The config already in memory, or the embedded one: never touches KV.
+/// This is what `?fallback=1` uses.
+pub fn in_memory() -> Result<Rc<Config>, String> {
+    match CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone())) {
+        Some(c) => Ok(c),
+        None => embedded(),
+    }
+}
+
+/// The config for this request (see the module docs for when KV is read).
+pub async fn current(env: &Env, ctx: &Context) -> Result<Rc<Config>, String> {
+    let now = now_ms();
+    let state = CACHE.with(|c| {
+        c.borrow_mut().as_mut().map(|c| {
+            let stale = now >= c.expires_at;
+            let start_refresh = stale && !c.refreshing;
+            if start_refresh {
+                c.refreshing = true;
+            }
+            (c.config.clone(), start_refresh)
+        })
+    });
+    match state {
+        Some((config, start_refresh)) => {
+            if start_refresh {
+                let env = env.clone();
+                ctx.wait_until(async move { refresh(&env).await });
+            }
+            Ok(config)
+        }
+        None => {
+            refresh(env).await;
+            in_memory()
+        }
+    }
+}
+
+/// Health facts about the config in use.
+pub fn status() -> Status {
+    CACHE.with(|c| match c.borrow().as_ref() {
+        Some(c) => Status { source: c.source, error: c.last_error.clone(), lines: c.config.lines.len() },
+        None => Status {
+            source: Source::Embedded,
+            error: None,
+            lines: embedded().map(|c| c.lines.len()).unwrap_or(0),
+        },
+    })
+}
+
+enum Read {
+    Found(String),
+    Absent,
+    Failed(String),
+}
+
+async fn read_kv(env: &Env) -> Read {
+    let Ok(kv) = env.kv(bindings::CONFIG_KV) else {
+        return Read::Absent; // no namespace bound: the embedded config is the config
+    };
+    let budget = env
+        .var(bindings::KV_BUDGET_MS)
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(bindings::DEFAULT_KV_BUDGET_MS);
+    let get = Box::pin(async move { kv.get(bindings::CONFIG_KEY).text().await });
+    let timeout = Box::pin(Delay::from(Duration::from_millis(budget)));
+    match select(get, timeout).await {
+        Either::Left((Ok(Some(text)), _)) => Read::Found(text),
+        Either::Left((Ok(None), _)) => Read::Absent,
+        Either::Left((Err(e), _)) => Read::Failed(format!("kv read failed: {e}")),
+        Either::Right(_) => Read::Failed(format!("kv read took longer than {budget} ms")),
+    }
+}
+
+async fn refresh(env: &Env) {
+    let read = read_kv(env).await;
+    let now = now_ms();
+    let prev = CACHE.with(|c| c.borrow_mut().take());
+    let fallback = || -> Option<(Rc<Config>, Source, Option<String>)> {
+        match &prev {
+            Some(p) => Some((p.config.clone(), p.source, p.raw.clone())),
+            None => embedded().ok().map(|c| (c, Source::Embedded, None)),
+        }
+    };
+    let next = match read {
+        Read::Found(text) if prev.as_ref().and_then(|p| p.raw.as_deref()) == Some(text.as_str()) => {
+            prev.map(|p| Cached { expires_at: now + ttl_ms(&p.config), refreshing: false, ..p })
+        }
+        Read::Found(text) => match Config::from_json(&text) {
+            Ok(cfg) => {
+                console_log!("config: loaded from KV ({} lines)", cfg.lines.len());
+                let cfg = Rc::new(cfg);
+                Some(Cached {
+                    expires_at: now + ttl_ms(&cfg),
+                    config: cfg,
+                    source: Source::Kv,
+                    raw: Some(text),
+                    refreshing: false,
+                    last_error: None,
+                })
+            }
+            Err(e) => {
+                console_error!("config: KV document rejected, keeping the last good config: {e}");
+                fallback().map(|(config, source, raw)| Cached {
+                    expires_at: now + ttl_ms(&config),
+                    config,
+                    source,
+                    raw,
+                    refreshing: false,
+                    last_error: Some(e.to_string()),
+                })
+            }
+        },
+        Read::Absent => embedded().ok().map(|cfg| Cached {
+            expires_at: now + ttl_ms(&cfg),
+            config: cfg,
+            source: Source::Embedded,
+            raw: None,
+            refreshing: false,
+            last_error: None,
+        }),
+        Read::Failed(e) => {
+            console_error!("config: {e}; serving the cached config");
+            fallback().map(|(config, source, raw)| Cached {
+                config,
+                source,
+                raw,
+                expires_at: now + RETRY_AFTER_FAILURE_MS,
+                refreshing: false,
+                last_error: Some(e),
+            })
+        }
+    };
+    CACHE.with(|c| *c.borrow_mut() = next);
+}
+
+fn ttl_ms(c: &Config) -> f64 {
+    f64::from(c.cache_ttl_seconds) * 1000.0
+}

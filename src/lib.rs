@@ -1,0 +1,24 @@
+//! exoedge's Cloudflare Worker: the thin shell around `handlers`.
+//!
+//! Routing, bindings and I/O live here; every decision lives in the
+//! `handlers` crate, which is tested natively. See README.md.
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+mod bindings;
+mod config;
+mod http;
+mod router;
+mod routes;
+
+#[event(start)]
+fn start() {
+    // Turn a panic's message into a console error instead of a bare trap;
+    // worker-build's panic recovery then resets the instance for the next request.
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    router::dispatch(req, env, ctx).await
+}

@@ -1,0 +1,83 @@
+//! The request path: resolve the route, check method and token, read the
+//! request, call the one `handlers` function for it, convert the reply.
+
+use std::cell::OnceCell;
+
+use handlers::auth::Tokens;
+use handlers::params::CallParams;
+use handlers::reply::Reply;
+use handlers::route::{self, Route};
+use worker::{console_error, console_warn, Context, Env, Method, Request, Response};
+
+use crate::http::{param_error, respond, unauthorized};
+use crate::{bindings, config, routes};
+
+thread_local! {
+    /// Tokens are a secret fixed for the isolate's life: hash them once.
+    static TOKENS: OnceCell<Tokens> = const { OnceCell::new() };
+}
+
+fn tokens(env: &Env) -> Tokens {
+    TOKENS.with(|t| {
+        t.get_or_init(|| {
+            let secret = env.secret(bindings::CALLBACK_TOKENS).map(|s| s.to_string()).unwrap_or_default();
+            let (tokens, dropped) = Tokens::parse(&secret);
+            if tokens.is_empty() {
+                console_error!("no callback token configured ({}): every /exotel request gets 401", bindings::CALLBACK_TOKENS);
+            }
+            if dropped > 0 {
+                console_warn!("{dropped} callback token(s) ignored: shorter than {} characters", handlers::auth::MIN_TOKEN_LEN);
+            }
+            tokens
+        })
+        .clone()
+    })
+}
+
+/// `?fallback=1` (or `true`): the safe static answer, touching nothing.
+fn wants_fallback(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+}
+
+/// Handles one request.
+pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let url = req.url()?;
+    let resolved = route::resolve(url.path());
+    let method = req.method();
+    let head = method == Method::Head;
+    let Some(route) = resolved.route else {
+        return respond(&Reply::error(404, "no such route"), head);
+    };
+    let allowed = match route.method() {
+        "POST" => method == Method::Post,
+        _ => method == Method::Get || head,
+    };
+    if !allowed {
+        let mut r = respond(&Reply::error(405, format!("{} only", route.method())), head)?;
+        r.headers_mut().set("allow", if route.method() == "POST" { "POST" } else { "GET, HEAD" })?;
+        return Ok(r);
+    }
+    if route.is_protected() {
+        let authorization = req.headers().get("authorization")?;
+        if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
+            return unauthorized(e);
+        }
+    }
+    let query = url.query().unwrap_or("");
+    let reply = match route {
+        Route::Health => routes::health::handle_health(),
+        Route::Status => routes::status::handle_status(req).await,
+        _ if wants_fallback(query) => routes::fallback::handle_fallback(route),
+        _ => match CallParams::from_query(query) {
+            Err(e) => param_error(&e),
+            Ok(params) => match config::current(&env, &ctx).await {
+                Err(e) => {
+                    console_error!("config unavailable: {e}");
+                    routes::fallback::handle_fallback(route)
+                }
+                Ok(cfg) => routes::callback(route, &params, &cfg),
+            },
+        },
+    };
+    respond(&reply, head)
+}
