@@ -11,13 +11,11 @@ pub fn respond(reply: &Reply, head: bool) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", reply.content_type.as_str())?;
     headers.set("cache-control", "no-store")?;
+    // Set on GET too, so HEAD's headers are GET's exactly (Exotel checks).
+    headers.set("content-length", &reply.body.len().to_string())?;
     let builder = Response::builder().with_status(reply.status).with_headers(headers);
     if head {
-        let h = Headers::new();
-        h.set("content-type", reply.content_type.as_str())?;
-        h.set("cache-control", "no-store")?;
-        h.set("content-length", &reply.body.len().to_string())?;
-        return Ok(Response::builder().with_status(reply.status).with_headers(h).empty());
+        return Ok(builder.empty());
     }
     Ok(builder.fixed(reply.body.clone().into_bytes()))
 }

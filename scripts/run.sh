@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: the worker on a local workerd (wrangler dev, embedded default
+# config, 127.0.0.1:8787) plus proto-gateway. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+scripts/setup.sh
+# shellcheck disable=SC1091
+source scripts/.wasm-env
+cargo build --release -p proto-gateway
+target/release/proto-gateway "$@" &
+GW=$!
+trap 'kill $GW 2>/dev/null || true' EXIT INT TERM
+npx wrangler dev --ip 127.0.0.1 --port 8787

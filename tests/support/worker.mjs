@@ -1,0 +1,47 @@
+// Starts the built worker (build/index.js + wasm) in Miniflare, the same
+// workerd runtime as production, with a fresh in-memory KV.
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The callback token every test uses (set as the EXOEDGE_TOKENS secret). */
+export const TOKEN = "test-token-0123456789abcdef";
+/** A second valid token, to test rotation. */
+export const TOKEN2 = "rotated-token-abcdef0123456789";
+
+/**
+ * @param {object} opts
+ * @param {Record<string,string>} [opts.kv] initial CONFIG KV entries
+ * @param {Record<string,string>} [opts.bindings] extra vars/secrets
+ * @param {Record<string,string>} [opts.kvNamespaces] extra KV namespaces
+ * @param {object} [opts.miniflare] extra Miniflare options (durableObjects, outboundService, ...)
+ */
+export async function startWorker(opts = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(root, "build/index.js"),
+    modulesRoot: path.join(root, "build"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: ["CONFIG", ...(opts.kvNamespaces ?? [])],
+    bindings: { EXOEDGE_TOKENS: `${TOKEN},${TOKEN2}`, KV_BUDGET_MS: "150", ...(opts.bindings ?? {}) },
+    ...(opts.miniflare ?? {}),
+  });
+  await mf.ready;
+  const kv = await mf.getKVNamespace("CONFIG");
+  for (const [k, v] of Object.entries(opts.kv ?? {})) await kv.put(k, v);
+  return {
+    mf,
+    kv,
+    /** fetch a path on the worker; `path` may include a query */
+    fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://exoedge.test").toString(), init),
+    /** the same, with the token path prefix */
+    call: (p, init) => mf.dispatchFetch(new URL(`/t/${TOKEN}${p}`, "http://exoedge.test").toString(), init),
+    close: () => mf.dispose(),
+  };
+}
