@@ -35,6 +35,7 @@ pub mod route;
 pub mod rule;
 pub mod status;
 pub mod time;
+pub mod webhook;
 
 /// The config compiled into the worker, so it answers with nothing else set up.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config/default.json");
