@@ -84,6 +84,9 @@ pub struct Config {
     pub default_line: Line,
     /// Safe answers.
     pub fallback: Fallback,
+    /// The real-time events flow (`POST /events`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<crate::events::EventsFlow>,
 }
 
 fn default_ttl() -> u32 {
