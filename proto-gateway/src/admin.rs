@@ -1,0 +1,158 @@
+//! The admin HTTP server: `/healthz`, `/metrics`, and any routes other
+//! modules mount on it.
+//!
+//! # Mounting another route
+//! A module exposes `pub fn routes(...) -> axum::Router` and [`extensions`]
+//! pushes it. Routes that act (rather than observe) must be authenticated:
+//! wrap them with [`require_bearer`], e.g.
+//! `admin::require_bearer(apns::routes(cfg), tokens)`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::metrics::Metrics;
+
+/// What the built-in admin routes read.
+#[derive(Clone)]
+pub struct AdminState {
+    /// Gateway metrics.
+    pub metrics: Arc<Metrics>,
+    /// False once shutdown has begun (load balancers stop sending).
+    pub serving: Arc<AtomicBool>,
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    queue_depth: i64,
+}
+
+/// `/healthz` and `/metrics`.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Extra routes to mount next to [`router`], built from the config. The
+/// extension point for features that need a native HTTP endpoint (the APNs
+/// VoIP relay of issue 8 goes here). Empty today.
+pub fn extensions(_config: &Config) -> Result<Vec<Router>> {
+    Ok(Vec::new())
+}
+
+async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {
+    let queue_depth = state.metrics.queue_depth().max(0);
+    if state.serving.load(Ordering::Relaxed) {
+        (StatusCode::OK, Json(Health { status: "ok", queue_depth }))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "shutting down",
+                queue_depth,
+            }),
+        )
+    }
+}
+
+async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
+
+/// Requires `Authorization: Bearer <token>` with one of `tokens` (several
+/// allow rotation) on every route of `routes`; 401 otherwise. Comparison is
+/// constant-time; tokens are never logged.
+pub fn require_bearer(routes: Router, tokens: Vec<String>) -> Router {
+    let tokens: Arc<[String]> = tokens.into();
+    routes.layer(axum::middleware::from_fn_with_state(tokens, check_bearer))
+}
+
+async fn check_bearer(State(tokens): State<Arc<[String]>>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let ok = presented.is_some_and(|p| {
+        tokens
+            .iter()
+            .filter(|t| !t.is_empty())
+            .fold(false, |acc, t| acc | bool::from(t.as_bytes().ct_eq(p.as_bytes())))
+    });
+    if ok {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "missing or wrong bearer token",
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+
+    fn state() -> AdminState {
+        AdminState {
+            metrics: Arc::new(Metrics::default()),
+            serving: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    async fn status(router: Router, req: http::Request<Body>) -> StatusCode {
+        router.oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn health_and_metrics() {
+        let s = state();
+        let get = |p: &str| http::Request::get(p).body(Body::empty()).unwrap();
+        assert_eq!(status(router(s.clone()), get("/healthz")).await, StatusCode::OK);
+        assert_eq!(status(router(s.clone()), get("/metrics")).await, StatusCode::OK);
+        s.serving.store(false, Ordering::Relaxed);
+        assert_eq!(
+            status(router(s), get("/healthz")).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test]
+    async fn bearer_guards_mounted_routes_only() {
+        let extra = Router::new().route("/v1/thing", get(|| async { "done" }));
+        let app = router(state()).merge(require_bearer(extra, vec!["t0k3n".into()]));
+        let req = |auth: Option<&str>| {
+            let mut b = http::Request::get("/v1/thing");
+            if let Some(a) = auth {
+                b = b.header("authorization", a);
+            }
+            b.body(Body::empty()).unwrap()
+        };
+        assert_eq!(status(app.clone(), req(None)).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(app.clone(), req(Some("Bearer nope"))).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(app.clone(), req(Some("Bearer t0k3n"))).await, StatusCode::OK);
+        let health = http::Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(status(app, health).await, StatusCode::OK);
+    }
+}

@@ -1,0 +1,140 @@
+//! The gateway's one error type, and the one place it becomes a gRPC status.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the gateway, from loading its config to
+/// storing an event.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ConfigRead {
+        /// The file named by `--config` or `PROTO_GATEWAY_CONFIG`.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of the expected shape.
+    #[error("invalid config file {path}: {source}")]
+    ConfigParse {
+        /// The file that failed to parse.
+        path: PathBuf,
+        /// The parser's explanation (line and column included).
+        source: Box<toml::de::Error>,
+    },
+    /// A config value is present but unusable; the message says which and why.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// The configured .proto files do not compile.
+    #[error("cannot compile the event contract: {0}")]
+    Proto(#[from] Box<protox::Error>),
+    /// The compiled contract lacks the configured service, method or field.
+    #[error("event contract: {0}; check [proto] in the config")]
+    Descriptor(String),
+    /// The request body is not a valid encoding of the event message.
+    #[error("malformed event: {0}")]
+    Decode(#[from] prost::DecodeError),
+    /// The event decodes but holds a value that has no JSON form (e.g. a
+    /// timestamp out of range).
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// The event lacks a value the gateway needs (its id).
+    #[error("event has no {field}; it is required")]
+    MissingField {
+        /// The configured field path, e.g. `event_sid`.
+        field: String,
+    },
+    /// The request is larger than `grpc.max_message_bytes`.
+    #[error("event of {len} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the rejected message.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Turning the event into JSON failed (a bug or an unsupported type).
+    #[error("cannot render the event as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The outbox database failed.
+    #[error("outbox: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// A batch's commit failed; none of its events were acknowledged.
+    #[error("outbox commit failed: {0}")]
+    Commit(String),
+    /// The outbox writer has stopped (shutdown or a fatal store error).
+    #[error("outbox writer is not running")]
+    StoreClosed,
+    /// A dead letter id that does not exist.
+    #[error("no dead letter with id {0}; see `proto-gateway dead-letters list`")]
+    NoSuchDeadLetter(i64),
+    /// Reading a file or binding a socket failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What the gateway was doing.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// TLS material could not be loaded or the server could not be set up.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// Building the HTTP client for forwarding failed.
+    #[error("http client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    /// The gRPC server failed.
+    #[error("grpc server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+impl Error {
+    /// An [`Error::Io`] with a description of the operation.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Convenience alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Error> for tonic::Status {
+    /// Caller mistakes are INVALID_ARGUMENT / RESOURCE_EXHAUSTED (do not
+    /// retry); storage trouble is UNAVAILABLE (retry later: nothing was
+    /// acknowledged); anything else is INTERNAL without internal details.
+    fn from(err: Error) -> Self {
+        match &err {
+            Error::Decode(_) | Error::InvalidEvent(_) | Error::MissingField { .. } => {
+                tonic::Status::invalid_argument(err.to_string())
+            }
+            Error::TooLarge { .. } => tonic::Status::resource_exhausted(err.to_string()),
+            Error::Store(_) | Error::Commit(_) | Error::StoreClosed => {
+                tracing::error!(error = %err, "event not stored");
+                tonic::Status::unavailable("event not stored; retry")
+            }
+            _ => {
+                tracing::error!(error = %err, "event not accepted");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_errors_map_to_caller_codes() {
+        let s: tonic::Status = Error::MissingField {
+            field: "event_sid".into(),
+        }
+        .into();
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        let s: tonic::Status = Error::TooLarge { len: 10, limit: 5 }.into();
+        assert_eq!(s.code(), tonic::Code::ResourceExhausted);
+        let s: tonic::Status = Error::StoreClosed.into();
+        assert_eq!(s.code(), tonic::Code::Unavailable);
+    }
+}

@@ -1,0 +1,271 @@
+//! One signed delivery attempt: POST the event's JSON to the edge with
+//! Standard Webhooks headers, and classify the answer.
+//!
+//! Signing is `handlers::webhook`, the same code the worker verifies with.
+
+use std::time::Duration;
+
+use handlers::webhook::{self, Secret};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+
+use crate::config::ForwardConfig;
+use crate::error::{Error, Result};
+use crate::store::Stored;
+
+/// Longest Retry-After the gateway obeys; beyond it the server is assumed
+/// confused and an hour is waited instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// How much of an error response body is kept in the dead-letter record.
+const ERROR_BODY_EXCERPT: usize = 200;
+
+/// What one attempt tells the scheduler to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// 2xx, or a status configured as "already delivered".
+    Delivered,
+    /// Network error, timeout, 408, 429 or 5xx: try again later.
+    Retry {
+        /// What failed (for logs and the dead-letter record).
+        error: String,
+        /// The server's Retry-After, when it sent one in seconds.
+        retry_after: Option<Duration>,
+    },
+    /// Any other status (4xx, 3xx): the receiver refuses this event; the
+    /// same bytes will not fare better, so it becomes a dead letter at once.
+    Reject {
+        /// Status and body excerpt.
+        error: String,
+    },
+}
+
+/// Sends events to the configured URL.
+pub struct Forwarder {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    secrets: Vec<Secret>,
+    already_delivered: Vec<u16>,
+}
+
+impl Forwarder {
+    /// Parses the secrets (never logging them) and builds the HTTP client.
+    pub fn new(cfg: &ForwardConfig, secrets: &[String]) -> Result<Forwarder> {
+        let secrets = secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Secret::parse(s)
+                    .map_err(|e| Error::Config(format!("forward.secrets entry {}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let url = reqwest::Url::parse(&cfg.url)
+            .map_err(|e| Error::Config(format!("forward.url: {e}")))?;
+        // reqwest is built without a default TLS provider (no aws-lc).
+        crate::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(cfg.timeout())
+            .connect_timeout(cfg.timeout().min(Duration::from_secs(5)))
+            // A redirect of a POST is a misconfigured URL, not something to
+            // follow silently (301/302 would even turn it into a GET).
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("exoedge-proto-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Forwarder {
+            client,
+            url,
+            secrets,
+            already_delivered: cfg.already_delivered_statuses.clone(),
+        })
+    }
+
+    /// The Standard Webhooks headers for one attempt. The timestamp is the
+    /// attempt's, so a retry hours later still passes the receiver's
+    /// 5-minute window.
+    pub fn headers(&self, event_sid: &str, timestamp: i64, body: &[u8]) -> Result<HeaderMap> {
+        let signature = webhook::sign_all(&self.secrets, event_sid, timestamp, body);
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let value = |v: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| Error::InvalidEvent("event id is not a valid header value".into()))
+        };
+        headers.insert(webhook::HEADER_ID, value(event_sid)?);
+        headers.insert(webhook::HEADER_TIMESTAMP, HeaderValue::from(timestamp));
+        headers.insert(webhook::HEADER_SIGNATURE, value(&signature)?);
+        Ok(headers)
+    }
+
+    /// Makes one attempt.
+    pub async fn attempt(&self, event: &Stored) -> Attempt {
+        let now = crate::store::now_ms() / 1000;
+        let headers = match self.headers(&event.event_sid, now, event.payload.as_bytes()) {
+            Ok(h) => h,
+            Err(e) => {
+                return Attempt::Reject {
+                    error: e.to_string(),
+                }
+            }
+        };
+        let response = self
+            .client
+            .post(self.url.clone())
+            .headers(headers)
+            .body(event.payload.clone())
+            .send()
+            .await;
+        match response {
+            Err(e) => Attempt::Retry {
+                error: format!("request failed: {}", without_url(&e)),
+                retry_after: None,
+            },
+            Ok(resp) => {
+                let status = resp.status();
+                if status.is_success() || self.already_delivered.contains(&status.as_u16()) {
+                    return Attempt::Delivered;
+                }
+                let retry_after = retry_after(resp.headers());
+                let body = resp.text().await.unwrap_or_default();
+                classify(status, retry_after, &body)
+            }
+        }
+    }
+}
+
+/// Decides retry or reject for a non-success status.
+pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &str) -> Attempt {
+    let excerpt: String = body.chars().take(ERROR_BODY_EXCERPT).collect();
+    let error = format!("HTTP {}: {}", status.as_u16(), excerpt.trim());
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        Attempt::Retry { error, retry_after }
+    } else {
+        Attempt::Reject { error }
+    }
+}
+
+/// Retry-After in delta-seconds form (the form rate limiters send); an
+/// HTTP-date is ignored and ordinary backoff applies.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+/// reqwest errors include the URL, which may carry credentials in a
+/// user-info part; logs and dead letters get the error without it.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect error"
+    } else {
+        "error"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// Delay before attempt `attempt + 1` (1-based `attempt` that just failed):
+/// exponential from `initial`, capped at `max`, with "equal jitter" (half
+/// fixed, half random) so a burst of failures spreads out but never retries
+/// immediately. A server's Retry-After wins when it asks for longer.
+pub fn retry_delay(
+    attempt: u32,
+    initial: Duration,
+    max: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let exp = initial
+        .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+        .min(max);
+    let half = exp / 2;
+    let jitter = Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64));
+    let backoff = half + jitter;
+    match retry_after {
+        Some(ra) => ra.max(backoff),
+        None => backoff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEV_WEBHOOK_SECRET;
+
+    #[test]
+    fn statuses_are_classified() {
+        assert!(matches!(
+            classify(StatusCode::INTERNAL_SERVER_ERROR, None, "x"),
+            Attempt::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(2)), ""),
+            Attempt::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(2)
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, None, "bad signature"),
+            Attempt::Reject { error } if error == "HTTP 400: bad signature"
+        ));
+        assert!(matches!(
+            classify(StatusCode::MOVED_PERMANENTLY, None, ""),
+            Attempt::Reject { .. }
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let i = Duration::from_millis(100);
+        let m = Duration::from_secs(1);
+        for _ in 0..50 {
+            let d1 = retry_delay(1, i, m, None);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= i, "{d1:?}");
+            let d3 = retry_delay(3, i, m, None);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            let d30 = retry_delay(30, i, m, None);
+            assert!(d30 >= m / 2 && d30 <= m);
+            let ra = retry_delay(1, i, m, Some(Duration::from_secs(5)));
+            assert_eq!(ra, Duration::from_secs(5));
+        }
+    }
+
+    #[test]
+    fn signs_with_every_secret_verifiably() {
+        let second = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let cfg = ForwardConfig::default();
+        let f = Forwarder::new(&cfg, &[DEV_WEBHOOK_SECRET.into(), second.into()]).unwrap();
+        let body = br#"{"event_sid":"ev1"}"#;
+        let h = f.headers("ev1", 1_700_000_000, body).unwrap();
+        let sig = h[webhook::HEADER_SIGNATURE].to_str().unwrap();
+        assert_eq!(sig.split(' ').count(), 2);
+        let signed = webhook::SignedHeaders {
+            id: "ev1",
+            timestamp: "1700000000",
+            signature: sig,
+        };
+        // A receiver that knows only the new secret still verifies.
+        let only_new = [Secret::parse(second).unwrap()];
+        assert!(webhook::verify(&only_new, &signed, body, 1_700_000_010).is_ok());
+        assert_eq!(h[webhook::HEADER_ID], "ev1");
+    }
+
+    #[test]
+    fn bad_secret_is_a_config_error_without_the_secret() {
+        let err = Forwarder::new(&ForwardConfig::default(), &["whsec_!!notbase64".into()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("entry 1"), "{err}");
+        assert!(!err.contains("notbase64"), "{err}");
+    }
+}
