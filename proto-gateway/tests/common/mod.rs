@@ -1,0 +1,248 @@
+//! Shared test fixtures: a recording HTTP sink standing in for the edge, a
+//! gRPC client speaking the gateway's contract from the same descriptors, and
+//! a config pointing one at the other. Loopback only.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use handlers::webhook::{self, Secret, SignedHeaders};
+use prost::Message as _;
+use prost_reflect::DynamicMessage;
+use proto_gateway::config::{Config, ProtoConfig};
+use proto_gateway::convert::EventSchema;
+use proto_gateway::service::RawCodec;
+use tonic::transport::Channel;
+
+/// The signing secret every test gateway uses.
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// What the sink answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply { status, retry_after: None, delay: Duration::ZERO }
+    }
+}
+
+type Behaviour = Arc<dyn Fn(&str, u32) -> Reply + Send + Sync>;
+
+/// One request the sink received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: Vec<u8>,
+    pub at: Instant,
+    /// Answer given.
+    pub status: u16,
+}
+
+#[derive(Clone)]
+struct SinkState {
+    behaviour: Arc<Mutex<Behaviour>>,
+    received: Arc<Mutex<Vec<Received>>>,
+    attempts: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+/// A local HTTP server recording every delivery.
+#[derive(Clone)]
+pub struct Sink {
+    pub url: String,
+    state: SinkState,
+}
+
+impl Sink {
+    /// Starts a sink answering per `behaviour(event_sid, attempt_number)`.
+    pub async fn start(behaviour: impl Fn(&str, u32) -> Reply + Send + Sync + 'static) -> Sink {
+        let state = SinkState {
+            behaviour: Arc::new(Mutex::new(Arc::new(behaviour))),
+            received: Arc::default(),
+            attempts: Arc::default(),
+        };
+        let app = axum::Router::new()
+            .route("/events", axum::routing::post(receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Sink { url: format!("http://{addr}/events"), state }
+    }
+
+    /// Replaces the answer policy.
+    pub fn set(&self, behaviour: impl Fn(&str, u32) -> Reply + Send + Sync + 'static) {
+        *self.state.behaviour.lock().unwrap() = Arc::new(behaviour);
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// Ids answered 2xx, in arrival order.
+    pub fn delivered_ids(&self) -> Vec<String> {
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Waits until `pred` holds over the received requests.
+    pub async fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&[Received]) -> bool) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if pred(&self.received()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; received {} requests", self.received().len());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn receive(State(state): State<SinkState>, headers: HeaderMap, body: Bytes) -> Response {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let id = h(webhook::HEADER_ID);
+    let attempt = {
+        let mut a = state.attempts.lock().unwrap();
+        let n = a.entry(id.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let behaviour = state.behaviour.lock().unwrap().clone();
+    let reply = behaviour(&id, attempt);
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    state.received.lock().unwrap().push(Received {
+        id,
+        timestamp: h(webhook::HEADER_TIMESTAMP),
+        signature: h(webhook::HEADER_SIGNATURE),
+        body: body.to_vec(),
+        at: Instant::now(),
+        status: reply.status,
+    });
+    let mut resp = StatusCode::from_u16(reply.status).unwrap().into_response();
+    if let Some(s) = reply.retry_after {
+        resp.headers_mut().insert("retry-after", s.into());
+    }
+    resp
+}
+
+/// Checks a received request's signature with the test secret.
+pub fn verify(r: &Received) -> Result<(), webhook::WebhookError> {
+    let now: i64 = r.timestamp.parse().unwrap();
+    webhook::verify(
+        &[Secret::parse(SECRET).unwrap()],
+        &SignedHeaders { id: &r.id, timestamp: &r.timestamp, signature: &r.signature },
+        &r.body,
+        now,
+    )
+}
+
+/// A config for a test gateway: ports chosen by the OS, outbox in `dir`,
+/// delivery to `sink_url`, fast retries.
+pub fn config(dir: &Path, sink_url: &str) -> Config {
+    let mut c = Config::default();
+    c.grpc.listen = "127.0.0.1:0".parse().unwrap();
+    c.admin.listen = "127.0.0.1:0".parse().unwrap();
+    c.store.path = dir.join("outbox.sqlite3");
+    c.forward.url = sink_url.to_owned();
+    c.forward.secrets = vec![SECRET.to_owned()];
+    c.forward.initial_backoff_ms = 20;
+    c.forward.max_backoff_ms = 200;
+    c.forward.timeout_ms = 3_000;
+    c
+}
+
+/// The built-in contract, as a client sees it.
+pub fn schema() -> EventSchema {
+    EventSchema::load(&ProtoConfig::default()).unwrap()
+}
+
+/// An encoded event of the built-in contract.
+pub fn event(schema: &EventSchema, sid: &str, leg: Option<&str>, name: &str) -> Vec<u8> {
+    let data = match leg {
+        Some(l) => serde_json::json!({ "leg_sid": l, "state": "answered" }),
+        None => serde_json::json!({}),
+    };
+    let json = serde_json::json!({
+        "event_sid": sid,
+        "event_type": "leg_action_event",
+        "event_name": name,
+        "event_timestamp": "2024-12-02T14:12:07.963868626Z",
+        "action_sid": "act-1",
+        "action_custom_parameter": "exoedge:test",
+        "data": data,
+    });
+    DynamicMessage::deserialize(schema.input().clone(), json).unwrap().encode_to_vec()
+}
+
+/// A gRPC client for the gateway's method, built from the same descriptors.
+#[derive(Clone)]
+pub struct Client {
+    grpc: tonic::client::Grpc<Channel>,
+    path: http::uri::PathAndQuery,
+    pub schema: Arc<EventSchema>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        Client::with_channel(channel)
+    }
+
+    pub fn with_channel(channel: Channel) -> Client {
+        let schema = schema();
+        Client {
+            grpc: tonic::client::Grpc::new(channel).max_encoding_message_size(64 * 1024 * 1024),
+            path: schema.rpc_path().parse().unwrap(),
+            schema: Arc::new(schema),
+        }
+    }
+
+    /// Sends pre-encoded bytes.
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<bytes::Bytes, tonic::Status> {
+        self.grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        self.grpc
+            .unary(tonic::Request::new(bytes), self.path.clone(), RawCodec)
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Sends one leg event.
+    pub async fn send(&mut self, sid: &str, leg: Option<&str>) -> Result<(), tonic::Status> {
+        let bytes = event(&self.schema, sid, leg, "leg_answered");
+        self.send_raw(bytes).await.map(|_| ())
+    }
+}
+
+/// Scrapes one metric's value from the admin server.
+pub async fn metric(admin: SocketAddr, name: &str) -> f64 {
+    proto_gateway::install_crypto_provider();
+    let text = reqwest::get(format!("http://{admin}/metrics")).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
+        .parse()
+        .unwrap()
+}
