@@ -32,6 +32,7 @@ pub mod passthru;
 pub mod phone;
 pub mod playback;
 pub mod popup;
+pub mod push;
 pub mod reply;
 pub mod route;
 pub mod rule;

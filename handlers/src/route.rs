@@ -21,18 +21,43 @@ pub enum Route {
     Status,
     /// `GET /healthz`
     Health,
+    /// `POST /exotel/push`: Exotel's push notification endpoint.
+    Push,
+    /// `POST /login` (app API; sample-app backend).
+    Login,
+    /// `POST /v1/devices` (app API).
+    Devices,
+    /// `DELETE /v1/devices/{subscriber}/{device_id}` (app API).
+    Device,
+    /// `POST /v1/subscriber-token` (app API).
+    SubscriberToken,
+    /// `POST /accounts/{sid}/subscribers/{user}/devicetoken` (app API; sample apps).
+    DeviceToken,
+    /// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context` (app API; sample apps).
+    Context,
 }
 
 impl Route {
     /// Whether the route needs the callback token.
     pub fn is_protected(self) -> bool {
-        !matches!(self, Self::Health)
+        !matches!(self, Self::Health) && !self.is_app()
+    }
+
+    /// Whether the route belongs to the app API: called by phones with an
+    /// app credential (see `handlers::push::backend`), not by Exotel with the
+    /// callback token, and dispatched with its own methods.
+    pub fn is_app(self) -> bool {
+        matches!(
+            self,
+            Self::Login | Self::Devices | Self::Device | Self::SubscriberToken | Self::DeviceToken | Self::Context
+        )
     }
 
     /// The HTTP method that reaches it (HEAD is served wherever GET is).
     pub fn method(self) -> &'static str {
         match self {
             Self::Status => "POST",
+            Self::Push => "POST",
             _ => "GET",
         }
     }
@@ -49,6 +74,13 @@ impl Route {
             Self::Popup => "popup",
             Self::Status => "status",
             Self::Health => "healthz",
+            Self::Push => "push",
+            Self::Login => "login",
+            Self::Devices => "devices",
+            Self::Device => "device",
+            Self::SubscriberToken => "subscriber-token",
+            Self::DeviceToken => "devicetoken",
+            Self::Context => "context",
         }
     }
 }
@@ -83,6 +115,11 @@ pub fn resolve(path: &str) -> Resolved<'_> {
         "exotel/popup" => Some(Route::Popup),
         "exotel/status" => Some(Route::Status),
         "healthz" if token.is_none() => Some(Route::Health),
+        "exotel/push" => Some(Route::Push),
+        "login" if token.is_none() => Some(Route::Login),
+        "v1/devices" if token.is_none() => Some(Route::Devices),
+        "v1/subscriber-token" if token.is_none() => Some(Route::SubscriberToken),
+        r if token.is_none() => crate::push::backend::AppPath::parse(r).map(|p| p.route()),
         _ => None,
     };
     Resolved { token, route }
@@ -101,5 +138,19 @@ mod tests {
         assert_eq!(resolve("/t/x/healthz").route, None);
         assert_eq!(resolve("/exotel/nope").route, None);
         assert_eq!(resolve("/").route, None);
+    }
+
+    #[test]
+    fn push_and_app_routes() {
+        assert_eq!(resolve("/t/abc/exotel/push").route, Some(Route::Push));
+        assert!(Route::Push.is_protected() && Route::Push.method() == "POST");
+        assert_eq!(resolve("/login").route, Some(Route::Login));
+        assert_eq!(resolve("/v1/devices").route, Some(Route::Devices));
+        assert_eq!(resolve("/v1/devices/bob/d1").route, Some(Route::Device));
+        assert_eq!(resolve("/v1/subscriber-token").route, Some(Route::SubscriberToken));
+        assert_eq!(resolve("/accounts/sid/subscribers/bob/devicetoken").route, Some(Route::DeviceToken));
+        assert_eq!(resolve("/accounts/sid/subscribers/bob/context").route, Some(Route::Context));
+        assert_eq!(resolve("/t/x/login").route, None);
+        assert!(Route::Context.is_app() && !Route::Context.is_protected());
     }
 }
