@@ -13,6 +13,110 @@ pub const CALLBACK_TOKENS: &str = "EXOEDGE_TOKENS";
 /// Var: milliseconds a KV read may take before the cached or embedded config serves.
 pub const KV_BUDGET_MS: &str = "KV_BUDGET_MS";
 
+/// KV namespace for per-caller routing state: `sticky:<E.164>` (the agent
+/// who last answered) and `caller:<E.164>` (template variables).
+pub const STATE_KV: &str = "STATE";
+
+/// Durable Object namespace keeping what must not race: the agents one call
+/// was offered (`call:<CallSid>`) and round-robin counters (`group:<name>`).
+pub const ROUTING_STATE: &str = "ROUTING_STATE";
+
+/// Var: milliseconds a Durable Object call may take before the answer is
+/// made without it.
+pub const DO_BUDGET_MS: &str = "DO_BUDGET_MS";
+
+/// Default for [`DO_BUDGET_MS`].
+pub const DEFAULT_DO_BUDGET_MS: u64 = 300;
+
 /// Default for [`KV_BUDGET_MS`]: KV reads at the edge take single-digit ms
 /// when hot; 150 ms leaves almost all of Exotel's 5 s for the rest.
 pub const DEFAULT_KV_BUDGET_MS: u64 = 150;
+
+// --- Push relay and app backend (docs/push.md) ---
+
+/// KV namespace of the push relay: devices (`dev:<subscriber>`), users
+/// (`user:<name>`) and call contexts (`ctx:<user>`).
+pub const DEVICES_KV: &str = "DEVICES";
+
+/// Secret: the Firebase service-account key file (JSON) used to send FCM.
+pub const FCM_SERVICE_ACCOUNT: &str = "FCM_SERVICE_ACCOUNT";
+
+/// Var: FCM's base URL (default `https://fcm.googleapis.com`); tests point it at a fake.
+pub const FCM_BASE_URL: &str = "FCM_BASE_URL";
+
+/// Var: the OAuth2 token endpoint (default: the key file's `token_uri`).
+pub const FCM_TOKEN_URL: &str = "FCM_TOKEN_URL";
+
+/// Var: proto-gateway's APNs VoIP endpoint, e.g. `https://gw.example.com/v1/apns/voip`.
+pub const APNS_RELAY_URL: &str = "APNS_RELAY_URL";
+
+/// Secret: bearer secret shared with proto-gateway's APNs endpoint.
+pub const APNS_RELAY_SECRET: &str = "APNS_RELAY_SECRET";
+
+/// Secret: HMAC key of app tokens (at least 32 bytes).
+pub const APP_TOKEN_SECRET: &str = "APP_TOKEN_SECRET";
+
+/// Var: `open` lets the unchanged sample apps call devicetoken/context
+/// without an app token (trials only; see docs/push.md).
+pub const SAMPLE_APP_COMPAT: &str = "SAMPLE_APP_COMPAT";
+
+/// Var: Exotel's subscriber API base for the account's stamp, e.g. `https://chaotix.mum1.exotel.in`.
+pub const EXOTEL_API_BASE: &str = "EXOTEL_API_BASE";
+
+/// Var: the Exotel account SID.
+pub const EXOTEL_ACCOUNT_SID: &str = "EXOTEL_ACCOUNT_SID";
+
+/// Secret: Exotel API key (never sent to phones).
+pub const EXOTEL_API_KEY: &str = "EXOTEL_API_KEY";
+
+/// Secret: Exotel API token (never sent to phones).
+pub const EXOTEL_API_TOKEN: &str = "EXOTEL_API_TOKEN";
+
+/// Var: the SDK host `/login` hands the apps as `host_name`.
+pub const EXOTEL_SDK_HOST: &str = "EXOTEL_SDK_HOST";
+
+/// Var: the SIP ExoPhone `/login` hands the apps when the user record has none.
+pub const EXOPHONE: &str = "EXOPHONE";
+
+// --- Real-time call events, POST /events (docs/events.md) ---
+
+/// Secret: Standard Webhooks secrets (`whsec_<base64>`) proto-gateway signs
+/// events with, separated by commas or whitespace (rotation: any one verifies).
+pub const EVENTS_WEBHOOK_SECRETS: &str = "EVENTS_WEBHOOK_SECRETS";
+
+/// KV namespace remembering delivered `webhook-id`s, so a replay acts once.
+pub const EVENTS_SEEN: &str = "EVENTS_SEEN";
+
+/// Var: seconds a `webhook-id` is remembered (KV's minimum TTL is 60).
+pub const EVENTS_SEEN_TTL_SECONDS: &str = "EVENTS_SEEN_TTL_SECONDS";
+
+/// Default for [`EVENTS_SEEN_TTL_SECONDS`]: a day, longer than the
+/// gateway's retry schedule, so a retry of an event we already acted on
+/// (whose 200 the gateway never saw) is still recognised.
+pub const DEFAULT_EVENTS_SEEN_TTL_SECONDS: u64 = 86_400;
+
+/// Var: base URL of Exotel's v2 (CPaaS) API; tests point it at a fake.
+pub const EXOTEL_CPAAS_BASE: &str = "EXOTEL_CPAAS_BASE";
+
+/// Default for [`EXOTEL_CPAAS_BASE`] (seed 1098-1110).
+pub const DEFAULT_EXOTEL_CPAAS_BASE: &str = "https://cpaas-api.in.exotel.com";
+
+/// Var: the Exotel account SID in action URLs; the event's own
+/// `data.account_sid` when unset. Same name the push relay reads.
+pub const EVENTS_ACCOUNT_SID: &str = "EXOTEL_ACCOUNT_SID";
+
+/// Secret: Exotel API key for the actions' Basic auth (same secret as the push relay's).
+pub const EVENTS_API_KEY: &str = "EXOTEL_API_KEY";
+
+/// Secret: Exotel API token for the actions' Basic auth.
+pub const EVENTS_API_TOKEN: &str = "EXOTEL_API_TOKEN";
+
+/// Var: milliseconds one event may spend posting its actions, 429 backoff included.
+pub const EVENTS_ACTION_BUDGET_MS: &str = "EVENTS_ACTION_BUDGET_MS";
+
+/// Default for [`EVENTS_ACTION_BUDGET_MS`]: well inside the gateway's
+/// delivery timeout, long enough for a few backoff rounds.
+pub const DEFAULT_EVENTS_ACTION_BUDGET_MS: u64 = 8_000;
+
+/// Var: first backoff step in ms after a 429 or 5xx (doubles per attempt).
+pub const EVENTS_BACKOFF_MS: &str = "EVENTS_BACKOFF_MS";

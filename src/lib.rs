@@ -5,11 +5,19 @@
 
 use worker::{event, Context, Env, Request, Response, Result};
 
+mod app;
 mod bindings;
+mod budget;
 mod config;
 mod http;
+mod lookup;
+mod relay;
 mod router;
 mod routes;
+mod routing_state;
+mod webcrypto;
+
+pub use routing_state::RoutingState;
 
 #[event(start)]
 fn start() {

@@ -48,6 +48,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);
     };
+    if route.is_app() {
+        // The app API has its own methods and credential (docs/push.md).
+        return respond(&routes::backend::handle_app(route, req, &env, url.path()).await, head);
+    }
     let allowed = match route.method() {
         "POST" => method == Method::Post,
         _ => method == Method::Get || head,
@@ -66,7 +70,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let query = url.query().unwrap_or("");
     let reply = match route {
         Route::Health => routes::health::handle_health(),
-        Route::Status => routes::status::handle_status(req).await,
+        Route::Status => routes::status::handle_status(req, &env, &ctx).await,
+        Route::Events => routes::events::handle_events(req, &env, &ctx).await,
+        Route::Push => routes::push::handle_push(req, &env, &ctx).await,
         _ if wants_fallback(query) => routes::fallback::handle_fallback(route),
         _ => match CallParams::from_query(query) {
             Err(e) => param_error(&e),
@@ -75,7 +81,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
                     console_error!("config unavailable: {e}");
                     routes::fallback::handle_fallback(route)
                 }
-                Ok(cfg) => routes::callback(route, &params, &cfg),
+                Ok(cfg) => routes::callback(route, &params, &cfg, &env, &ctx).await,
             },
         },
     };

@@ -18,6 +18,9 @@ use crate::greeting::GreetingAnswer;
 use crate::passthru::{Branch, PassthruRules};
 use crate::phone;
 use crate::playback::PlaybackAnswer;
+use crate::routing::groups::{AgentGroup, MAX_AGENTS};
+use crate::routing::hours::Hours;
+use crate::routing::{CallerLists, Menu, Personalize, Target, MAX_ORIGIN_MS};
 
 /// The format version this build reads.
 pub const VERSION: u32 = 1;
@@ -48,6 +51,25 @@ pub struct Line {
     /// Passthru branching rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passthru: Option<PassthruRules>,
+    /// Business hours; always open when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Hours>,
+    /// Parts served out of hours (any of connect, gather, greeting, ...,
+    /// agents, menu). Without it, Connect dials nobody out of hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Box<Line>>,
+    /// Agent group (name in `groups`) that Connect dials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<String>,
+    /// Agent group for callers on the VIP list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip_agents: Option<String>,
+    /// IVR: digits from the Gather pick the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<Menu>,
+    /// Greeting and playback filled with the caller's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalize: Option<Personalize>,
 }
 
 /// Answers that need nothing but themselves: served for `?fallback=1`, and
@@ -87,6 +109,12 @@ pub struct Config {
     /// The real-time events flow (`POST /events`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<crate::events::EventsFlow>,
+    /// Agent groups by name.
+    #[serde(default)]
+    pub groups: BTreeMap<String, AgentGroup>,
+    /// Blocked and VIP callers.
+    #[serde(default)]
+    pub callers: CallerLists,
 }
 
 fn default_ttl() -> u32 {
@@ -122,7 +150,75 @@ impl Config {
             }
         }
         cfg.lines = lines;
+        cfg.validate_routing()?;
         Ok(cfg)
+    }
+
+    /// Checks what serde cannot: names that refer to groups, nesting, sizes,
+    /// and normalises caller lists.
+    fn validate_routing(&mut self) -> Result<(), ConfigError> {
+        let invalid = |path: String, message: String| ConfigError::Invalid { path, message };
+        for (name, g) in &self.groups {
+            if g.agents.is_empty() || g.agents.len() > MAX_AGENTS {
+                return Err(invalid(format!("groups.{name}.agents"), format!("must list 1 to {MAX_AGENTS} agents")));
+            }
+        }
+        let groups = &self.groups;
+        let check_line = |path: &str, line: &Line, nested: bool| -> Result<(), ConfigError> {
+            if nested && (line.hours.is_some() || line.closed.is_some()) {
+                return Err(invalid(format!("{path}.closed"), "a closed variant cannot have its own hours or closed part".into()));
+            }
+            let mut refs: Vec<(String, &String)> = Vec::new();
+            if let Some(a) = &line.agents {
+                refs.push((format!("{path}.agents"), a));
+            }
+            if let Some(a) = &line.vip_agents {
+                refs.push((format!("{path}.vip_agents"), a));
+            }
+            if let Some(m) = &line.menu {
+                for (digits, t) in &m.options {
+                    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+                        return Err(invalid(format!("{path}.menu.options.{digits}"), "menu keys are the digits pressed".into()));
+                    }
+                    if let Target::Group(g) = t {
+                        refs.push((format!("{path}.menu.options.{digits}.group"), g));
+                    }
+                }
+                if let Some(Target::Group(g)) = &m.invalid {
+                    refs.push((format!("{path}.menu.invalid.group"), g));
+                }
+            }
+            for (p, g) in refs {
+                if !groups.contains_key(g) {
+                    return Err(invalid(p, format!("no group named {g:?} in groups")));
+                }
+            }
+            if let Some(pz) = &line.personalize {
+                if pz.lookup.timeout_ms > MAX_ORIGIN_MS {
+                    return Err(invalid(
+                        format!("{path}.personalize.lookup.timeout_ms"),
+                        format!("at most {MAX_ORIGIN_MS} ms, so the answer stays inside Exotel's 5 s"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let mut all: Vec<(String, &Line)> = vec![("default_line".into(), &self.default_line)];
+        all.extend(self.lines.iter().map(|(k, l)| (format!("lines.{k}"), l)));
+        for (path, line) in all {
+            check_line(&path, line, false)?;
+            if let Some(c) = &line.closed {
+                check_line(&format!("{path}.closed"), c, true)?;
+            }
+        }
+        for (list, name) in [(&mut self.callers.block, "block"), (&mut self.callers.vip, "vip")] {
+            for (i, n) in list.iter_mut().enumerate() {
+                *n = phone::normalize(n).ok_or_else(|| {
+                    invalid(format!("callers.{name}[{i}]"), format!("not a phone number or sip: user: {n:?}"))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// The line for the ExoPhone called, else the default line.

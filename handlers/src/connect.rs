@@ -113,9 +113,17 @@ impl ConnectAnswer {
     }
 }
 
-/// The Connect answer for this call: the called ExoPhone's line.
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams) -> Reply {
-    cfg.connect(p.exophone()).reply()
+/// The Connect answer when no routing state can be read: the plan's
+/// static answer or its group's first batch. The worker's connect route
+/// does better (rotation, sticky, re-fetch state) through
+/// [`crate::routing::plan_connect`].
+pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
+    use crate::routing::{plan_connect, stateless_answer, ConnectPlan};
+    match plan_connect(cfg, p, now_ms) {
+        ConnectPlan::Answer(a) => a.reply(),
+        ConnectPlan::NoDial(why) => crate::routing::no_dial_reply(why),
+        ConnectPlan::Group(g) => stateless_answer(&g).reply(),
+    }
 }
 
 /// The safe static answer (`?fallback=1`).

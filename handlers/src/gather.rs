@@ -48,8 +48,8 @@ impl GatherAnswer {
 }
 
 /// The Gather answer for this call.
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams) -> Reply {
-    cfg.gather(p.exophone()).reply()
+pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
+    crate::routing::gather(cfg, p, now_ms).reply()
 }
 
 /// The safe static answer (`?fallback=1`).

@@ -35,6 +35,7 @@ pub mod popup;
 pub mod push;
 pub mod reply;
 pub mod route;
+pub mod routing;
 pub mod rule;
 pub mod status;
 pub mod time;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::params::CallParams;
 use crate::reply::Reply;
-use crate::rule::Condition;
+use crate::rule::{Condition, Facts};
 
 /// Which of the applet's two transitions the call takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +43,8 @@ pub struct PassthruRules {
 
 impl PassthruRules {
     /// The branch for this request.
-    pub fn decide(&self, p: &CallParams) -> Branch {
-        self.rules.iter().find(|r| r.when.matches(p)).map_or(self.default, |r| r.branch)
+    pub fn decide(&self, p: &CallParams, facts: &Facts) -> Branch {
+        self.rules.iter().find(|r| r.when.matches(p, facts)).map_or(self.default, |r| r.branch)
     }
 }
 
@@ -77,17 +77,6 @@ pub fn reply(branch: Branch) -> Reply {
     }
 }
 
-/// The branch for this call under the line's rules; async mode always says
-/// 200 because Exotel does not wait for it.
-pub fn decide(cfg: &crate::config::Config, p: &CallParams) -> (Mode, Branch) {
-    let mode = Mode::of(p);
-    let branch = match mode {
-        Mode::Async => Branch::Ok,
-        Mode::Sync => cfg.passthru(p.exophone()).map_or(cfg.fallback.passthru, |r| r.decide(p)),
-    };
-    (mode, branch)
-}
-
 /// The safe static answer (`?fallback=1`).
 pub fn fallback(cfg: &crate::config::Config) -> Reply {
     reply(cfg.fallback.passthru)
@@ -114,13 +103,13 @@ mod tests {
         let r = rules();
         // Seed sample 2: a gather before, 5 digits, completed: no rule, default.
         let p = CallParams::from_query("CallSid=b8013b5546750a&DialCallStatus=completed&digits=%2215246%22").unwrap();
-        assert_eq!(r.decide(&p), Branch::Ok);
+        assert_eq!(r.decide(&p, &Facts::default()), Branch::Ok);
         let p = CallParams::from_query("CallSid=b&DialCallStatus=busy").unwrap();
-        assert_eq!(r.decide(&p), Branch::Else);
+        assert_eq!(r.decide(&p, &Facts::default()), Branch::Else);
         let p = CallParams::from_query("CallSid=b&DialCallStatus=busy&digits=%229900112233%22").unwrap();
-        assert_eq!(r.decide(&p), Branch::Ok);
+        assert_eq!(r.decide(&p, &Facts::default()), Branch::Ok);
         let p = CallParams::from_query("CallSid=b&Legs[0][AnsweredBy]=NA&Legs[1][AnsweredBy]=MACHINE&digits=%229900112233%22").unwrap();
-        assert_eq!(r.decide(&p), Branch::Else);
+        assert_eq!(r.decide(&p, &Facts::default()), Branch::Else);
     }
 
     #[test]

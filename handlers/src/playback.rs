@@ -85,9 +85,14 @@ impl PlaybackAnswer {
     }
 }
 
-/// The playback for this call.
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams) -> Reply {
-    cfg.playback(p.exophone()).reply()
+/// The playback for this call, personalised like the greeting.
+pub fn decide(
+    cfg: &crate::config::Config,
+    p: &crate::params::CallParams,
+    now_ms: i64,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Reply {
+    crate::routing::personal_playback(cfg, p, now_ms, vars).reply()
 }
 
 /// The safe static answer (`?fallback=1`).

@@ -8,6 +8,25 @@ use serde::{Deserialize, Serialize};
 use crate::params::{AnsweredBy, CallParams, CallType, DialCallStatus};
 use crate::phone;
 
+/// What the router knows besides the request: computed from config and the
+/// clock, so rules can test them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// The line is within its business hours.
+    pub open: bool,
+    /// The caller is on the VIP list.
+    pub vip: bool,
+    /// The caller is on the block list.
+    pub blocked: bool,
+}
+
+impl Default for Facts {
+    /// A line without hours is open; nobody is listed.
+    fn default() -> Self {
+        Self { open: true, vip: false, blocked: false }
+    }
+}
+
 /// A test on the request. Empty matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,11 +58,20 @@ pub struct Condition {
     /// `CustomField` equals this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_field: Option<String>,
+    /// The line is (or is not) within business hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    /// The caller is (or is not) a VIP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<bool>,
 }
 
 impl Condition {
-    /// Whether the request satisfies every given field.
-    pub fn matches(&self, p: &CallParams) -> bool {
+    /// Whether the request and facts satisfy every given field.
+    pub fn matches(&self, p: &CallParams, facts: &Facts) -> bool {
+        if self.open.is_some_and(|o| o != facts.open) || self.vip.is_some_and(|v| v != facts.vip) {
+            return false;
+        }
         let digits = p.digits.as_deref();
         if !self.digits_in.is_empty() && !digits.is_some_and(|d| self.digits_in.iter().any(|x| x == d)) {
             return false;
@@ -135,26 +163,37 @@ mod tests {
     #[test]
     fn all_given_fields_must_match() {
         let c: Condition = serde_json::from_str(r#"{"digits_in": ["1", "2"], "params": {"event": "ivr"}}"#).unwrap();
-        assert!(c.matches(&params("CallSid=a&digits=%221%22&event=ivr")));
-        assert!(!c.matches(&params("CallSid=a&digits=%223%22&event=ivr")));
-        assert!(!c.matches(&params("CallSid=a&digits=%221%22")));
-        assert!(Condition::default().matches(&params("CallSid=a")));
+        assert!(c.matches(&params("CallSid=a&digits=%221%22&event=ivr"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&digits=%223%22&event=ivr"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&digits=%221%22"), &Facts::default()));
+        assert!(Condition::default().matches(&params("CallSid=a"), &Facts::default()));
+    }
+
+    #[test]
+    fn facts_open_and_vip() {
+        let c: Condition = serde_json::from_str(r#"{"open": false}"#).unwrap();
+        let closed = Facts { open: false, ..Facts::default() };
+        assert!(c.matches(&params("CallSid=a"), &closed));
+        assert!(!c.matches(&params("CallSid=a"), &Facts::default()));
+        let v: Condition = serde_json::from_str(r#"{"vip": true}"#).unwrap();
+        assert!(v.matches(&params("CallSid=a"), &Facts { vip: true, ..Facts::default() }));
+        assert!(!v.matches(&params("CallSid=a"), &Facts::default()));
     }
 
     #[test]
     fn digits_len_validates_phone_input() {
         let c = Condition { digits_len: Some(10), ..Default::default() };
-        assert!(c.matches(&params("CallSid=a&digits=%229900112233%22")));
-        assert!(!c.matches(&params("CallSid=a&digits=%22990011223%22")));
-        assert!(!c.matches(&params("CallSid=a&digits=%22990011223*%22")));
-        assert!(!c.matches(&params("CallSid=a")));
+        assert!(c.matches(&params("CallSid=a&digits=%229900112233%22"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&digits=%22990011223%22"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&digits=%22990011223*%22"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a"), &Facts::default()));
     }
 
     #[test]
     fn caller_and_amd_and_status() {
         let c: Condition = serde_json::from_str(r#"{"caller_in": ["+919900112233"], "answered_by_in": ["human"], "dial_call_status_in": ["completed"]}"#).unwrap();
-        assert!(c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN")));
-        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112234&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN")));
-        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=busy&Legs[0][AnsweredBy]=HUMAN")));
+        assert!(c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112234&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
+        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=busy&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
     }
 }

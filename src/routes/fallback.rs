@@ -20,6 +20,6 @@ pub fn handle_fallback(route: Route) -> Reply {
         Route::Playback => handlers::playback::fallback(&cfg),
         Route::Passthru => handlers::passthru::fallback(&cfg),
         Route::Popup => handlers::popup::reply(),
-        Route::Status | Route::Health => Reply::error(404, "no fallback for this route"),
+        _ => Reply::error(404, "no fallback for this route"),
     }
 }

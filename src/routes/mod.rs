@@ -5,24 +5,38 @@ use handlers::config::Config;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
 use handlers::route::Route;
+use worker::{Context, Env};
 
+pub mod backend;
+pub mod connect;
+pub mod devices;
+pub mod dialwhom;
+pub mod events;
 pub mod fallback;
 pub mod health;
 pub mod passthru;
+pub mod personal;
 pub mod popup;
+pub mod push;
 pub mod status;
+pub mod subscriber_token;
 
-/// The applet callbacks answered from config.
-pub fn callback(route: Route, p: &CallParams, cfg: &Config) -> Reply {
+/// The applet callbacks answered from config and routing state.
+pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context) -> Reply {
+    let now_ms = js_sys::Date::now() as i64;
     let reply = match route {
-        Route::Connect => handlers::connect::decide(cfg, p),
-        Route::DialWhom => handlers::dialwhom::decide(cfg, p),
-        Route::Gather => handlers::gather::decide(cfg, p),
-        Route::Greeting => handlers::greeting::decide(cfg, p),
-        Route::Playback => handlers::playback::decide(cfg, p),
-        Route::Passthru => passthru::handle_passthru(p, cfg),
-        Route::Popup => popup::handle_popup(p),
-        Route::Status | Route::Health => Reply::error(500, "not a callback route"),
+        Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json).await,
+        // App-to-app calls: the caller's posted context decides (push docs).
+        Route::DialWhom => match dialwhom::from_context(p, env).await {
+            Some(reply) => reply,
+            None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text).await,
+        },
+        Route::Gather => handlers::gather::decide(cfg, p, now_ms),
+        Route::Greeting => personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await,
+        Route::Playback => personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Playback).await,
+        Route::Passthru => passthru::handle_passthru(p, cfg, env, ctx, now_ms),
+        Route::Popup => popup::handle_popup(p, cfg, env, ctx, now_ms),
+        _ => Reply::error(500, "not a callback route"),
     };
     worker::console_log!(
         "{} call={} from={} to={} -> {}",

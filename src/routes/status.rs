@@ -4,12 +4,14 @@ use handlers::error::ParamError;
 use handlers::reply::Reply;
 use handlers::status::{self, StatusReport, MAX_BODY_BYTES};
 use wasm_bindgen::JsCast;
-use worker::{Headers, Method, Request, RequestInit};
+use worker::{Context, Env, Headers, Method, Request, RequestInit};
 
 use crate::http::param_error;
+use crate::{config, lookup};
 
-/// Reads the body by its content type, logs the outcome, answers 200.
-pub async fn handle_status(mut req: Request) -> Reply {
+/// Reads the body by its content type, logs the outcome, learns the
+/// answering agent for sticky routing, answers 200.
+pub async fn handle_status(mut req: Request, env: &Env, ctx: &Context) -> Reply {
     let content_type = req.headers().get("content-type").ok().flatten().unwrap_or_default();
     let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
@@ -33,6 +35,10 @@ pub async fn handle_status(mut req: Request) -> Reply {
     match parsed {
         Ok(report) => {
             worker::console_log!("{}", report.log_line());
+            if let (Some(fact), Ok(cfg)) = (handlers::routing::learn_from_status(&report), config::in_memory()) {
+                let now_ms = js_sys::Date::now() as i64;
+                lookup::remember_sticky(env, ctx, fact, handlers::routing::sticky_ttl_seconds(&cfg), now_ms);
+            }
             status::reply()
         }
         Err(e) => param_error(&e),

@@ -16,6 +16,7 @@ export const TOKEN2 = "rotated-token-abcdef0123456789";
  * @param {Record<string,string>} [opts.kv] initial CONFIG KV entries
  * @param {Record<string,string>} [opts.bindings] extra vars/secrets
  * @param {Record<string,string>} [opts.kvNamespaces] extra KV namespaces
+ * @param {Record<string,string>} [opts.durableObjects] extra Durable Object bindings
  * @param {object} [opts.miniflare] extra Miniflare options (durableObjects, outboundService, ...)
  */
 export async function startWorker(opts = {}) {
@@ -28,16 +29,20 @@ export async function startWorker(opts = {}) {
       { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
     ],
     compatibilityDate: "2026-04-01",
-    kvNamespaces: ["CONFIG", ...(opts.kvNamespaces ?? [])],
+    kvNamespaces: ["CONFIG", "STATE", ...(opts.kvNamespaces ?? [])],
+    durableObjects: { ROUTING_STATE: "RoutingState", ...(opts.durableObjects ?? {}) },
     bindings: { EXOEDGE_TOKENS: `${TOKEN},${TOKEN2}`, KV_BUDGET_MS: "150", ...(opts.bindings ?? {}) },
     ...(opts.miniflare ?? {}),
   });
   await mf.ready;
   const kv = await mf.getKVNamespace("CONFIG");
+  const state = await mf.getKVNamespace("STATE");
   for (const [k, v] of Object.entries(opts.kv ?? {})) await kv.put(k, v);
   return {
     mf,
     kv,
+    /** the STATE namespace (sticky:<E.164>, caller:<E.164>) */
+    state,
     /** fetch a path on the worker; `path` may include a query */
     fetch: (p, init) => mf.dispatchFetch(new URL(p, "http://exoedge.test").toString(), init),
     /** the same, with the token path prefix */

@@ -1,0 +1,479 @@
+//! The routing model: which answer a call gets, from the line called, the
+//! time, the caller, the digits pressed and the state the worker looked up.
+//!
+//! Deciding is split in two pure steps around the worker's I/O:
+//! [`plan_connect`] says what the call needs (a static answer, or a group
+//! whose order depends on a rotation counter, the caller's sticky agent and
+//! the agents already offered); the worker fetches exactly that, within a
+//! time budget, and [`group_answer`] turns it into Exotel's answer. When a
+//! lookup fails or times out the worker passes what it has (nothing), and
+//! the answer is still valid: the group in its listed order.
+
+pub mod groups;
+pub mod hours;
+pub mod template;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bounded::HttpUrl;
+use crate::config::{Config, Line};
+use crate::connect::{ConnectAnswer, DestinationList, ParallelRinging};
+use crate::destination::{Destination, Numbers};
+use crate::gather::GatherAnswer;
+use crate::greeting::GreetingAnswer;
+use crate::params::CallParams;
+use crate::passthru::{Branch, Mode};
+use crate::phone;
+use crate::playback::{Media, PlaybackAnswer, StartCallPlayback};
+use crate::reply::Reply;
+use crate::rule::Facts;
+use groups::{next_batch, AgentGroup, Strategy};
+use template::Template;
+
+/// Where a menu choice sends the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    /// A named agent group.
+    Group(String),
+    /// Fixed numbers.
+    Numbers(Numbers),
+}
+
+/// IVR: the digits from the Gather before Connect pick the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Menu {
+    /// Exact digits → target (`"1"`, `"2"`, `"99"`).
+    pub options: BTreeMap<String, Target>,
+    /// Any other input (or none); the line's normal routing when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<Target>,
+}
+
+/// Caller lists, by number in any of Exotel's forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerLists {
+    /// Never dialled through: Connect says "we didn't dial anyone", Passthru
+    /// takes its failure branch.
+    #[serde(default)]
+    pub block: Vec<String>,
+    /// Routed to the line's `vip_agents` and served out of hours.
+    #[serde(default)]
+    pub vip: Vec<String>,
+}
+
+/// Where caller data for templates comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// Read `caller:<E.164>` from the STATE KV namespace first.
+    #[serde(default = "yes")]
+    pub kv: bool,
+    /// Then ask the customer's API: `{caller}` in the URL is replaced by the
+    /// caller's E.164 number (URL-encoded). It must answer a JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<HttpUrl>,
+    /// Time budget for the origin, in ms (at most 2500: the whole answer
+    /// must stay well inside Exotel's 5 s).
+    #[serde(default = "default_origin_ms")]
+    pub timeout_ms: u32,
+    /// How long an origin answer is reused for the same caller.
+    #[serde(default = "default_cache_s")]
+    pub cache_seconds: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_origin_ms() -> u32 {
+    800
+}
+fn default_cache_s() -> u32 {
+    300
+}
+
+/// Longest origin budget the config accepts.
+pub const MAX_ORIGIN_MS: u32 = 2500;
+
+/// Personalised greeting and playback text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Personalize {
+    /// Where the variables come from.
+    pub lookup: Lookup,
+    /// Greeting template; the line's `greeting` is the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<Template>,
+    /// Text played to the agent when connected; the line's playback is the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playback: Option<Template>,
+}
+
+/// What the router knows about a call before any I/O.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    /// The line called (or the default line).
+    pub line: &'a Line,
+    /// The facts rules test.
+    pub facts: Facts,
+}
+
+impl Config {
+    /// The situation of a call at `now_ms` (Unix ms).
+    pub fn situation(&self, p: &CallParams, now_ms: i64) -> Situation<'_> {
+        let line = self.line(p.exophone());
+        let caller = p.caller().and_then(phone::normalize);
+        let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
+        let blocked = listed(&self.callers.block);
+        let vip = listed(&self.callers.vip);
+        let open = line.hours.as_ref().or(self.default_line.hours.as_ref()).is_none_or(|h| h.is_open(now_ms));
+        Situation { line, facts: Facts { open, vip, blocked } }
+    }
+
+    /// Picks a part: the closed variant's out of hours (VIPs are always in
+    /// hours), else the line's, else the default line's. A closed variant
+    /// overrides only the parts it has.
+    fn part<'a, T>(&'a self, s: &Situation<'a>, f: impl Fn(&'a Line) -> Option<&'a T>) -> Option<&'a T> {
+        let closed = !s.facts.open && !s.facts.vip;
+        let closed_part = if closed { s.line.closed.as_deref().or(self.default_line.closed.as_deref()).and_then(&f) } else { None };
+        closed_part.or_else(|| f(s.line)).or_else(|| f(&self.default_line))
+    }
+
+    fn is_closed_without_alternative(&self, s: &Situation<'_>) -> bool {
+        !s.facts.open && !s.facts.vip && s.line.closed.is_none() && self.default_line.closed.is_none()
+    }
+}
+
+/// What a Connect (or dial-whom) request needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectPlan<'a> {
+    /// Answer now.
+    Answer(ConnectAnswer),
+    /// Don't dial: a blocked caller, or out of hours with nothing to dial.
+    /// Exotel takes "we didn't dial anyone".
+    NoDial(&'static str),
+    /// Dial a group; the worker looks up what `needs` says, then calls
+    /// [`group_answer`].
+    Group(GroupPlan<'a>),
+}
+
+/// A group to dial, with what its order depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPlan<'a> {
+    /// The group's name (keys its rotation counter).
+    pub name: &'a str,
+    /// The group.
+    pub group: &'a AgentGroup,
+    /// Settings (recording, limits, playback) and the overflow destination.
+    pub base: ConnectAnswer,
+}
+
+impl GroupPlan<'_> {
+    /// Whether the order depends on the group's rotation counter.
+    pub fn needs_rotation(&self) -> bool {
+        self.group.strategy == Strategy::RoundRobin
+    }
+
+    /// Whether the order depends on the caller's last agent.
+    pub fn needs_sticky(&self) -> bool {
+        self.group.strategy == Strategy::Sticky
+    }
+
+    /// Whether the agents already offered to this call must be tracked
+    /// (Exotel will fetch again after each failed attempt).
+    pub fn needs_call_state(&self) -> bool {
+        self.group.fetch_after_attempt
+    }
+}
+
+/// Plans the Connect answer for a call.
+pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
+    let s = cfg.situation(p, now_ms);
+    if s.facts.blocked {
+        return ConnectPlan::NoDial("caller is blocked");
+    }
+    let closed = !s.facts.open && !s.facts.vip;
+    let base = cfg.part(&s, |l| l.connect.as_ref()).cloned();
+    if cfg.is_closed_without_alternative(&s) {
+        return ConnectPlan::NoDial("line is closed");
+    }
+    let line = if closed { s.line.closed.as_deref().or(cfg.default_line.closed.as_deref()).unwrap_or(s.line) } else { s.line };
+    let base = base.unwrap_or_else(|| cfg.fallback.connect.clone());
+
+    // VIPs skip the menu; then the digits pressed; then the line's agents.
+    let vip = if s.facts.vip { line.vip_agents.clone().map(Target::Group) } else { None };
+    let menu = || {
+        let menu = line.menu.as_ref()?;
+        match p.digits.as_deref().and_then(|d| menu.options.get(d)) {
+            Some(t) => Some(t.clone()),
+            None => menu.invalid.clone(),
+        }
+    };
+    let target = vip.or_else(menu).or_else(|| line.agents.clone().map(Target::Group));
+    match target {
+        None => ConnectPlan::Answer(base),
+        Some(Target::Numbers(n)) => ConnectPlan::Answer(ConnectAnswer { destination: DestinationList { numbers: n }, ..base }),
+        Some(Target::Group(name)) => match cfg.groups.get_key_value(&name) {
+            Some((name, group)) => ConnectPlan::Group(GroupPlan { name, group, base }),
+            // Validated at load; kept total so a bug cannot drop a call.
+            None => ConnectPlan::Answer(base),
+        },
+    }
+}
+
+/// The state the worker found for a group plan. Every field may be empty
+/// when its lookup failed or ran out of time.
+#[derive(Debug, Clone, Default)]
+pub struct GroupState {
+    /// The group's rotation counter before this call.
+    pub rotation: u64,
+    /// The agent who last answered this caller, within the sticky window.
+    pub sticky: Option<Destination>,
+    /// Agents this call was already offered (from the call's state, and
+    /// from the `Legs` Exotel sends back on a re-fetch).
+    pub offered: Vec<Destination>,
+}
+
+/// Result of [`group_answer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupOutcome {
+    /// The answer.
+    pub answer: ConnectAnswer,
+    /// The agents this answer offers (to record in the call's state).
+    pub offering: Vec<Destination>,
+    /// Whether these are the overflow numbers (every agent was tried).
+    pub overflow: bool,
+}
+
+/// The agents in `legs` of a re-fetch: what Exotel already tried.
+pub fn tried_in_legs(p: &CallParams) -> Vec<Destination> {
+    p.legs.iter().filter_map(|l| l.number.as_deref()).filter_map(|n| Destination::try_from(n).ok()).collect()
+}
+
+/// What the call's state keeper needs to pick the next agents: everything
+/// is computed from config before, so the keeper only adds its memory of
+/// what this call was already offered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferRequest {
+    /// The group's agents in this call's order.
+    pub ordered: Vec<Destination>,
+    /// How many one answer offers.
+    pub batch: usize,
+    /// The line's own numbers, offered once every agent was.
+    pub overflow: Vec<Destination>,
+    /// Agents Exotel reports as tried (`Legs` of a re-fetch).
+    pub tried: Vec<Destination>,
+}
+
+/// The next agents for a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// Destinations of this answer.
+    pub offering: Vec<Destination>,
+    /// Whether these are the overflow numbers.
+    pub overflow: bool,
+}
+
+impl GroupPlan<'_> {
+    /// The request for the call's state keeper.
+    pub fn offer_request(&self, state: &GroupState) -> OfferRequest {
+        OfferRequest {
+            ordered: self.group.order(state.rotation, state.sticky.as_ref()),
+            batch: self.group.batch(),
+            overflow: self.base.destination.numbers.as_slice().to_vec(),
+            tried: state.offered.clone(),
+        }
+    }
+
+    /// Exotel's answer offering `offer`.
+    pub fn answer_for(&self, offer: &Offer) -> Option<ConnectAnswer> {
+        let g = self.group;
+        let numbers = Numbers::try_from(offer.offering.clone()).ok()?;
+        let mut a = ConnectAnswer { destination: DestinationList { numbers }, ..self.base.clone() };
+        if let Some(r) = g.ring_seconds {
+            a.max_ringing_duration = Some(r);
+        }
+        if offer.overflow {
+            a.fetch_after_attempt = false;
+            a.parallel_ringing = None;
+        } else {
+            a.fetch_after_attempt = g.fetch_after_attempt;
+            if g.strategy == Strategy::Parallel {
+                a.parallel_ringing = Some(ParallelRinging { activate: true, max_parallel_attempts: g.per_attempt });
+            }
+        }
+        Some(a)
+    }
+}
+
+/// Picks the next offer given what was already offered (the keeper's memory
+/// plus the request's `tried`). `None` when every agent and the overflow were
+/// offered: the caller gets Exotel's "nobody answered" path, never a repeat.
+pub fn next_offer(req: &OfferRequest, offered: &[Destination]) -> Option<Offer> {
+    let seen = |d: &Destination| offered.contains(d) || req.tried.contains(d);
+    let fresh: Vec<Destination> = req.ordered.iter().filter(|d| !seen(d)).cloned().collect();
+    if let Some(batch) = next_batch(&fresh, &[], req.batch) {
+        return Some(Offer { offering: batch, overflow: false });
+    }
+    if req.overflow.is_empty() || req.overflow.iter().all(seen) {
+        return None;
+    }
+    Some(Offer { offering: req.overflow.clone(), overflow: true })
+}
+
+/// Builds the answer from a group plan and its state without a keeper
+/// (`state.offered` is all that was offered).
+pub fn group_answer(plan: &GroupPlan<'_>, state: &GroupState) -> Option<GroupOutcome> {
+    let offer = next_offer(&plan.offer_request(state), &[])?;
+    Some(GroupOutcome { answer: plan.answer_for(&offer)?, offering: offer.offering, overflow: offer.overflow })
+}
+
+/// The answer when no call state could be used: the group's first batch.
+pub fn stateless_answer(plan: &GroupPlan<'_>) -> ConnectAnswer {
+    group_answer(plan, &GroupState::default()).map(|o| o.answer).unwrap_or_else(|| plan.base.clone())
+}
+
+/// Reply for a "don't dial" plan: a non-200 makes Exotel take "we didn't
+/// dial anyone" (after its Fallback URL, which answers the same).
+pub fn no_dial_reply(reason: &str) -> Reply {
+    Reply::error(403, reason)
+}
+
+/// The Gather answer: the closed variant out of hours.
+pub fn gather<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GatherAnswer {
+    let s = cfg.situation(p, now_ms);
+    cfg.part(&s, |l| l.gather.as_ref()).unwrap_or(&cfg.fallback.gather)
+}
+
+/// The static greeting (closed variant out of hours).
+pub fn greeting<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GreetingAnswer {
+    let s = cfg.situation(p, now_ms);
+    cfg.part(&s, |l| l.greeting.as_ref()).unwrap_or(&cfg.fallback.greeting)
+}
+
+/// The static playback (closed variant out of hours).
+pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a PlaybackAnswer {
+    let s = cfg.situation(p, now_ms);
+    cfg.part(&s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
+}
+
+/// The personalisation of the line called, if any (not out of hours).
+pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
+    let s = cfg.situation(p, now_ms);
+    if !s.facts.open && !s.facts.vip {
+        // Out of hours only a closed variant's own templates apply: the
+        // open-hours greeting must not leak into the closed message.
+        return s.line.closed.as_deref().or(cfg.default_line.closed.as_deref())?.personalize.as_ref();
+    }
+    cfg.part(&s, |l| l.personalize.as_ref())
+}
+
+/// A personalised greeting, or the static one when a variable is missing.
+pub fn personal_greeting(cfg: &Config, p: &CallParams, now_ms: i64, vars: &BTreeMap<String, String>) -> GreetingAnswer {
+    personalize(cfg, p, now_ms)
+        .and_then(|pz| pz.greeting.as_ref())
+        .and_then(|t| t.render(vars))
+        .map(GreetingAnswer::Text)
+        .unwrap_or_else(|| greeting(cfg, p, now_ms).clone())
+}
+
+/// A personalised start-of-call playback, or the static playback.
+pub fn personal_playback(cfg: &Config, p: &CallParams, now_ms: i64, vars: &BTreeMap<String, String>) -> PlaybackAnswer {
+    let base = playback(cfg, p, now_ms).clone();
+    match personalize(cfg, p, now_ms).and_then(|pz| pz.playback.as_ref()).and_then(|t| t.render(vars)) {
+        Some(text) => PlaybackAnswer {
+            start_call_playback: Some(StartCallPlayback {
+                playback_to: crate::playback::PlaybackTo::Callee,
+                media: Media::Text(text),
+            }),
+            ..base
+        },
+        None => base,
+    }
+}
+
+/// The passthru branch: blocked callers take the failure branch; rules may
+/// test `open` and `vip`.
+pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
+    let mode = Mode::of(p);
+    if mode == Mode::Async {
+        return (mode, Branch::Ok);
+    }
+    let s = cfg.situation(p, now_ms);
+    if s.facts.blocked {
+        return (mode, Branch::Else);
+    }
+    let branch = cfg.part(&s, |l| l.passthru.as_ref()).map_or(cfg.fallback.passthru, |r| r.decide(p, &s.facts));
+    (mode, branch)
+}
+
+/// What sticky routing learns: this caller spoke to this agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickyFact {
+    /// Caller, E.164 or sip:.
+    pub caller: String,
+    /// Agent who answered.
+    pub agent: Destination,
+}
+
+/// From a popup: the agent answered.
+pub fn learn_from_popup(p: &crate::popup::Popup) -> Option<StickyFact> {
+    if !p.is_answer() {
+        return None;
+    }
+    Some(StickyFact { caller: p.caller.clone()?, agent: Destination::try_from(p.agent.as_deref()?).ok()? })
+}
+
+/// From a passthru after Connect: the last agent dialled and the call completed.
+pub fn learn_from_passthru(p: &CallParams) -> Option<StickyFact> {
+    use crate::params::DialCallStatus;
+    if p.dial_call_status != Some(DialCallStatus::Completed) {
+        return None;
+    }
+    let agent = p
+        .legs
+        .iter()
+        .rev()
+        .find(|l| l.on_call_duration.unwrap_or(0) > 0)
+        .and_then(|l| l.number.as_deref())
+        .or(p.dial_whom_number.as_deref())?;
+    Some(StickyFact { caller: phone::normalize(p.caller()?)?, agent: Destination::try_from(agent).ok()? })
+}
+
+/// From a StatusCallback: a completed call's answered leg with a number.
+pub fn learn_from_status(r: &crate::status::StatusReport) -> Option<StickyFact> {
+    if r.status.as_deref() != Some("completed") {
+        return None;
+    }
+    let agent = r.legs.iter().rev().find(|l| l.on_call_duration.unwrap_or(0) > 0).and_then(|l| l.number.as_deref())?;
+    Some(StickyFact { caller: phone::normalize(r.from.as_deref()?)?, agent: Destination::try_from(agent).ok()? })
+}
+
+/// A stored sticky record: the agent and when (Unix ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickyRecord {
+    /// Agent who answered.
+    pub agent: Destination,
+    /// When, in Unix ms.
+    pub at_ms: i64,
+}
+
+impl StickyRecord {
+    /// The agent, if the record is within the group's window.
+    pub fn agent_within(&self, group: &AgentGroup, now_ms: i64) -> Option<&Destination> {
+        let window = i64::from(group.sticky_minutes) * 60_000;
+        (now_ms - self.at_ms <= window && now_ms >= self.at_ms).then_some(&self.agent)
+    }
+}
+
+/// The longest sticky window of any group, in seconds (KV record TTL).
+pub fn sticky_ttl_seconds(cfg: &Config) -> u64 {
+    cfg.groups.values().map(|g| u64::from(g.sticky_minutes) * 60).max().unwrap_or(0).max(60)
+}
+
+#[cfg(test)]
+mod tests;

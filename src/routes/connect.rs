@@ -1,0 +1,62 @@
+//! Connect and dial-whom: whom to dial, from the routing plan plus the state
+//! it needs (rotation, sticky agent, what this call was already offered).
+
+use handlers::config::Config;
+use handlers::params::CallParams;
+use handlers::phone;
+use handlers::reply::Reply;
+use handlers::routing::{self, ConnectPlan, GroupPlan, GroupState};
+use worker::Env;
+
+use crate::lookup;
+
+/// How the answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Connect's JSON.
+    Json,
+    /// Dial-whom's text list.
+    Text,
+}
+
+/// Answers Connect (JSON) or dial-whom (text).
+pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form) -> Reply {
+    if form == Form::Text {
+        let line = cfg.line(p.exophone());
+        if let Some(n) = line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()) {
+            return handlers::dialwhom::reply(n);
+        }
+    }
+    let answer = match routing::plan_connect(cfg, p, now_ms) {
+        ConnectPlan::NoDial(why) => return routing::no_dial_reply(why),
+        ConnectPlan::Answer(a) => Some(a),
+        ConnectPlan::Group(plan) => group(p, &plan, env, now_ms).await,
+    };
+    match (answer, form) {
+        (Some(a), Form::Json) => a.reply(),
+        (Some(a), Form::Text) => handlers::dialwhom::reply(&a.destination.numbers),
+        (None, _) => routing::no_dial_reply("every agent was already offered"),
+    }
+}
+
+async fn group(p: &CallParams, plan: &GroupPlan<'_>, env: &Env, now_ms: i64) -> Option<handlers::connect::ConnectAnswer> {
+    let mut state = GroupState { offered: routing::tried_in_legs(p), ..Default::default() };
+    if plan.needs_rotation() {
+        state.rotation = lookup::rotation(env, plan.name).await.unwrap_or(0);
+    }
+    if plan.needs_sticky() {
+        if let Some(caller) = p.caller().and_then(phone::normalize) {
+            state.sticky = lookup::sticky(env, &caller).await.and_then(|r| r.agent_within(plan.group, now_ms).cloned());
+        }
+    }
+    let req = plan.offer_request(&state);
+    if plan.needs_call_state() {
+        match lookup::offer(env, &p.call_sid, req).await {
+            Some(Some(offer)) => return plan.answer_for(&offer),
+            Some(None) => return None,
+            // The keeper could not be asked in time: decide from the legs alone.
+            None => {}
+        }
+    }
+    routing::group_answer(plan, &state).map(|o| o.answer)
+}
