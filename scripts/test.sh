@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh
 echo "== cargo test (native: handlers, proto-gateway, tools)"
-cargo test --workspace --exclude exoedge
+# handlers/schema: the config validator CLI and the committed-schema check.
+cargo test --workspace --exclude exoedge --features handlers/schema
 echo "== wasm build"
 scripts/build-worker.sh
 echo "== miniflare suite (tests/*.test.mjs)"

@@ -27,6 +27,7 @@ pub const VERSION: u32 = 1;
 
 /// What one ExoPhone answers. Every part is optional: a missing part falls
 /// back to `default_line`, then to `fallback`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
@@ -74,6 +75,7 @@ pub struct Line {
 
 /// Answers that need nothing but themselves: served for `?fallback=1`, and
 /// whenever a decision cannot be made. All parts are mandatory.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
@@ -90,6 +92,7 @@ pub struct Fallback {
 }
 
 /// The whole document.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {

@@ -8,6 +8,7 @@ use crate::playback::StartCallPlayback;
 use crate::reply::Reply;
 
 /// `destination`: the numbers to dial, mandatory and non-empty.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationList {
@@ -16,6 +17,7 @@ pub struct DestinationList {
 }
 
 /// `recording_channels`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordingChannels {
@@ -26,6 +28,7 @@ pub enum RecordingChannels {
 }
 
 /// `music_on_hold` while the agent's phone rings.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MusicOnHold {
@@ -41,6 +44,7 @@ pub enum MusicOnHold {
 }
 
 /// `parallel_ringing`: ring several destinations at once.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParallelRinging {
@@ -52,6 +56,7 @@ pub struct ParallelRinging {
 
 /// The Connect answer, version 1.0. Every optional field left `None` takes
 /// Exotel's documented default, so it is left out of the JSON.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectAnswer {

@@ -306,6 +306,7 @@ event_names! {
 }
 
 /// Something to say or play.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum Prompt {
@@ -331,6 +332,7 @@ impl Prompt {
 }
 
 /// The `<Gather>` the menu uses.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatherSettings {
@@ -346,6 +348,7 @@ pub struct GatherSettings {
 }
 
 /// The config's optional `events` section: the flow [`decide`] runs.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsFlow {
@@ -524,6 +527,66 @@ fn route(event: &Event, flow: &EventsFlow, cfg: &Config) -> Option<Dial> {
     let mut dial = Dial::new(to.as_str(), exophone.as_str()).network_type(network);
     dial.absorb_dtmf = flow.absorb_dtmf;
     Some(dial)
+}
+
+/// Whether `s` can be put in an API path as a sid: Exotel's sids are
+/// alphanumeric; anything else is refused rather than escaped.
+pub fn is_sid(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The `Authorization` value for Exotel's API: Basic `key:token`.
+pub fn basic_auth(key: &str, token: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}")))
+}
+
+/// First backoff step after a 429 or a 5xx, in ms; doubles per attempt.
+pub const BACKOFF_BASE_MS: u64 = 250;
+/// Longest single wait, in ms (also the cap on a `Retry-After`).
+pub const BACKOFF_MAX_MS: u64 = 4_000;
+
+/// What to do after one attempt to post an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Exotel accepted it (2xx; it answers 202).
+    Done,
+    /// Worth another try after this many ms: 429 (seed 450-523 asks for
+    /// exponential backoff), 5xx, 408, and 401/403 (credentials can be
+    /// fixed, after which a retry succeeds).
+    Retry {
+        /// How long to wait.
+        after_ms: u64,
+    },
+    /// Retrying the same request cannot help (400 bad ExoML, 404 leg gone, ...).
+    Fail,
+}
+
+/// Exponential backoff with jitter: attempt 0 waits about `base`, each
+/// further attempt twice as long, capped at [`BACKOFF_MAX_MS`]. `jitter`
+/// in [0, 1) spreads the wait over its upper half, so retries of many
+/// events do not arrive together.
+pub fn backoff_ms(base_ms: u64, attempt: u32, jitter: f64) -> u64 {
+    let full = base_ms.saturating_mul(1u64 << attempt.min(16)).min(BACKOFF_MAX_MS);
+    let j = jitter.clamp(0.0, 1.0);
+    (full as f64 * (0.5 + 0.5 * j)) as u64
+}
+
+/// Classifies a response to an action POST. A `Retry-After` of whole
+/// seconds is honoured (capped at [`BACKOFF_MAX_MS`]) when it asks for longer
+/// than the backoff.
+pub fn after_response(status: u16, retry_after: Option<&str>, base_ms: u64, attempt: u32, jitter: f64) -> Delivery {
+    match status {
+        200..=299 => Delivery::Done,
+        429 | 408 | 401 | 403 | 500..=599 => {
+            let backoff = backoff_ms(base_ms, attempt, jitter);
+            let asked = retry_after
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.saturating_mul(1000).min(BACKOFF_MAX_MS));
+            Delivery::Retry { after_ms: asked.map_or(backoff, |a| a.max(backoff)) }
+        }
+        _ => Delivery::Fail,
+    }
 }
 
 #[cfg(test)]
@@ -743,5 +806,28 @@ mod tests {
         // Config mistakes are errors, not surprises.
         assert!(serde_json::from_value::<EventsFlow>(json!({ "greeting": { "text": "x" }, "routes": { "1": "nobody" } })).is_err());
         assert!(serde_json::from_value::<EventsFlow>(json!({ "greeting": { "text": "x" }, "typo": 1 })).is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        assert_eq!(backoff_ms(250, 0, 1.0), 250);
+        assert_eq!(backoff_ms(250, 1, 1.0), 500);
+        assert_eq!(backoff_ms(250, 2, 0.0), 500);
+        assert_eq!(backoff_ms(250, 30, 1.0), BACKOFF_MAX_MS);
+        assert_eq!(after_response(202, None, 250, 0, 0.0), Delivery::Done);
+        assert_eq!(after_response(429, None, 250, 1, 1.0), Delivery::Retry { after_ms: 500 });
+        assert_eq!(after_response(429, Some("2"), 250, 0, 1.0), Delivery::Retry { after_ms: 2000 });
+        assert_eq!(after_response(429, Some("3600"), 250, 0, 1.0), Delivery::Retry { after_ms: BACKOFF_MAX_MS });
+        assert_eq!(after_response(503, Some("soon"), 250, 0, 1.0), Delivery::Retry { after_ms: 250 });
+        assert_eq!(after_response(401, None, 250, 0, 1.0), Delivery::Retry { after_ms: 250 });
+        assert_eq!(after_response(400, None, 250, 0, 1.0), Delivery::Fail);
+        assert_eq!(after_response(404, None, 250, 0, 1.0), Delivery::Fail);
+    }
+
+    #[test]
+    fn sids_and_auth() {
+        assert!(is_sid("2q47dakkScvff1IbPdpp7KJSe6j00000"));
+        assert!(!is_sid("../x") && !is_sid("") && !is_sid("a/b") && !is_sid(&"a".repeat(65)));
+        assert_eq!(basic_auth("key", "token"), "Basic a2V5OnRva2Vu");
     }
 }

@@ -7,6 +7,7 @@ use crate::bounded::{FinishOnKey, HttpUrl, InputTimeout, MaxInputDigits, RepeatM
 use crate::reply::Reply;
 
 /// A prompt: `{"text": ...}` or `{"audio_url": ...}`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Prompt {
@@ -18,6 +19,7 @@ pub enum Prompt {
 
 /// The Gather answer. `gather_prompt` is mandatory; the rest take Exotel's
 /// defaults when left out.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatherAnswer {

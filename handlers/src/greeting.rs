@@ -8,6 +8,7 @@ use crate::bounded::{HttpUrl, SpokenText};
 use crate::reply::{ContentType, Reply};
 
 /// What a greeting says.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum GreetingAnswer {

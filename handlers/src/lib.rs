@@ -37,6 +37,8 @@ pub mod reply;
 pub mod route;
 pub mod routing;
 pub mod rule;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod status;
 pub mod time;
 pub mod webhook;

@@ -10,6 +10,7 @@ use crate::reply::Reply;
 use crate::rule::{Condition, Facts};
 
 /// Which of the applet's two transitions the call takes.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Branch {
@@ -20,6 +21,7 @@ pub enum Branch {
 }
 
 /// One rule: when the condition holds, take the branch.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PassthruRule {
@@ -31,6 +33,7 @@ pub struct PassthruRule {
 }
 
 /// The rules of one line, tried in order; the first match wins.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PassthruRules {

@@ -7,6 +7,7 @@ use crate::bounded::{HttpUrl, PlaybackSeconds, SpokenText};
 use crate::reply::Reply;
 
 /// Something to play: text for TTS or an audio file.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Media {
@@ -17,6 +18,7 @@ pub enum Media {
 }
 
 /// Who hears the start-of-call playback.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlaybackTo {
@@ -27,6 +29,7 @@ pub enum PlaybackTo {
 }
 
 /// `start_call_playback`, also accepted in the Connect answer.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartCallPlayback {
@@ -38,6 +41,7 @@ pub struct StartCallPlayback {
 }
 
 /// `in_call_playback`: played during the conversation, repeating.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InCallPlayback {
@@ -55,6 +59,7 @@ pub struct InCallPlayback {
 }
 
 /// `end_call_playback`: played when the conversation ends.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndCallPlayback {
@@ -64,6 +69,7 @@ pub struct EndCallPlayback {
 }
 
 /// The whole playback answer; any subset of the three may be given.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybackAnswer {

@@ -28,6 +28,7 @@ impl Default for Facts {
 }
 
 /// A test on the request. Empty matches everything.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {

@@ -9,6 +9,7 @@ use crate::bounded::{ParallelAttempts, RingingSeconds};
 use crate::destination::Destination;
 
 /// How a group's agents are offered.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
@@ -25,6 +26,7 @@ pub enum Strategy {
 }
 
 /// A named group of agents.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentGroup {

@@ -169,6 +169,7 @@ impl From<Day> for String {
 }
 
 /// Days of the week as the config names them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeekDay {
@@ -203,6 +204,7 @@ impl From<Weekday> for WeekDay {
 }
 
 /// When a line is open.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hours {

@@ -33,6 +33,7 @@ use groups::{next_batch, AgentGroup, Strategy};
 use template::Template;
 
 /// Where a menu choice sends the call.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
@@ -43,6 +44,7 @@ pub enum Target {
 }
 
 /// IVR: the digits from the Gather before Connect pick the target.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Menu {
@@ -54,6 +56,7 @@ pub struct Menu {
 }
 
 /// Caller lists, by number in any of Exotel's forms.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerLists {
@@ -67,6 +70,7 @@ pub struct CallerLists {
 }
 
 /// Where caller data for templates comes from.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
@@ -100,6 +104,7 @@ fn default_cache_s() -> u32 {
 pub const MAX_ORIGIN_MS: u32 = 2500;
 
 /// Personalised greeting and playback text.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Personalize {
