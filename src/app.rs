@@ -1,0 +1,114 @@
+//! What the app-facing routes share: the app credential, the push KV
+//! namespace, and the subscriber-token exchange with Exotel.
+
+use base64::Engine;
+use handlers::push::backend::{self, AppClaims, BackendError, ExotelTokenRequest};
+use handlers::push::devices::Platform;
+use handlers::push::subscriber::SubscriberName;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use worker::{console_error, kv::KvStore, Env, Request};
+
+use crate::bindings;
+use crate::relay::{post, secret, var_or};
+
+/// Who is calling an app route.
+pub enum Caller {
+    /// Holder of a valid app token.
+    App(AppClaims),
+    /// No app token, let in because `SAMPLE_APP_COMPAT=open`.
+    SampleApp,
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The app-token secret.
+pub fn app_secret(env: &Env) -> Result<Vec<u8>, BackendError> {
+    secret(env, bindings::APP_TOKEN_SECRET)
+        .map(String::into_bytes)
+        .filter(|s| s.len() >= backend::MIN_SECRET_LEN)
+        .ok_or(BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"))
+}
+
+/// Checks the caller's credential. `sample_app_route` marks the routes the
+/// unchanged sample apps call without one.
+pub fn authenticate(req: &Request, env: &Env, sample_app_route: bool) -> Result<Caller, BackendError> {
+    let authorization = req.headers().get("authorization").ok().flatten();
+    if let Some(token) = backend::app_bearer(authorization.as_deref()) {
+        return backend::verify_app_token(&app_secret(env)?, token, now_secs()).map(Caller::App);
+    }
+    if sample_app_route && var_or(env, bindings::SAMPLE_APP_COMPAT, "") == "open" {
+        return Ok(Caller::SampleApp);
+    }
+    Err(BackendError::Unauthenticated)
+}
+
+/// The push KV namespace.
+pub fn store(env: &Env) -> Result<KvStore, BackendError> {
+    env.kv(bindings::DEVICES_KV).map_err(|_| BackendError::NotConfigured("the DEVICES KV namespace"))
+}
+
+/// Reads a JSON record.
+pub async fn get_json<T: DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, BackendError> {
+    kv.get(key).json::<T>().await.map_err(|e| {
+        console_error!("kv read failed: {e}");
+        BackendError::Storage
+    })
+}
+
+/// Writes a JSON record, optionally expiring.
+pub async fn put_json<T: serde::Serialize>(kv: &KvStore, key: &str, v: &T, ttl_secs: Option<u64>) -> Result<(), BackendError> {
+    let text = serde_json::to_string(v).map_err(|_| BackendError::Storage)?;
+    let mut put = kv.put(key, text).map_err(|_| BackendError::Storage)?;
+    if let Some(ttl) = ttl_secs {
+        put = put.expiration_ttl(ttl);
+    }
+    put.execute().await.map_err(|e| {
+        console_error!("kv write failed: {e}");
+        BackendError::Storage
+    })
+}
+
+/// Reads the JSON body of an app request.
+pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, BackendError> {
+    let bytes = req.bytes().await.map_err(|_| BackendError::BadRequest("unreadable body".into()))?;
+    if bytes.len() > 16 * 1024 {
+        return Err(BackendError::BadRequest("body larger than 16 KB".into()));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| BackendError::BadRequest(e.to_string()))
+}
+
+/// The account this deployment serves.
+pub fn account_sid(env: &Env) -> Result<String, BackendError> {
+    secret(env, bindings::EXOTEL_ACCOUNT_SID).ok_or(BackendError::NotConfigured("EXOTEL_ACCOUNT_SID"))
+}
+
+/// Asks Exotel for a subscriber token; the API key and token stay here.
+pub async fn subscriber_token(
+    env: &Env,
+    subscriber: &SubscriberName,
+    platform: Platform,
+    device_id: &str,
+) -> Result<Value, BackendError> {
+    let sid = account_sid(env)?;
+    let base = secret(env, bindings::EXOTEL_API_BASE).ok_or(BackendError::NotConfigured("EXOTEL_API_BASE"))?;
+    let (Some(key), Some(token)) = (secret(env, bindings::EXOTEL_API_KEY), secret(env, bindings::EXOTEL_API_TOKEN)) else {
+        return Err(BackendError::NotConfigured("EXOTEL_API_KEY/EXOTEL_API_TOKEN"));
+    };
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}")));
+    let body = serde_json::to_string(&ExotelTokenRequest { platform, device_id, subscriber_name: subscriber })
+        .map_err(|e| BackendError::ExotelFailed(e.to_string()))?;
+    let url = backend::subscriber_token_url(&base, &sid);
+    let a = post(&url, &[("authorization", &basic), ("content-type", "application/json")], body)
+        .await
+        .map_err(BackendError::ExotelFailed)?;
+    backend::parse_exotel_token(a.status, &a.body)
+}

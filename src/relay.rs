@@ -1,0 +1,177 @@
+//! The push providers as the worker reaches them: FCM HTTP v1 directly, and
+//! APNs through proto-gateway (HTTP/2, which a Worker's fetch cannot speak).
+//! Every base URL is a var, so the tests point them at local fakes.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use handlers::push::apns::{RelayAnswer, RelayRequest};
+use handlers::push::body::PushBody;
+use handlers::push::fcm::{self, CachedToken, ServiceAccount, TokenResponse};
+use handlers::push::jwt::{self, GoogleClaims, Header};
+use handlers::push::Delivery;
+use wasm_bindgen::JsValue;
+use worker::{console_log, console_warn, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::bindings;
+use crate::webcrypto;
+
+/// Longest wait for any one provider call: Exotel treats a slow push URL as
+/// failed, and the phone must ring within seconds anyway.
+const PROVIDER_TIMEOUT_MS: u64 = 4_000;
+
+thread_local! {
+    /// The FCM access token: minted once, reused until shortly before expiry.
+    static FCM_TOKEN: RefCell<Option<CachedToken>> = const { RefCell::new(None) };
+    /// The imported signing key (a CryptoKey), keyed by the account's email.
+    static FCM_KEY: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A var with a default.
+pub fn var_or(env: &Env, name: &str, default: &str) -> String {
+    env.var(name).map(|v| v.to_string()).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// A secret or var, if set and non-empty.
+pub fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|v| v.to_string()).ok().filter(|v| !v.is_empty())
+}
+
+/// An HTTP answer: status and body text.
+pub struct Answer {
+    /// Status.
+    pub status: u16,
+    /// Body.
+    pub body: String,
+}
+
+/// POSTs with a time limit.
+pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<Answer, String> {
+    let h = Headers::new();
+    for (k, v) in headers {
+        h.set(k, v).map_err(|e| e.to_string())?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(h).with_body(Some(JsValue::from_str(&body)));
+    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let fetch = Box::pin(async move {
+        let mut resp = Fetch::Request(req).send().await?;
+        let status = resp.status_code();
+        let body = resp.text().await?;
+        Ok::<_, worker::Error>(Answer { status, body })
+    });
+    let timeout = Box::pin(Delay::from(Duration::from_millis(PROVIDER_TIMEOUT_MS)));
+    match select(fetch, timeout).await {
+        Either::Left((Ok(a), _)) => Ok(a),
+        Either::Left((Err(e), _)) => Err(e.to_string()),
+        Either::Right(_) => Err(format!("no answer within {PROVIDER_TIMEOUT_MS} ms")),
+    }
+}
+
+/// FCM, configured from the `FCM_SERVICE_ACCOUNT` secret.
+pub struct Fcm {
+    sa: ServiceAccount,
+    send_url: String,
+    token_url: String,
+}
+
+impl Fcm {
+    /// `None` when no service account is set (Android pushes then fail
+    /// with a reason saying so).
+    pub fn from_env(env: &Env) -> Result<Option<Self>, String> {
+        let Some(raw) = secret(env, bindings::FCM_SERVICE_ACCOUNT) else {
+            return Ok(None);
+        };
+        let sa = ServiceAccount::from_json(&raw).map_err(|e| format!("{} is not a service-account key file: {e}", bindings::FCM_SERVICE_ACCOUNT))?;
+        let send_url = fcm::send_url(&var_or(env, bindings::FCM_BASE_URL, fcm::DEFAULT_BASE_URL), &sa.project_id);
+        let token_url = var_or(env, bindings::FCM_TOKEN_URL, sa.token_uri());
+        Ok(Some(Self { sa, send_url, token_url }))
+    }
+
+    async fn signing_key(&self) -> Result<JsValue, String> {
+        let cached = FCM_KEY.with(|k| {
+            k.borrow().as_ref().filter(|(email, _)| *email == self.sa.client_email).map(|(_, key)| key.clone())
+        });
+        if let Some(key) = cached {
+            return Ok(key);
+        }
+        let der = jwt::pem_to_der(&self.sa.private_key).ok_or("service account private_key is not PEM")?;
+        let key = webcrypto::import_rsa_pkcs8(&der).await?;
+        FCM_KEY.with(|k| *k.borrow_mut() = Some((self.sa.client_email.clone(), key.clone())));
+        Ok(key)
+    }
+
+    /// The cached access token, or a new one when it is near expiry.
+    async fn access_token(&self) -> Result<String, String> {
+        let now = now_ms();
+        if let Some(t) = FCM_TOKEN.with(|t| t.borrow().as_ref().filter(|t| t.fresh(now)).map(|t| t.token.clone())) {
+            return Ok(t);
+        }
+        let header = Header { alg: "RS256", typ: Some("JWT"), kid: self.sa.private_key_id.as_deref() };
+        let claims = GoogleClaims::fcm(&self.sa.client_email, &self.token_url, (now / 1000.0) as u64);
+        let input = jwt::signing_input(&header, &claims).map_err(|e| e.to_string())?;
+        let sig = webcrypto::sign_rs256(&self.signing_key().await?, input.as_bytes()).await?;
+        let body = fcm::token_request_body(&jwt::assemble(&input, &sig));
+        let a = post(&self.token_url, &[("content-type", "application/x-www-form-urlencoded")], body).await?;
+        if a.status != 200 {
+            return Err(format!("oauth token endpoint answered {}", a.status));
+        }
+        let r: TokenResponse = serde_json::from_str(&a.body).map_err(|e| format!("oauth answer unreadable: {e}"))?;
+        let cached = CachedToken::new(r, now_ms());
+        let token = cached.token.clone();
+        FCM_TOKEN.with(|t| *t.borrow_mut() = Some(cached));
+        console_log!("fcm: new access token minted");
+        Ok(token)
+    }
+
+    async fn send_once(&self, device_token: &str, body: &PushBody) -> Result<Delivery, String> {
+        let access = self.access_token().await?;
+        let msg = serde_json::to_string(&fcm::message(device_token, body)).map_err(|e| e.to_string())?;
+        let auth = format!("Bearer {access}");
+        let a = post(&self.send_url, &[("authorization", &auth), ("content-type", "application/json")], msg).await?;
+        if a.status == 401 {
+            // Revoked or rotated key: forget the token so the retry mints one.
+            FCM_TOKEN.with(|t| *t.borrow_mut() = None);
+        }
+        Ok(fcm::classify(a.status, &a.body))
+    }
+
+    /// Sends one data-only high-priority message. A 401 (token revoked
+    /// early) is retried once with a fresh token.
+    pub async fn send(&self, device_token: &str, body: &PushBody) -> Delivery {
+        let first = self.send_once(device_token, body).await;
+        let result = match first {
+            Ok(Delivery::Failed { reason }) if reason.starts_with("fcm 401") => self.send_once(device_token, body).await,
+            other => other,
+        };
+        result.unwrap_or_else(|reason| {
+            console_warn!("fcm: {reason}");
+            Delivery::Failed { reason: format!("fcm: {reason}") }
+        })
+    }
+}
+
+/// Asks proto-gateway to send one APNs VoIP push.
+pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delivery {
+    let (Some(url), Some(secret)) = (secret(env, bindings::APNS_RELAY_URL), secret(env, bindings::APNS_RELAY_SECRET)) else {
+        return Delivery::Failed { reason: "apns relay not configured (APNS_RELAY_URL, APNS_RELAY_SECRET)".into() };
+    };
+    let req = RelayRequest::new(device_token, body);
+    let Ok(json) = serde_json::to_string(&req) else {
+        return Delivery::Failed { reason: "apns request not serializable".into() };
+    };
+    let auth = format!("Bearer {secret}");
+    match post(&url, &[("authorization", &auth), ("content-type", "application/json")], json).await {
+        Ok(a) if a.status == 200 => match serde_json::from_str::<RelayAnswer>(&a.body) {
+            Ok(r) => r.delivery,
+            Err(e) => Delivery::Failed { reason: format!("apns relay answer unreadable: {e}") },
+        },
+        Ok(a) => Delivery::Failed { reason: format!("apns relay answered {}", a.status) },
+        Err(e) => Delivery::Failed { reason: format!("apns relay: {e}") },
+    }
+}

@@ -1,0 +1,28 @@
+//! `POST /v1/subscriber-token` {device_id, platform?}: a fresh Exotel
+//! subscriber token for the app token's subscriber. The Exotel API key and
+//! token stay in the worker.
+
+use handlers::push::backend::{self, BackendError, SubscriberTokenAnswer, SubscriberTokenRequest};
+use handlers::push::devices::Platform;
+use handlers::reply::Reply;
+use worker::{Env, Request};
+
+use crate::app::{self, Caller};
+
+/// Handles one token request.
+pub async fn handle_subscriber_token(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
+    let Caller::App(claims) = app::authenticate(&req, env, false)? else {
+        return Err(BackendError::Unauthenticated);
+    };
+    let r: SubscriberTokenRequest = app::json_body(&mut req).await?;
+    let device_id = r.device_id.trim();
+    if device_id.is_empty() || device_id.len() > 128 {
+        return Err(BackendError::BadRequest("device_id is required (at most 128 bytes)".into()));
+    }
+    let platform = match r.platform.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Platform::parse(p).ok_or_else(|| BackendError::BadRequest(format!("platform must be android or ios, not {p:?}")))?,
+        None => backend::platform_of_device_id(device_id),
+    };
+    let token = app::subscriber_token(env, &claims.sub, platform, device_id).await?;
+    Ok(Reply::json(&SubscriberTokenAnswer { http_code: 200, subscriber_name: claims.sub, subscriber_token: token }))
+}
