@@ -21,6 +21,9 @@ pub enum Route {
     Status,
     /// `GET /healthz`
     Health,
+    /// `POST /events`: real-time call events from proto-gateway, authenticated
+    /// by their Standard Webhooks signature instead of the callback token.
+    Events,
     /// `POST /exotel/push`: Exotel's push notification endpoint.
     Push,
     /// `POST /login` (app API; sample-app backend).
@@ -40,7 +43,7 @@ pub enum Route {
 impl Route {
     /// Whether the route needs the callback token.
     pub fn is_protected(self) -> bool {
-        !matches!(self, Self::Health) && !self.is_app()
+        !matches!(self, Self::Health | Self::Events) && !self.is_app()
     }
 
     /// Whether the route belongs to the app API: called by phones with an
@@ -57,6 +60,7 @@ impl Route {
     pub fn method(self) -> &'static str {
         match self {
             Self::Status => "POST",
+            Self::Events => "POST",
             Self::Push => "POST",
             _ => "GET",
         }
@@ -74,6 +78,7 @@ impl Route {
             Self::Popup => "popup",
             Self::Status => "status",
             Self::Health => "healthz",
+            Self::Events => "events",
             Self::Push => "push",
             Self::Login => "login",
             Self::Devices => "devices",
@@ -115,6 +120,7 @@ pub fn resolve(path: &str) -> Resolved<'_> {
         "exotel/popup" => Some(Route::Popup),
         "exotel/status" => Some(Route::Status),
         "healthz" if token.is_none() => Some(Route::Health),
+        "events" if token.is_none() => Some(Route::Events),
         "exotel/push" => Some(Route::Push),
         "login" if token.is_none() => Some(Route::Login),
         "v1/devices" if token.is_none() => Some(Route::Devices),
@@ -136,6 +142,9 @@ mod tests {
         assert_eq!(resolve("/t//exotel/status"), Resolved { token: Some(""), route: Some(Route::Status) });
         assert_eq!(resolve("/healthz").route, Some(Route::Health));
         assert_eq!(resolve("/t/x/healthz").route, None);
+        assert_eq!(resolve("/events").route, Some(Route::Events));
+        assert_eq!(resolve("/t/x/events").route, None);
+        assert!(!Route::Events.is_protected());
         assert_eq!(resolve("/exotel/nope").route, None);
         assert_eq!(resolve("/").route, None);
     }
