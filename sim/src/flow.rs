@@ -508,6 +508,11 @@ impl<'a> Sim<'a> {
                 self.t.rang.extend(batch.iter().cloned());
                 let kind = if batch.len() > 1 { "parallel" } else { "single" };
                 step.say(format!("ringing {} ({kind}); the caller hears {}", batch.join(" + "), plan.music_on_hold.replace('_', " ")));
+                if let Some(p) = &spec.popup {
+                    for n in &batch {
+                        self.popups(step, p, n, &["Dial", "Ringing"]);
+                    }
+                }
                 let ring = match outcome {
                     AttemptOutcome::Answered => i64::from(spec.ring_seconds.unwrap_or(5)).min(plan.max_ringing_duration),
                     AttemptOutcome::NoAnswer => plan.max_ringing_duration,
@@ -540,6 +545,12 @@ impl<'a> Sim<'a> {
                         "{whom} answers after {ring} s{}",
                         spec.amd.as_ref().map(|a| format!(" (AMD: {} {})", a.answered_by, a.cause)).unwrap_or_default()
                     ));
+                    if let Some(p) = &spec.popup {
+                        self.popups(step, p, &whom, &["Answered"]);
+                        for n in batch.iter().skip(1) {
+                            self.popups(step, p, n, &["Terminal"]);
+                        }
+                    }
                     if let Some((both, m)) = &plan.start_call_playback {
                         Self::hear(step, "agent", m);
                         if *both {
@@ -548,11 +559,10 @@ impl<'a> Sim<'a> {
                     }
                 } else {
                     step.say(format!("{}: {}", batch.join(" + "), outcome.dial_call_status()));
-                }
-                if let Some(p) = &spec.popup {
-                    for n in &batch {
-                        let events: &[&str] = if answered && *n == whom { &["Dial", "Ringing", "Answered"] } else { &["Dial", "Ringing", "Terminal"] };
-                        self.popups(step, p, n, events);
+                    if let Some(p) = &spec.popup {
+                        for n in &batch {
+                            self.popups(step, p, n, &["Terminal"]);
+                        }
                     }
                 }
                 let mut end_playback = None;
@@ -654,30 +664,28 @@ impl<'a> Sim<'a> {
             step.branch = Some("async".into());
             return next_of(&s.next);
         }
-        let out = match &ans {
-            Some(a) if a.status == 200 => {
-                step.branch = Some("Once the URL returns OK (200 OK)".into());
-                step.say("200: branch \"Once the URL returns OK (200 OK)\"");
-                next_of(&s.next)
+        if let Some(a) = &ans {
+            if a.status >= 500 {
+                ex.notes.push(format!("HTTP {} looks like a server error, not a deliberate branch", a.status));
             }
-            Some(a) => {
-                if a.status >= 500 {
-                    ex.notes.push(format!("HTTP {} looks like a server error, not a deliberate branch", a.status));
-                }
-                step.branch = Some("If the url returns anything else".into());
-                step.say(format!("{}: branch \"If the url returns anything else\"", a.status));
-                else_next
-            }
-            None => {
-                let why = ex.error.clone().unwrap_or_default();
-                step.failure = Some(format!("passthru got no answer ({why}); the caller waited and Exotel took \"anything else\""));
-                step.branch = Some("If the url returns anything else".into());
-                step.say("no answer: branch \"If the url returns anything else\"");
-                else_next
+        }
+        let why = ex.error.clone();
+        step.record(ex);
+        let (branch, next) = match (&ans, why) {
+            (Some(a), _) if a.status == 200 => ("Once the URL returns OK (200 OK)", next_of(&s.next)),
+            (Some(_), _) => ("If the url returns anything else", else_next),
+            (None, why) => {
+                step.failure = Some(format!(
+                    "passthru got no answer ({}); the caller waited and Exotel took \"anything else\"",
+                    why.unwrap_or_default()
+                ));
+                ("If the url returns anything else", else_next)
             }
         };
-        step.record(ex);
-        out
+        let code = ans.as_ref().map_or_else(|| "no answer".to_owned(), |a| a.status.to_string());
+        step.say(format!("{code}: branch \"{branch}\""));
+        step.branch = Some(branch.into());
+        next
     }
 
     fn status_callback(&mut self) {
