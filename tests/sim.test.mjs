@@ -126,3 +126,35 @@ test("a wrong token is a failure Exotel would hit: non-zero exit, reasons in pla
   assert.ok(t.failures.some((f) => f.startsWith("connect: we didn't dial anyone")), t.failures.join("\n"));
   assert.match(stdout, /Result: FAILED/);
 });
+
+test("fetch_after_attempt against the real worker: each re-fetch offers the next sales agent", async () => {
+  // config/example.json in KV, open around the clock, no CRM lookup.
+  const c = JSON.parse(readFileSync(path.join(root, "config/example.json"), "utf8"));
+  const always = Object.fromEntries(["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => [d, ["00:00-24:00"]]));
+  c.lines["+918047115777"].hours = { timezone: "Asia/Kolkata", weekly: always };
+  delete c.lines["+918047115777"].personalize;
+  const w2 = await startWorker({ kv: { "config.json": JSON.stringify(c) }, miniflare: { host: "127.0.0.1", port: 0 } });
+  try {
+    const base = `${(await w2.mf.ready).toString().replace(/\/$/, "")}/t/${TOKEN}`;
+    const { code, stdout, t } = sim("ivr-sales-refetch", base);
+    assert.equal(code, 0, stdout);
+    const conn = step(t, "connect");
+    const fetches = conn.exchanges.filter((e) => e.method === "GET");
+    assert.equal(fetches.length, 4, stdout);
+    assert.deepEqual(fetches.map((e) => e.role), ["primary", "refetch", "refetch", "refetch"]);
+    // Three different sales agents, then the line's overflow number, who answers.
+    assert.equal(new Set(t.rang.slice(0, 3)).size, 3, t.rang.join(","));
+    assert.ok(t.rang.slice(0, 3).every((n) => n.startsWith("+9198000000")), t.rang.join(","));
+    assert.equal(t.rang[3], "+919812345678");
+    // Each re-fetch carried the previous attempts.
+    const q = (e, k) => e.query.find(([key]) => key === k)?.[1];
+    assert.equal(q(fetches[1], "DialCallStatus"), "no-answer");
+    assert.equal(q(fetches[1], "Legs[0][Number]"), t.rang[0]);
+    assert.equal(q(fetches[3], "DialCallStatus"), "busy");
+    assert.equal(q(fetches[3], "Legs[2][Number]"), t.rang[2]);
+    assert.equal(conn.branch, "After the call conversation ends");
+    assert.equal(t.status_callback.status, 200);
+  } finally {
+    await w2.close();
+  }
+});
