@@ -81,7 +81,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
                     console_error!("config unavailable: {e}");
                     routes::fallback::handle_fallback(route)
                 }
-                Ok(cfg) => routes::callback(route, &params, &cfg, &env, &ctx).await,
+                Ok(cfg) => routes::callback(route, &params, &cfg, &env, &ctx, head).await,
             },
         },
     };

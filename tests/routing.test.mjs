@@ -155,3 +155,13 @@ test("the agent playback is personalised too", async () => {
   assert.equal(j.start_call_playback.value, "Customer Asha, order 4521.");
   assert.equal(j.start_call_playback.playback_to, "callee");
 });
+
+test("HEAD changes no routing state: the GET after it gets the first agent", async () => {
+  const q = `CallSid=head1&${MAIN}&CallFrom=09900112235&digits=%222%22`;
+  const h = await w.call(`/exotel/connect?${q}`, { method: "HEAD", headers: { "accept-encoding": "identity" } });
+  assert.equal(h.status, 200);
+  const g = await w.call(`/exotel/connect?${q}`, { headers: { "accept-encoding": "identity" } });
+  const body = await g.text();
+  assert.deepEqual(JSON.parse(body).destination.numbers, ["+919800000011"]);
+  assert.equal(h.headers.get("content-length"), g.headers.get("content-length"));
+});

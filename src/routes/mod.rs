@@ -21,10 +21,15 @@ pub mod push;
 pub mod status;
 pub mod subscriber_token;
 
-/// The applet callbacks answered from config and routing state.
-pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context) -> Reply {
+/// The applet callbacks answered from config and routing state. A HEAD
+/// request changes no state (it would otherwise use up an agent offer or
+/// a round-robin turn): Connect and dial-whom answer it without state, which
+/// gives the same headers as the GET.
+pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context, head: bool) -> Reply {
     let now_ms = js_sys::Date::now() as i64;
     let reply = match route {
+        Route::Connect if head => handlers::connect::decide(cfg, p, now_ms),
+        Route::DialWhom if head => handlers::dialwhom::decide(cfg, p, now_ms),
         Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json).await,
         // App-to-app calls: the caller's posted context decides (push docs).
         Route::DialWhom => match dialwhom::from_context(p, env).await {
