@@ -48,9 +48,9 @@ pub fn router(state: AdminState) -> Router {
 
 /// Extra routes to mount next to [`router`], built from the config. The
 /// extension point for features that need a native HTTP endpoint (the APNs
-/// VoIP relay of issue 8 goes here). Empty today.
-pub fn extensions(_config: &Config) -> Result<Vec<Router>> {
-    Ok(Vec::new())
+/// VoIP relay mounts here when `[apns]` is configured).
+pub fn extensions(config: &Config) -> Result<Vec<Router>> {
+    Ok(crate::apns::extension(config.apns.as_ref())?.into_iter().collect())
 }
 
 async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {

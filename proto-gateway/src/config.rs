@@ -34,6 +34,9 @@ pub struct Config {
     pub forward: ForwardConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The APNs VoIP relay for the worker (see [`crate::apns`]); not
+    /// mounted when absent.
+    pub apns: Option<crate::apns::ApnsConfig>,
 }
 
 /// The gRPC listener.

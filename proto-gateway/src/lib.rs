@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod apns;
 pub mod cli;
 pub mod config;
 pub mod convert;
