@@ -84,7 +84,12 @@ pub const EXOPHONE: &str = "EXOPHONE";
 /// events with, separated by commas or whitespace (rotation: any one verifies).
 pub const EVENTS_WEBHOOK_SECRETS: &str = "EVENTS_WEBHOOK_SECRETS";
 
-/// KV namespace remembering delivered `webhook-id`s, so a replay acts once.
+/// Durable Object namespace remembering delivered `webhook-id`s, one
+/// instance per id, so a replay acts once even when copies race.
+pub const EVENTS_GUARD: &str = "EVENTS_GUARD";
+
+/// KV namespace remembering delivered `webhook-id`s: the fallback when
+/// [`EVENTS_GUARD`] is not bound (no compare-and-set, so best effort).
 pub const EVENTS_SEEN: &str = "EVENTS_SEEN";
 
 /// Var: seconds a `webhook-id` is remembered (KV's minimum TTL is 60).

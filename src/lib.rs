@@ -9,6 +9,7 @@ mod app;
 mod bindings;
 mod budget;
 mod config;
+mod events_guard;
 mod http;
 mod lookup;
 mod relay;
@@ -17,6 +18,7 @@ mod routes;
 mod routing_state;
 mod webcrypto;
 
+pub use events_guard::EventsGuard;
 pub use routing_state::RoutingState;
 
 #[event(start)]

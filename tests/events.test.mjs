@@ -51,24 +51,34 @@ async function fakeExotel(request) {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
 
-let w;
+const BINDINGS = {
+  EVENTS_WEBHOOK_SECRETS: `${OLD_SECRET}, ${SECRET}`,
+  EXOTEL_API_KEY: API_KEY,
+  EXOTEL_API_TOKEN: API_TOKEN,
+  EXOTEL_ACCOUNT_SID: ACCOUNT,
+  EXOTEL_CPAAS_BASE: FAKE,
+  EVENTS_BACKOFF_MS: "20",
+  EVENTS_ACTION_BUDGET_MS: "1500",
+};
+
+// `w`: as deployed (replay guard: the EventsGuard Durable Object).
+// `k`: the KV fallback (EVENTS_SEEN bound, no Durable Object).
+let w, k;
 before(async () => {
   w = await startWorker({
     kv: { "config.json": JSON.stringify(CONFIG) },
+    durableObjects: { EVENTS_GUARD: "EventsGuard" },
+    bindings: BINDINGS,
+    miniflare: { outboundService: fakeExotel },
+  });
+  k = await startWorker({
+    kv: { "config.json": JSON.stringify(CONFIG) },
     kvNamespaces: ["EVENTS_SEEN"],
-    bindings: {
-      EVENTS_WEBHOOK_SECRETS: `${OLD_SECRET}, ${SECRET}`,
-      EXOTEL_API_KEY: API_KEY,
-      EXOTEL_API_TOKEN: API_TOKEN,
-      EXOTEL_ACCOUNT_SID: ACCOUNT,
-      EXOTEL_CPAAS_BASE: FAKE,
-      EVENTS_BACKOFF_MS: "20",
-      EVENTS_ACTION_BUDGET_MS: "1500",
-    },
+    bindings: BINDINGS,
     miniflare: { outboundService: fakeExotel },
   });
 });
-after(async () => { await w?.close(); });
+after(async () => { await w?.close(); await k?.close(); });
 beforeEach(() => { seen = []; answers = []; });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -93,7 +103,7 @@ function event(name, { param, data = {}, id = newId() } = {}) {
 }
 
 /** POSTs an event, signed unless told otherwise. */
-async function deliver(ev, { ts = now(), secret = SECRET, signature, id = ev.event_sid, raw } = {}) {
+async function deliver(ev, { ts = now(), secret = SECRET, signature, id = ev.event_sid, raw, worker = w } = {}) {
   const body = raw ?? JSON.stringify(ev);
   const headers = {
     "content-type": "application/json",
@@ -101,7 +111,7 @@ async function deliver(ev, { ts = now(), secret = SECRET, signature, id = ev.eve
     "webhook-timestamp": String(ts),
     "webhook-signature": signature ?? sign(secret, id, ts, body),
   };
-  const res = await w.fetch("/events", { method: "POST", headers, body });
+  const res = await worker.fetch("/events", { method: "POST", headers, body });
   return { status: res.status, json: JSON.parse(await res.text()) };
 }
 
@@ -272,4 +282,41 @@ test("Exotel refusing the action for good (400): acknowledged as action_rejected
 test("GET /events is 405; /t/<token>/events is 404", async () => {
   assert.equal((await w.fetch("/events")).status, 405);
   assert.equal((await w.fetch("/t/test-token-0123456789abcdef/events", { method: "POST", body: "{}" })).status, 404);
+});
+
+test("the same delivery fired 8 times at once acts once (Durable Object guard)", async () => {
+  const ev = event("leg_answered");
+  const ts = now();
+  const body = JSON.stringify(ev);
+  const signature = sign(SECRET, ev.event_sid, ts, body);
+  const rs = await Promise.all(Array.from({ length: 8 }, () => deliver(ev, { ts, signature })));
+  assert.deepEqual(rs.map((r) => r.status), Array(8).fill(200));
+  assert.equal(rs.filter((r) => r.json.status === "ok").length, 1, JSON.stringify(rs.map((r) => r.json.status)));
+  assert.equal(seen.length, 1, `acted ${seen.length} times`);
+});
+
+test("KV fallback: replays act once, and a 503 releases the id for the retry", async () => {
+  const ev = event("leg_answered");
+  assert.equal((await deliver(ev, { worker: k })).status, 200);
+  const again = await deliver(ev, { worker: k, ts: now() - 5 });
+  assert.deepEqual([again.status, again.json.status], [200, "duplicate"]);
+  assert.equal(seen.length, 1);
+  seen = [];
+  answers = Array(500).fill(503);
+  const ev2 = event("leg_answered");
+  assert.equal((await deliver(ev2, { worker: k })).status, 503);
+  answers = [];
+  seen = [];
+  const retry = await deliver(ev2, { worker: k });
+  assert.deepEqual([retry.status, retry.json.status], [200, "ok"]);
+  assert.equal(seen.length, 1);
+});
+
+test("no replay store bound: 503, nothing done", async () => {
+  const bare = await startWorker({ kv: { "config.json": JSON.stringify(CONFIG) }, bindings: BINDINGS, miniflare: { outboundService: fakeExotel } });
+  try {
+    const r = await deliver(event("leg_answered"), { worker: bare });
+    assert.equal(r.status, 503);
+    assert.equal(seen.length, 0);
+  } finally { await bare.close(); }
 });

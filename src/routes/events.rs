@@ -2,7 +2,7 @@
 //! per Standard Webhooks. See docs/events.md.
 //!
 //! Order of work: signature and time window (401, with no hint which
-//! failed), body (400), replay check by `webhook-id` in KV (200
+//! failed), body (400), replay check by `webhook-id` (200
 //! `duplicate`: acknowledged, nothing done again), event name (unknown
 //! names: 200 `ignored`), then `handlers::events::decide` and the leg
 //! actions it asks for, posted to Exotel's v2 API.
@@ -25,8 +25,12 @@ use handlers::events::{self, Action, Delivery, Event, LegAction};
 use handlers::reply::Reply;
 use handlers::webhook::{self, SignedHeaders};
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::kv::KvStore;
+use worker::{
+    console_error, console_log, console_warn, Context, Delay, Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit,
+};
 
+use crate::events_guard::{GuardAnswer, GuardOp};
 use crate::{bindings, config};
 
 /// The JSON the gateway gets back; `status` says what happened.
@@ -94,31 +98,27 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
         Err(e) => return Reply::error(400, e.to_string()),
     };
 
-    let Ok(seen) = env.kv(bindings::EVENTS_SEEN) else {
-        console_error!("events: KV namespace {} is not bound; refusing rather than risk acting twice", bindings::EVENTS_SEEN);
+    let Some(guard) = Guard::for_env(env) else {
+        console_error!(
+            "events: neither {} nor {} is bound; refusing rather than risk acting twice",
+            bindings::EVENTS_GUARD,
+            bindings::EVENTS_SEEN
+        );
         return Reply::error(503, "replay store unavailable");
     };
-    let key = format!("id:{}", id.trim());
-    match seen.get(&key).text().await {
-        Ok(Some(_)) => {
-            console_log!("events: {} {} is a replay; acknowledged, not acted on", event.event_name, id.trim());
-            return ack(200, "duplicate", Some(&event.event_name), 0);
-        }
-        Ok(None) => {}
-        Err(e) => {
-            console_error!("events: replay store read failed: {e}");
-            return Reply::error(503, "replay store unavailable");
-        }
-    }
+    let id = id.trim();
     let ttl = var_u64(env, bindings::EVENTS_SEEN_TTL_SECONDS, bindings::DEFAULT_EVENTS_SEEN_TTL_SECONDS).max(60);
     // Claimed before acting, so a replay arriving while we act finds it.
-    let claimed = match seen.put(&key, now.to_string()) {
-        Ok(put) => put.expiration_ttl(ttl).execute().await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = claimed {
-        console_error!("events: replay store write failed: {e}");
-        return Reply::error(503, "replay store unavailable");
+    match guard.claim(id, ttl, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            console_log!("events: {} {id} is a replay; acknowledged, not acted on", event.event_name);
+            return ack(200, "duplicate", Some(&event.event_name), 0);
+        }
+        Err(e) => {
+            console_error!("events: replay store failed: {e}");
+            return Reply::error(503, "replay store unavailable");
+        }
     }
 
     if event.name().is_none() {
@@ -129,7 +129,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
         Ok(c) => c,
         Err(e) => {
             console_error!("events: config unavailable: {e}");
-            let _ = seen.delete(&key).await;
+            guard.release(id).await;
             return Reply::error(503, "config unavailable");
         }
     };
@@ -156,15 +156,78 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
             Outcome::Rejected => rejected += 1,
             Outcome::Retry(why) => {
                 console_error!("events: {} not acted on yet ({why}); asking the gateway to retry", event.event_sid);
-                if let Err(e) = seen.delete(&key).await {
-                    console_error!("events: could not release {}: {e}", event.event_sid);
-                }
+                guard.release(id).await;
                 return Reply::error(503, "action not accepted yet; retry");
             }
         }
     }
     let status = if rejected == 0 { "ok" } else { "action_rejected" };
     ack(200, status, Some(&event.event_name), actions.len() - rejected)
+}
+
+/// Where delivered `webhook-id`s are remembered: the [`EventsGuard`]
+/// Durable Object when bound (atomic: one claim wins), else KV with a TTL
+/// (best effort: no compare-and-set; see docs/events.md).
+///
+/// [`EventsGuard`]: crate::events_guard::EventsGuard
+enum Guard {
+    Object(ObjectNamespace),
+    Kv(KvStore),
+}
+
+impl Guard {
+    fn for_env(env: &Env) -> Option<Self> {
+        if let Ok(ns) = env.durable_object(bindings::EVENTS_GUARD) {
+            return Some(Self::Object(ns));
+        }
+        env.kv(bindings::EVENTS_SEEN).ok().map(Self::Kv)
+    }
+
+    /// `Ok(true)`: this delivery is the first with `id`, and now holds it.
+    async fn claim(&self, id: &str, ttl_s: u64, now_s: i64) -> Result<bool, String> {
+        match self {
+            Self::Object(ns) => {
+                let op = GuardOp::Claim { ttl_ms: ttl_s.saturating_mul(1000) };
+                call_guard(ns, id, &op).await.map(|a| a.claimed)
+            }
+            Self::Kv(kv) => {
+                let key = format!("id:{id}");
+                if kv.get(&key).text().await.map_err(|e| e.to_string())?.is_some() {
+                    return Ok(false);
+                }
+                let put = kv.put(&key, now_s.to_string()).map_err(|e| e.to_string())?;
+                put.expiration_ttl(ttl_s).execute().await.map_err(|e| e.to_string())?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Forgets `id`, so the gateway's retry acts. A failure is logged: the
+    /// retry will then be taken for a replay until the TTL ends.
+    async fn release(&self, id: &str) {
+        let done = match self {
+            Self::Object(ns) => call_guard(ns, id, &GuardOp::Release).await.map(|_| ()),
+            Self::Kv(kv) => kv.delete(&format!("id:{id}")).await.map_err(|e| e.to_string()),
+        };
+        if let Err(e) = done {
+            console_error!("events: could not release {id}: {e}");
+        }
+    }
+}
+
+async fn call_guard(ns: &ObjectNamespace, id: &str, op: &GuardOp) -> Result<GuardAnswer, String> {
+    let stub = ns.id_from_name(id).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json").map_err(|e| e.to_string())?;
+    let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let req = Request::new_with_init("https://events-guard/", &init).map_err(|e| e.to_string())?;
+    let mut resp = stub.fetch_with_request(req).await.map_err(|e| e.to_string())?;
+    if resp.status_code() != 200 {
+        return Err(format!("events guard answered {}", resp.status_code()));
+    }
+    resp.json::<GuardAnswer>().await.map_err(|e| e.to_string())
 }
 
 enum Outcome {
