@@ -578,6 +578,17 @@ mod tests {
     }
 
     #[test]
+    fn json_files_have_the_same_shape() {
+        let c = CallFile::from_json(
+            r#"{"call": {"caller": "09900112233", "exophone": "08047115777"},
+                "applet": [{"kind": "gather", "url": "/g", "digits": "12#"}, {"kind": "dialwhom", "url": "/d", "answers": [true]}]}"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.applets[1].kind(), "dialwhom");
+    }
+
+    #[test]
     fn refuses_unknown_keys_and_dangling_branches() {
         let bad_key = "[call]\ncaller='1'\nexophone='2'\n[[applet]]\nkind='greeting'\nurl='/g'\ncolour='red'\n";
         assert!(CallFile::from_toml(bad_key).unwrap_err().contains("colour"));

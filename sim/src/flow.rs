@@ -225,7 +225,14 @@ impl<'a> Sim<'a> {
             Ok(a) => {
                 ex.status = Some(a.status);
                 ex.content_type = a.header("content-type").map(str::to_owned);
-                ex.headers = a.headers.clone();
+                ex.headers = a
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        let secret = matches!(k.as_str(), "set-cookie" | "authorization" | "proxy-authorization");
+                        (k.clone(), if secret { "***".to_owned() } else { v.clone() })
+                    })
+                    .collect();
                 ex.elapsed_ms = a.elapsed_ms;
                 if method != "HEAD" {
                     let mut b = a.body.clone();
@@ -628,7 +635,7 @@ impl<'a> Sim<'a> {
     }
 
     fn fetch_connect(&mut self, step: &mut Step, spec: &DialSpec, is_connect: bool, role: &str) -> Result<ConnectPlan, String> {
-        let q = self.st.connect_query();
+        let q = if is_connect { self.st.connect_query() } else { self.st.dialwhom_query() };
         if is_connect {
             self.fetch_judged(step, role, &spec.url, spec.fallback.as_deref(), &q, true, Some("application/json"), &|a: &Answer| judge::connect(&a.body))
         } else {

@@ -219,6 +219,17 @@ impl CallState {
         q
     }
 
+    /// Dial whom (seed 5640-5652, the SDK sample): Connect's set with
+    /// CallStatus `ringing` and the RFC-like `Created` of that sample.
+    pub fn dialwhom_query(&mut self) -> Vec<(String, String)> {
+        let mut q = self.connect_query();
+        q.insert(3, ("CallStatus".into(), "ringing".into()));
+        if let Some(c) = q.iter_mut().find(|(k, _)| k == "Created") {
+            c.1 = rfc_like(self.start);
+        }
+        q
+    }
+
     /// Gather (seed 17420-17462): Connect's set plus CallStatus and Legs.
     pub fn gather_query(&mut self) -> Vec<(String, String)> {
         let mut q = Vec::new();
@@ -453,6 +464,9 @@ mod tests {
         assert_eq!(get(&c, "DialWhomNumber"), Some(""));
         assert!(get(&c, "DialCallStatus").is_none());
         assert!(get(&c, "CallStatus").is_none());
+        let d = s.dialwhom_query();
+        assert_eq!(get(&d, "CallStatus"), Some("ringing"));
+        assert_eq!(get(&d, "Created"), Some("Wed, 27 Dec 2023 12:17:05"));
         let g = s.greeting_query();
         let keys: Vec<&str> = g.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["CallSid", "From", "To", "DialWhomNumber", "CustomField"]);

@@ -434,3 +434,33 @@ fn token_paths_are_redacted_in_the_transcript() {
     assert!(!all.contains("my-secret-token"), "{all}");
     assert!(all.contains("/t/***/exotel/greeting"));
 }
+
+#[test]
+fn wav_is_rendered_with_espeak_or_skipped_with_a_clear_message() {
+    let fake = Fake::start(|_, _| text("Thanks for calling."));
+    let dir = std::env::temp_dir().join(format!("exoedge-sim-wav-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("call.toml");
+    std::fs::write(&file, format!("{HEAD}[[applet]]\nkind = \"greeting\"\nurl = \"/g\"\n")).unwrap();
+    let wav = dir.join("out.wav");
+    let run_with_path = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_exoedge-sim"))
+            .args(["run", file.to_str().unwrap(), "--base", &fake.base, "--wav", wav.to_str().unwrap()])
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    // No espeak-ng on PATH: the call still runs; the WAV is skipped, saying why.
+    let out = run_with_path("/nonexistent");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("espeak-ng is not on PATH"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!wav.exists());
+    // With espeak-ng (where installed): a RIFF/WAVE file.
+    let path = std::env::var("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|d| d.join("espeak-ng").is_file()) {
+        let out = run_with_path(&path);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&wav).unwrap();
+        assert!(bytes.len() > 1000 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE");
+    }
+}
