@@ -589,6 +589,44 @@ mod tests {
         assert!(f.notes[0].contains("http_code"));
     }
 
+    /// exoedge's own answer types (stricter: they refuse unknown fields and
+    /// accept national numbers) agree with the judge on the shared cases.
+    #[test]
+    fn agrees_with_exoedges_own_types() {
+        use handlers::connect::ConnectAnswer;
+        use handlers::gather::GatherAnswer;
+        let connect_cases = [
+            r#"{"destination": {"numbers": ["+919812345678"]}}"#,
+            r#"{"destination": {"numbers": []}}"#,
+            r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": 61}"#,
+            r#"{"destination": {"numbers": ["+919812345678"]}, "max_conversation_duration": 4501}"#,
+            r#"{"destination": {"numbers": ["+919812345678"]}, "parallel_ringing": {"activate": true, "max_parallel_attempts": 11}}"#,
+            r#"{"destination": {"numbers": ["sip:a", "+919812345678"]}}"#,
+            r#"{"destination": {"numbers": ["+919812345678"]}, "music_on_hold": {"type": "custom_tone"}}"#,
+            r#"{}"#,
+        ];
+        for c in connect_cases {
+            assert_eq!(connect(c).0.is_some(), serde_json::from_str::<ConnectAnswer>(c).is_ok(), "{c}");
+        }
+        let gather_cases = [
+            r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "*"}"#,
+            r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "A"}"#,
+            r#"{"gather_prompt": {"audio_url": "nope"}}"#,
+            r#"{"max_input_digits": 5}"#,
+        ];
+        for c in gather_cases {
+            assert_eq!(gather(c).0.is_some(), serde_json::from_str::<GatherAnswer>(c).is_ok(), "{c}");
+        }
+        // And what exoedge itself serves passes the judge.
+        let cfg = handlers::config::Config::from_json(handlers::DEFAULT_CONFIG).unwrap();
+        let fb = handlers::connect::fallback(&cfg);
+        assert!(connect(&fb.body).0.is_some(), "{}", fb.body);
+        let fb = handlers::gather::fallback(&cfg);
+        assert!(gather(&fb.body).0.is_some(), "{}", fb.body);
+        let fb = handlers::playback::fallback(&cfg);
+        assert!(playback(&fb.body).0.is_some(), "{}", fb.body);
+    }
+
     #[test]
     fn gather_table() {
         let (p, _) = gather(r##"{"gather_prompt": {"text": "Order id?"}, "max_input_digits": 5, "finish_on_key": "", "repeat_menu": 2}"##);
