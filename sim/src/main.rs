@@ -47,11 +47,17 @@ enum Cmd {
         /// Print nothing but failures.
         #[arg(long, short)]
         quiet: bool,
+        /// A secret to hide wherever it appears in the output (repeatable),
+        /// for servers that keep their secret somewhere other than `/t/<token>/`
+        /// or the URL's password.
+        #[arg(long = "secret")]
+        secrets: Vec<String>,
     },
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run { call, base, json, wav, legs, status_format, no_audio_check, timeout, quiet } = Cli::parse().cmd;
+    let Cmd::Run { call, base, json, wav, legs, status_format, no_audio_check, timeout, quiet, secrets } = Cli::parse().cmd;
+    let scrub = |s: String| secrets.iter().filter(|x| x.len() >= 4).fold(s, |acc, x| acc.replace(x.as_str(), "***"));
     let file = match CallFile::load(&call) {
         Ok(f) => f,
         Err(e) => {
@@ -74,14 +80,14 @@ fn main() -> ExitCode {
     let t = run(&file, &opts);
     if quiet {
         for f in &t.failures {
-            eprintln!("FAILED: {f}");
+            eprintln!("FAILED: {}", scrub(f.clone()));
         }
     } else {
-        print!("{}", t.render());
+        print!("{}", scrub(t.render()));
     }
     if let Some(path) = json {
         let text = match serde_json::to_string_pretty(&t) {
-            Ok(s) => s,
+            Ok(s) => scrub(s),
             Err(e) => {
                 eprintln!("exoedge-sim: cannot encode the transcript: {e}");
                 return ExitCode::from(2);

@@ -485,3 +485,22 @@ fn parallel_ringing_rings_batches_together() {
     assert_eq!(p.q("Legs[2][Type]"), Some("single"));
     assert_eq!(p.q("DialWhomNumber"), Some("+919000000003"));
 }
+
+#[test]
+fn secret_flag_hides_secrets_kept_elsewhere_in_the_url() {
+    let fake = Fake::start(|_, _| text("Hi"));
+    let dir = std::env::temp_dir().join(format!("exoedge-sim-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("call.toml");
+    std::fs::write(&file, format!("{HEAD}[[applet]]\nkind = \"greeting\"\nurl = \"/hooks/hush-hush-42/greeting\"\n")).unwrap();
+    let out_json = dir.join("t.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exoedge-sim"))
+        .args(["run", file.to_str().unwrap(), "--base", &fake.base, "--json", out_json.to_str().unwrap(), "--secret", "hush-hush-42"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("/hooks/***/greeting") && !stdout.contains("hush"), "{stdout}");
+    assert!(!std::fs::read_to_string(&out_json).unwrap().contains("hush"));
+    assert_eq!(fake.seen("GET", "/hooks/hush-hush-42/greeting").len(), 1);
+}
