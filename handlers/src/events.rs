@@ -98,6 +98,10 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `data`: the fields the flow reads, and everything else as sent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventData {
@@ -171,8 +175,9 @@ pub struct Event {
     /// The `action_custom_param` that action was posted with.
     #[serde(default, alias = "actionCustomParameter")]
     pub action_custom_parameter: Option<String>,
-    /// Event-specific fields.
-    #[serde(default)]
+    /// Event-specific fields (`null`, as protobuf JSON may print an unset
+    /// Struct, reads as empty).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub data: EventData,
 }
 
@@ -636,9 +641,13 @@ mod tests {
 
     /// The single action's (exoml, custom param), for comparing.
     fn one(actions: Vec<Action>) -> (String, String) {
+        one_for("LEG1", actions)
+    }
+
+    fn one_for(leg: &str, actions: Vec<Action>) -> (String, String) {
         assert_eq!(actions.len(), 1, "{actions:?}");
         let Action::PostLegAction(a) = &actions[0];
-        assert_eq!(a.leg_sid, "LEG1");
+        assert_eq!(a.leg_sid, leg);
         let r = a.request().unwrap();
         (r.exoml, r.action_custom_param.unwrap())
     }
@@ -670,6 +679,26 @@ mod tests {
         assert_eq!(e.event_timestamp, Some(EventTimestamp { seconds: 1733148727, nanos: 963868626 }));
         assert_eq!(e.data.digits(), Some("12"));
         assert_eq!(e.action_custom_parameter.as_deref(), Some("exoedge:menu:0"));
+    }
+
+    #[test]
+    fn parses_what_proto_gateway_prints() {
+        // prost-reflect with proto field names and defaults emitted (see
+        // proto-gateway/src/convert.rs): empty strings, an RFC 3339
+        // Timestamp, and unset messages as null.
+        let body = br#"{"event_sid":"ev1","event_type":"leg_lifecycle_event","event_name":"leg_terminated",
+            "event_timestamp":null,"action_sid":"","action_custom_parameter":"","data":null}"#;
+        let e = Event::from_json(body).unwrap();
+        assert_eq!((e.event_timestamp, e.data.leg_sid.as_deref()), (None, None));
+        assert_eq!(e.action_custom_parameter.as_deref(), Some(""));
+        let body = br#"{"event_sid":"ev1","event_type":"leg_action_event","event_name":"leg_answered",
+            "event_timestamp":"2024-12-02T14:12:07.963868626Z","action_sid":"act1","action_custom_parameter":"",
+            "data":{"leg_sid":"leg9","state":"answered"}}"#;
+        let e = Event::from_json(body).unwrap();
+        assert_eq!(e.data.leg_sid.as_deref(), Some("leg9"));
+        let f = flow(json!({}));
+        let (x, _) = one_for("leg9", decide(&e, &f, &cfg()));
+        assert!(x.contains("<Say>"), "{x}");
     }
 
     #[test]
