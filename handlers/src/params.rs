@@ -299,7 +299,9 @@ impl CallParams {
             seen.push(k.to_owned());
             let val = non_empty(v);
             match k {
-                "CallSid" => p.call_sid = v.trim().to_owned(),
+                // Exotel SIDs are plain text; control characters could only forge log
+                // lines and state keys, so they are replaced (tests/abuse.test.mjs).
+                "CallSid" => p.call_sid = crate::phone::log_safe(v.trim()).into_owned(),
                 "CallFrom" => p.call_from = val,
                 "CallTo" => p.call_to = val,
                 "From" => p.from = val,

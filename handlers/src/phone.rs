@@ -36,10 +36,23 @@ pub fn normalize(raw: &str) -> Option<String> {
     }
 }
 
+/// Text from a request made safe for one log line: control characters
+/// (CR, LF, ESC, ...) become U+FFFD, so a value cannot forge log lines or
+/// terminal escapes (found by tests/abuse.test.mjs).
+pub fn log_safe(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.chars().any(char::is_control) {
+        raw.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect::<String>().into()
+    } else {
+        raw.into()
+    }
+}
+
 /// A number for logs: the last four characters stay, the rest become `*`.
-/// SIP users keep their first character only.
+/// SIP users keep their first character only. Control characters never
+/// survive (see [`log_safe`]).
 pub fn mask(raw: &str) -> String {
-    let s = raw.trim();
+    let safe = log_safe(raw);
+    let s = safe.trim();
     if let Some(user) = s.strip_prefix("sip:") {
         let first: String = user.chars().take(1).collect();
         return format!("sip:{first}***");
@@ -88,5 +101,13 @@ mod tests {
         assert_eq!(mask("09900112233"), "*******2233");
         assert_eq!(mask("sip:alice"), "sip:a***");
         assert_eq!(mask("123"), "***");
+    }
+
+    #[test]
+    fn log_text_cannot_forge_lines() {
+        assert_eq!(log_safe("abc"), "abc");
+        assert_eq!(log_safe("a\r\nX-Evil: 1\u{1b}[2J"), "a\u{fffd}\u{fffd}X-Evil: 1\u{fffd}[2J");
+        assert!(!mask("0990011\r\n: 1").contains(['\r', '\n']));
+        assert!(!mask("sip:\nalice").contains('\n'));
     }
 }

@@ -72,7 +72,7 @@ impl Popup {
     pub fn log_line(&self) -> String {
         format!(
             "popup call={} event={:?} busy={:?} caller={} agent={}",
-            self.call_sid,
+            phone::log_safe(&self.call_sid),
             self.event,
             self.agent_busy,
             self.caller.as_deref().map(phone::mask).unwrap_or_default(),

@@ -120,9 +120,9 @@ impl StatusReport {
     pub fn log_line(&self) -> String {
         format!(
             "status call={} status={} event={} from={} to={} amd={:?} legs={}",
-            self.call_sid,
-            self.status.as_deref().unwrap_or("-"),
-            self.event_type.as_deref().unwrap_or("-"),
+            phone::log_safe(&self.call_sid),
+            phone::log_safe(self.status.as_deref().unwrap_or("-")),
+            phone::log_safe(self.event_type.as_deref().unwrap_or("-")),
             self.from.as_deref().map(phone::mask).unwrap_or_default(),
             self.to.as_deref().map(phone::mask).unwrap_or_default(),
             self.answered_by(),
