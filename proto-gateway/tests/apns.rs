@@ -189,10 +189,11 @@ async fn apple_answers_become_the_workers_outcomes() {
     let before = fake.seen.lock().unwrap().len();
     fake.script.lock().unwrap().push_back((403, "ExpiredProviderToken"));
     assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
-    let seen = fake.seen.lock().unwrap();
-    assert_eq!(seen.len(), before + 2);
-    assert_ne!(seen[before].headers.get("authorization"), seen[before + 1].headers.get("authorization"));
-    drop(seen);
+    {
+        let seen = fake.seen.lock().unwrap();
+        assert_eq!(seen.len(), before + 2);
+        assert_ne!(seen[before].headers.get("authorization"), seen[before + 1].headers.get("authorization"));
+    }
 
     // A token that is not hex never reaches Apple.
     let n = fake.seen.lock().unwrap().len();

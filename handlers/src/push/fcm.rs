@@ -213,8 +213,8 @@ mod tests {
     #[test]
     fn token_cache_rule() {
         let t = CachedToken::new(TokenResponse { access_token: "a".into(), expires_in: 3599 }, 1000.0);
-        assert!(t.fresh(1000.0 + 3599_000.0 - REFRESH_MARGIN_MS - 1.0));
-        assert!(!t.fresh(1000.0 + 3599_000.0 - REFRESH_MARGIN_MS));
+        assert!(t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS - 1.0));
+        assert!(!t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS));
         let short = CachedToken::new(TokenResponse { access_token: "a".into(), expires_in: 60 }, 0.0);
         assert!(short.fresh(29_999.0) && !short.fresh(30_000.0));
         assert_eq!(
