@@ -96,7 +96,10 @@ impl std::fmt::Debug for ApnsConfig {
             .field("bundle_id", &self.bundle_id)
             .field("environment", &self.environment)
             .field("endpoint", &self.endpoint)
-            .field("relay_tokens", &format_args!("{} configured", self.relay_tokens.len()))
+            .field(
+                "relay_tokens",
+                &format_args!("{} configured", self.relay_tokens.len()),
+            )
             .finish()
     }
 }
@@ -139,11 +142,16 @@ impl Apns {
 
     /// [`Apns::new`] with the key's PEM text given.
     pub fn from_pem(cfg: &ApnsConfig, pem: &str) -> Result<Apns> {
-        let der = jwt::pem_to_der(pem).ok_or_else(|| Error::Config("apns key is not a PEM (.p8) file".into()))?;
+        let der = jwt::pem_to_der(pem)
+            .ok_or_else(|| Error::Config("apns key is not a PEM (.p8) file".into()))?;
         let rng = SystemRandom::new();
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
             .map_err(|e| Error::Config(format!("apns key is not a P-256 PKCS#8 key: {e}")))?;
-        for (name, v) in [("key_id", &cfg.key_id), ("team_id", &cfg.team_id), ("bundle_id", &cfg.bundle_id)] {
+        for (name, v) in [
+            ("key_id", &cfg.key_id),
+            ("team_id", &cfg.team_id),
+            ("bundle_id", &cfg.bundle_id),
+        ] {
             if v.trim().is_empty() {
                 return Err(Error::Config(format!("apns.{name} is empty")));
             }
@@ -176,14 +184,27 @@ impl Apns {
         if let Some(t) = slot.as_ref().filter(|t| t.made.elapsed() < TOKEN_REUSE) {
             return Ok(t.jwt.clone());
         }
-        let header = Header { alg: "ES256", typ: None, kid: Some(&self.key_id) };
-        let input = jwt::signing_input(&header, &ApnsClaims { iss: &self.team_id, iat: now_secs() })?;
+        let header = Header {
+            alg: "ES256",
+            typ: None,
+            kid: Some(&self.key_id),
+        };
+        let input = jwt::signing_input(
+            &header,
+            &ApnsClaims {
+                iss: &self.team_id,
+                iat: now_secs(),
+            },
+        )?;
         let sig = self
             .key
             .sign(&self.rng, input.as_bytes())
             .map_err(|_| Error::Config("apns key failed to sign".into()))?;
         let token = jwt::assemble(&input, sig.as_ref());
-        *slot = Some(CachedToken { jwt: token.clone(), made: Instant::now() });
+        *slot = Some(CachedToken {
+            jwt: token.clone(),
+            made: Instant::now(),
+        });
         Ok(token)
     }
 
@@ -195,11 +216,17 @@ impl Apns {
     pub async fn send(&self, req: &RelayRequest) -> RelayAnswer {
         if !req.token_is_valid() {
             // Not hex: no APNs token looks like that, so it never will work.
-            return RelayAnswer { delivery: Delivery::Unregistered, apns_id: None };
+            return RelayAnswer {
+                delivery: Delivery::Unregistered,
+                apns_id: None,
+            };
         }
         let first = self.send_once(req).await;
         match &first.delivery {
-            Delivery::Failed { reason } if reason.contains("ExpiredProviderToken") || reason.contains("InvalidProviderToken") => {
+            Delivery::Failed { reason }
+                if reason.contains("ExpiredProviderToken")
+                    || reason.contains("InvalidProviderToken") =>
+            {
                 self.forget_token();
                 self.send_once(req).await
             }
@@ -208,7 +235,10 @@ impl Apns {
     }
 
     async fn send_once(&self, req: &RelayRequest) -> RelayAnswer {
-        let failed = |reason: String| RelayAnswer { delivery: Delivery::Failed { reason }, apns_id: None };
+        let failed = |reason: String| RelayAnswer {
+            delivery: Delivery::Failed { reason },
+            apns_id: None,
+        };
         let token = match self.provider_token() {
             Ok(t) => t,
             Err(e) => return failed(format!("apns provider token: {e}")),
@@ -230,7 +260,11 @@ impl Apns {
         match r.send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let apns_id = resp.headers().get("apns-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let apns_id = resp
+                    .headers()
+                    .get("apns-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 let text = resp.text().await.unwrap_or_default();
                 let delivery = rules::classify(status, &text);
                 if let Delivery::Failed { reason } = &delivery {
@@ -245,10 +279,16 @@ impl Apns {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
-async fn handle_voip(State(apns): State<Arc<Apns>>, Json(req): Json<RelayRequest>) -> (StatusCode, Json<RelayAnswer>) {
+async fn handle_voip(
+    State(apns): State<Arc<Apns>>,
+    Json(req): Json<RelayRequest>,
+) -> (StatusCode, Json<RelayAnswer>) {
     let answer = apns.send(&req).await;
     tracing::info!(outcome = ?answer.delivery, "apns voip push");
     (StatusCode::OK, Json(answer))
@@ -256,9 +296,19 @@ async fn handle_voip(State(apns): State<Arc<Apns>>, Json(req): Json<RelayRequest
 
 /// The relay route, behind the bearer check.
 pub fn routes(cfg: &ApnsConfig, env: impl Fn(&str) -> Option<String>) -> Result<Router> {
-    let mut tokens: Vec<String> = cfg.relay_tokens.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    let mut tokens: Vec<String> = cfg
+        .relay_tokens
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
     if let Some(v) = env(TOKENS_ENV) {
-        tokens.extend(v.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from));
+        tokens.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from),
+        );
     }
     if tokens.iter().any(|t| t.len() < 16) || tokens.is_empty() {
         return Err(Error::Config(format!(
@@ -266,11 +316,17 @@ pub fn routes(cfg: &ApnsConfig, env: impl Fn(&str) -> Option<String>) -> Result<
         )));
     }
     let apns = Arc::new(Apns::new(cfg)?);
-    Ok(crate::admin::require_bearer(Router::new().route(RELAY_PATH, post(handle_voip)).with_state(apns), tokens))
+    Ok(crate::admin::require_bearer(
+        Router::new()
+            .route(RELAY_PATH, post(handle_voip))
+            .with_state(apns),
+        tokens,
+    ))
 }
 
 /// [`routes`] from `[apns]` if configured (none otherwise); what
 /// `admin::extensions` calls.
 pub fn extension(cfg: Option<&ApnsConfig>) -> Result<Option<Router>> {
-    cfg.map(|c| routes(c, |n| std::env::var(n).ok())).transpose()
+    cfg.map(|c| routes(c, |n| std::env::var(n).ok()))
+        .transpose()
 }

@@ -20,7 +20,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use proto_gateway::apns::{self, Apns, ApnsConfig, Environment};
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -49,7 +52,9 @@ async fn start_fake() -> (SocketAddr, Fake) {
     let f = fake.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let f = f.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req: hyper::Request<Incoming>| {
@@ -64,8 +69,13 @@ async fn start_fake() -> (SocketAddr, Fake) {
                             headers: parts.headers,
                             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                         });
-                        let (status, reason) = f.script.lock().unwrap().pop_front().unwrap_or((200, ""));
-                        let body = if reason.is_empty() { String::new() } else { json!({ "reason": reason }).to_string() };
+                        let (status, reason) =
+                            f.script.lock().unwrap().pop_front().unwrap_or((200, ""));
+                        let body = if reason.is_empty() {
+                            String::new()
+                        } else {
+                            json!({ "reason": reason }).to_string()
+                        };
                         Ok::<_, Infallible>(
                             hyper::Response::builder()
                                 .status(status)
@@ -89,10 +99,21 @@ async fn start_fake() -> (SocketAddr, Fake) {
 fn p8() -> (String, Vec<u8>) {
     let rng = SystemRandom::new();
     let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref(), &rng).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref(), &rng).unwrap();
     let b64 = STANDARD.encode(doc.as_ref());
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    (format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n")), pair.public_key().as_ref().to_vec())
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    (
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        ),
+        pair.public_key().as_ref().to_vec(),
+    )
 }
 
 fn config(addr: SocketAddr, key_path: std::path::PathBuf) -> ApnsConfig {
@@ -132,7 +153,10 @@ async fn voip_push_has_apples_headers_token_and_payload() {
 
     let answer = apns.send(&request()).await;
     assert_eq!(answer.delivery, Delivery::Accepted);
-    assert_eq!(answer.apns_id.as_deref(), Some("0E1F2A3B-0000-4000-8000-000000000001"));
+    assert_eq!(
+        answer.apns_id.as_deref(),
+        Some("0E1F2A3B-0000-4000-8000-000000000001")
+    );
     let seen = fake.seen.lock().unwrap()[0].clone();
     assert_eq!(seen.version, hyper::Version::HTTP_2);
     assert_eq!(seen.method, "POST");
@@ -141,9 +165,15 @@ async fn voip_push_has_apples_headers_token_and_payload() {
     assert_eq!(h("apns-push-type"), "voip");
     assert_eq!(h("apns-topic"), "in.exotel.sample.voip");
     assert_eq!(h("apns-priority"), "10");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let exp: u64 = h("apns-expiration").parse().unwrap();
-    assert!(exp > now && exp <= now + 31, "short expiration: {exp} vs {now}");
+    assert!(
+        exp > now && exp <= now + 31,
+        "short expiration: {exp} vs {now}"
+    );
     assert_eq!(
         seen.body,
         json!({"subscriberName": "alice", "payload": "eyJjYWxsIjoxfQ==", "payloadVersion": "1"})
@@ -153,7 +183,10 @@ async fn voip_push_has_apples_headers_token_and_payload() {
     let auth = h("authorization");
     let jwt = auth.strip_prefix("bearer ").unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
-    assert_eq!(decode(parts[0]), json!({"alg": "ES256", "kid": "ABC123DEFG"}));
+    assert_eq!(
+        decode(parts[0]),
+        json!({"alg": "ES256", "kid": "ABC123DEFG"})
+    );
     let claims = decode(parts[1]);
     assert_eq!(claims["iss"], "TEAM123456");
     assert!(claims["iat"].as_u64().unwrap().abs_diff(now) < 60);
@@ -165,7 +198,13 @@ async fn voip_push_has_apples_headers_token_and_payload() {
 
     // A second push reuses the same provider token.
     assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
-    let second = fake.seen.lock().unwrap()[1].headers.get("authorization").unwrap().to_str().unwrap().to_owned();
+    let second = fake.seen.lock().unwrap()[1]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(second, auth);
 }
 
@@ -177,27 +216,42 @@ async fn apple_answers_become_the_workers_outcomes() {
     std::fs::write(&path, p8().0).unwrap();
     let apns = Apns::new(&config(addr, path)).unwrap();
 
-    fake.script.lock().unwrap().extend([(410, "Unregistered"), (400, "BadDeviceToken"), (500, "InternalServerError")]);
+    fake.script.lock().unwrap().extend([
+        (410, "Unregistered"),
+        (400, "BadDeviceToken"),
+        (500, "InternalServerError"),
+    ]);
     assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
     assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
     assert_eq!(
         apns.send(&request()).await.delivery,
-        Delivery::Failed { reason: "apns 500 InternalServerError".into() }
+        Delivery::Failed {
+            reason: "apns 500 InternalServerError".into()
+        }
     );
 
     // An expired provider token is re-signed and the push retried once.
     let before = fake.seen.lock().unwrap().len();
-    fake.script.lock().unwrap().push_back((403, "ExpiredProviderToken"));
+    fake.script
+        .lock()
+        .unwrap()
+        .push_back((403, "ExpiredProviderToken"));
     assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
     {
         let seen = fake.seen.lock().unwrap();
         assert_eq!(seen.len(), before + 2);
-        assert_ne!(seen[before].headers.get("authorization"), seen[before + 1].headers.get("authorization"));
+        assert_ne!(
+            seen[before].headers.get("authorization"),
+            seen[before + 1].headers.get("authorization")
+        );
     }
 
     // A token that is not hex never reaches Apple.
     let n = fake.seen.lock().unwrap().len();
-    let bad = RelayRequest { device_token: "../../x".into(), ..request() };
+    let bad = RelayRequest {
+        device_token: "../../x".into(),
+        ..request()
+    };
     assert_eq!(apns.send(&bad).await.delivery, Delivery::Unregistered);
     assert_eq!(fake.seen.lock().unwrap().len(), n);
 }
@@ -212,14 +266,23 @@ async fn the_relay_route_needs_the_shared_secret() {
     let router = apns::routes(&cfg, |_| None).unwrap();
     let body = serde_json::to_string(&request()).unwrap();
     let call = |auth: Option<&str>| {
-        let mut b = axum::http::Request::post("/v1/apns/voip").header("content-type", "application/json");
+        let mut b =
+            axum::http::Request::post("/v1/apns/voip").header("content-type", "application/json");
         if let Some(a) = auth {
             b = b.header("authorization", a);
         }
-        router.clone().oneshot(b.body(Body::from(body.clone())).unwrap())
+        router
+            .clone()
+            .oneshot(b.body(Body::from(body.clone())).unwrap())
     };
     assert_eq!(call(None).await.unwrap().status(), 401);
-    assert_eq!(call(Some("Bearer wrong-secret-0123456789")).await.unwrap().status(), 401);
+    assert_eq!(
+        call(Some("Bearer wrong-secret-0123456789"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     assert!(fake.seen.lock().unwrap().is_empty());
     let resp = call(Some(&format!("Bearer {SECRET}"))).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -229,10 +292,22 @@ async fn the_relay_route_needs_the_shared_secret() {
     assert_eq!(fake.seen.lock().unwrap().len(), 1);
 
     // Env tokens count too; an open relay is refused at startup.
-    let open = ApnsConfig { relay_tokens: vec![], ..cfg.clone() };
+    let open = ApnsConfig {
+        relay_tokens: vec![],
+        ..cfg.clone()
+    };
     assert!(apns::routes(&open, |_| None).is_err());
-    assert!(apns::routes(&open, |n| (n == apns::TOKENS_ENV).then(|| SECRET.to_string())).is_ok());
-    assert!(apns::routes(&ApnsConfig { relay_tokens: vec!["short".into()], ..cfg }, |_| None).is_err());
+    assert!(apns::routes(&open, |n| (n == apns::TOKENS_ENV)
+        .then(|| SECRET.to_string()))
+    .is_ok());
+    assert!(apns::routes(
+        &ApnsConfig {
+            relay_tokens: vec!["short".into()],
+            ..cfg
+        },
+        |_| None
+    )
+    .is_err());
 }
 
 #[test]
@@ -248,12 +323,22 @@ fn hosts() {
         timeout_ms: 1,
     };
     assert_eq!(base.base_url(), "https://api.push.apple.com");
-    let sandbox = ApnsConfig { environment: Environment::Sandbox, ..base.clone() };
+    let sandbox = ApnsConfig {
+        environment: Environment::Sandbox,
+        ..base.clone()
+    };
     assert_eq!(sandbox.base_url(), "https://api.sandbox.push.apple.com");
     let toml_cfg: ApnsConfig = toml::from_str(
         "key_path = \"/k.p8\"\nkey_id = \"K\"\nteam_id = \"T\"\nbundle_id = \"b\"\nenvironment = \"sandbox\"\n",
     )
     .unwrap();
     assert_eq!(toml_cfg.environment, Environment::Sandbox);
-    assert!(!format!("{:?}", ApnsConfig { relay_tokens: vec![SECRET.into()], ..base }).contains(SECRET));
+    assert!(!format!(
+        "{:?}",
+        ApnsConfig {
+            relay_tokens: vec![SECRET.into()],
+            ..base
+        }
+    )
+    .contains(SECRET));
 }
