@@ -17,6 +17,9 @@
 //! actions must keep too. On a failure worth retrying (429 past the
 //! budget, 5xx, network) the `webhook-id` is forgotten again and the answer
 //! is 503, so the gateway's retry runs the flow again.
+//!
+//! Values from the delivery (ids, names, sids) are logged with `{:?}`, so
+//! control characters in them cannot forge log lines; digits are never logged.
 
 use std::time::Duration;
 
@@ -112,7 +115,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     match guard.claim(id, ttl, now).await {
         Ok(true) => {}
         Ok(false) => {
-            console_log!("events: {} {id} is a replay; acknowledged, not acted on", event.event_name);
+            console_log!("events: {:?} {id:?} is a replay; acknowledged, not acted on", event.event_name);
             return ack(200, "duplicate", Some(&event.event_name), 0);
         }
         Err(e) => {
@@ -122,7 +125,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     }
 
     if event.name().is_none() {
-        console_warn!("events: unknown event name {:?} (sid {}); acknowledged and ignored", event.event_name, event.event_sid);
+        console_warn!("events: unknown event name {:?} (sid {:?}); acknowledged and ignored", event.event_name, event.event_sid);
         return ack(200, "ignored", Some(&event.event_name), 0);
     }
     let cfg = match config::current(env, ctx).await {
@@ -138,7 +141,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     };
     let actions = events::decide(&event, flow, &cfg);
     console_log!(
-        "events: {} leg={} param={:?} -> {} action(s)",
+        "events: {} leg={:?} param={:?} -> {} action(s)",
         event.event_name,
         event.data.leg_sid.as_deref().unwrap_or("-"),
         event.action_custom_parameter.as_deref().unwrap_or(""),
@@ -155,7 +158,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
             Outcome::Done => {}
             Outcome::Rejected => rejected += 1,
             Outcome::Retry(why) => {
-                console_error!("events: {} not acted on yet ({why}); asking the gateway to retry", event.event_sid);
+                console_error!("events: {:?} not acted on yet ({why}); asking the gateway to retry", event.event_sid);
                 guard.release(id).await;
                 return Reply::error(503, "action not accepted yet; retry");
             }
@@ -210,7 +213,7 @@ impl Guard {
             Self::Kv(kv) => kv.delete(&format!("id:{id}")).await.map_err(|e| e.to_string()),
         };
         if let Err(e) = done {
-            console_error!("events: could not release {id}: {e}");
+            console_error!("events: could not release {id:?}: {e}");
         }
     }
 }
