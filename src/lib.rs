@@ -30,5 +30,11 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    // Test builds only (tests/panic.test.mjs builds build-test/ with it): a
+    // panic on demand, to prove the next request is served after one.
+    #[cfg(feature = "test-panic")]
+    if req.path().starts_with("/__test/panic") {
+        panic!("panic injected by the test-panic feature");
+    }
     router::dispatch(req, env, ctx).await
 }
