@@ -15,7 +15,7 @@ use worker::{console_log, Env, Method, Request};
 use super::{devices as device_routes, subscriber_token};
 use crate::app::{self, Caller};
 use crate::bindings;
-use crate::relay::{secret, var_or};
+use crate::relay::secret;
 use crate::webcrypto;
 
 /// Dispatches an app route (see [`Route::is_app`]).
@@ -114,10 +114,12 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         .clone()
         .or_else(|| secret(env, bindings::EXOPHONE))
         .ok_or(BackendError::NotConfigured("EXOPHONE (or exophone in the user record)"))?;
+    // Without it the apps cannot reach Exotel at all: refuse rather than hand out "".
+    let host_name = secret(env, bindings::EXOTEL_SDK_HOST).ok_or(BackendError::NotConfigured("EXOTEL_SDK_HOST"))?;
     Ok(Reply::json(&LoginAnswer {
         http_code: 200,
         subscriber_token: token,
-        host_name: var_or(env, bindings::EXOTEL_SDK_HOST, ""),
+        host_name,
         account_sid: sid,
         exophone,
         contact_display_name: record.contact_display_name.clone().unwrap_or_else(|| user.to_owned()),
