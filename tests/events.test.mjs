@@ -320,3 +320,18 @@ test("no replay store bound: 503, nothing done", async () => {
     assert.equal(seen.length, 0);
   } finally { await bare.close(); }
 });
+
+test("oversized bodies: 413 before any signature work, declared or streamed", async () => {
+  const big = JSON.stringify({ ...event("leg_answered"), data: { pad: "z".repeat(70 * 1024) } });
+  const ts = now();
+  const headers = { "content-type": "application/json", "webhook-id": "big", "webhook-timestamp": String(ts), "webhook-signature": "v1,AAAA" };
+  let r = await w.fetch("/events", { method: "POST", headers, body: big });
+  assert.equal(r.status, 413);
+  await r.arrayBuffer();
+  const chunks = Array.from({ length: 20 }, () => new TextEncoder().encode("y".repeat(4096)));
+  const stream = new ReadableStream({ pull(c) { const x = chunks.shift(); x ? c.enqueue(x) : c.close(); } });
+  r = await w.fetch("/events", { method: "POST", headers, body: stream, duplex: "half" });
+  assert.equal(r.status, 413);
+  await r.arrayBuffer();
+  assert.equal(seen.length, 0);
+});

@@ -75,6 +75,10 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
         Ok(b) => b,
         Err(e) => return Reply::error(400, format!("cannot read the body: {e}")),
     };
+    // A streamed body has no content-length: measured here, before any HMAC runs over it.
+    if body.len() > events::MAX_EVENT_BYTES {
+        return Reply::error(413, events::EventError::TooLarge.to_string());
+    }
 
     let secrets = match secret(env, bindings::EVENTS_WEBHOOK_SECRETS).map(|s| webhook::parse_secrets(&s)) {
         Some(Ok(s)) => s,
