@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn parses_the_documented_commands() {
         let p = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.command);
-        assert!(matches!(p(&["pg"]).unwrap(), None));
+        assert!(p(&["pg"]).unwrap().is_none());
         assert!(matches!(
             p(&["pg", "dead-letters", "replay", "7"]).unwrap(),
             Some(Command::DeadLetters(DeadLetters::Replay { id: Some(7), all: false }))

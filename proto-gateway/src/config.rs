@@ -14,9 +14,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// The development signing secret (base64 of `exoedge-dev-events-secret-0001`).
-/// Used only when no secret is configured, and logged as a warning then.
-pub const DEV_WEBHOOK_SECRET: &str = "whsec_ZXhvZWRnZS1kZXYtZXZlbnRzLXNlY3JldC0wMDAx";
+/// The development signing secret: the `EVENTS_WEBHOOK_SECRETS` of the
+/// repository's .dev.vars.example, so `scripts/run.sh` (gateway next to
+/// `wrangler dev`) verifies end to end. Used only when no secret is
+/// configured and the forward URL is loopback; a warning is logged then.
+pub const DEV_WEBHOOK_SECRET: &str = "whsec_90MHoX1JgdH0/zIt/87rmO7xLJZL8VarR3hnSY7XzL4=";
 
 /// The whole gateway configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -61,7 +63,9 @@ impl Default for GrpcConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             plaintext: false,
             tls: None,
-            max_message_bytes: 256 * 1024,
+            // The worker reads at most 64 KiB per event (handlers::events);
+            // Exotel's events are a few hundred bytes.
+            max_message_bytes: 64 * 1024,
         }
     }
 }
@@ -412,6 +416,26 @@ mod tests {
         c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(c.forward.secrets, vec!["whsec_a", "whsec_b"]);
         assert_eq!(c.grpc.listen.port(), 0);
+    }
+
+    #[test]
+    fn dev_secret_matches_the_workers_dev_vars() {
+        let dev_vars = include_str!("../../.dev.vars.example");
+        let line = dev_vars
+            .lines()
+            .find_map(|l| l.strip_prefix("EVENTS_WEBHOOK_SECRETS="))
+            .expect("EVENTS_WEBHOOK_SECRETS in .dev.vars.example");
+        assert!(
+            line.split(',').any(|s| s.trim() == DEV_WEBHOOK_SECRET),
+            "the gateway's development secret must be one the local worker accepts"
+        );
+    }
+
+    #[test]
+    fn example_file_parses_to_the_defaults() {
+        let example = Config::from_toml(include_str!("../gateway.example.toml")).unwrap();
+        let default = Config::default();
+        assert_eq!(format!("{example:?}"), format!("{default:?}"));
     }
 
     #[test]

@@ -76,9 +76,9 @@ pub async fn run(
                 }
             }
             _ = poll.tick() => {
-                let store = store.clone();
+                let (store, d) = (store.clone(), delivery.clone());
                 let found = tokio::task::spawn_blocking(move || {
-                    let conn = store.connect()?;
+                    let conn = d.reader.lock().map_err(|_| crate::error::Error::StoreClosed)?;
                     store.replays_after(&conn, replay_high_water)
                 })
                 .await;

@@ -78,7 +78,12 @@ impl Gateway {
         }
         let (committed_tx, committed_rx) = mpsc::unbounded_channel();
         let (outbox, writer) =
-            store::Outbox::start(&config.store.path, config.store.max_batch, committed_tx)?;
+            store::Outbox::start(
+                &config.store.path,
+                config.store.max_batch,
+                committed_tx,
+                metrics.clone(),
+            )?;
 
         let grpc_listener = TcpListener::bind(config.grpc.listen)
             .await

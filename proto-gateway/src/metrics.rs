@@ -20,6 +20,7 @@ pub struct Metrics {
     delivered: AtomicU64,
     retries: AtomicU64,
     dead_letters: AtomicU64,
+    commits: AtomicU64,
     queue_depth: AtomicI64,
     in_flight: AtomicI64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
@@ -44,6 +45,14 @@ impl Metrics {
     pub fn dead_lettered(&self) {
         self.dead_letters.fetch_add(1, Relaxed);
         self.queue_depth_add(-1);
+    }
+    /// The outbox committed one transaction (one fsync).
+    pub fn committed(&self) {
+        self.commits.fetch_add(1, Relaxed);
+    }
+    /// Outbox transactions so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Relaxed)
     }
     /// Changes the number of undelivered events.
     pub fn queue_depth_add(&self, n: i64) {
@@ -114,6 +123,12 @@ impl Metrics {
             "proto_gateway_dead_letters_total",
             "Events moved to the dead-letter table.",
             self.dead_letters.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "proto_gateway_outbox_commits_total",
+            "Outbox transactions (each one fsync); far fewer than events under load.",
+            self.commits.load(Relaxed),
         );
         gauge(
             &mut out,

@@ -230,3 +230,41 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
     assert_eq!(err.code(), Code::Unimplemented);
     gw.stop().await.unwrap();
 }
+
+/// Load figures for docs/gateway.md (not a pass/fail test):
+/// `cargo test --release -p proto-gateway --test gateway throughput -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    let sink = Sink::start(|_, _| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let client = Client::connect(gw.grpc_addr()).await;
+    const TASKS: usize = 64;
+    const PER_TASK: usize = 150;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let mut c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_TASK {
+                c.send(&format!("ev-{t}-{i}"), Some(&format!("leg-{}", t % 16))).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let accepted_in = started.elapsed();
+    let total = TASKS * PER_TASK;
+    sink.wait_for("all", Duration::from_secs(120), |r| r.len() == total).await;
+    let delivered_in = started.elapsed();
+    let commits = metric(gw.admin_addr(), "proto_gateway_outbox_commits_total").await;
+    println!(
+        "{total} events from {TASKS} concurrent callers: acknowledged in {accepted_in:?} ({:.0}/s), \
+         all delivered after {delivered_in:?}; {commits} outbox commits (fsyncs) in total, \
+         including the delivered-row deletes",
+        total as f64 / accepted_in.as_secs_f64()
+    );
+    gw.stop().await.unwrap();
+}
