@@ -26,11 +26,14 @@
 //!    `<StartPlay>`).
 //! 3. `amd_result_success` (asynchronous AMD) by a machine → `<Hangup>`.
 //! 4. Greeting finished (`say_completed`/`play_completed`) → `<Gather>`.
-//! 5. `gather_success` → `<Dial>` the routed agent: `routes[digits]`, or when
-//!    `routes` is empty the line's Connect destination
-//!    ([`Config::connect`]). Digits that match no route, and
-//!    `gather_failed`, replay the prompt up to `max_retries` times, then say
-//!    `goodbye` (if set) and hang up.
+//! 5. `gather_success` → `<Dial>` the routed agent: `routes[digits]`, or
+//!    when `routes` is empty whom the routing model would connect this call
+//!    to (`routing::plan_connect` with the leg's ExoPhone, caller and
+//!    digits: business hours, blocked and VIP callers, the line's IVR
+//!    `menu`, agent groups in their stateless order; the first destination).
+//!    Digits that match no `routes` entry, and `gather_failed`, replay the
+//!    prompt up to `max_retries` times, then say `goodbye` (if set) and hang
+//!    up; so does a call the routing model would not dial (blocked, closed).
 //! 6. `dial_failed` → goodbye and hang up.
 
 use std::collections::BTreeMap;
@@ -40,6 +43,8 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::destination::Destination;
+use crate::params::CallParams;
+use crate::routing::{self, ConnectPlan};
 use crate::exoml::{ActionRequest, Dial, ExomlError, Flow, Gather, NetworkType, Verb};
 
 /// Largest event body the worker reads; Exotel's events are a few hundred bytes.
@@ -371,7 +376,8 @@ pub struct EventsFlow {
     /// How digits are collected.
     #[serde(default)]
     pub gather: GatherSettings,
-    /// Digits → whom to dial. Empty: dial the line's Connect destination.
+    /// Digits → whom to dial. Empty: whom the routing model connects the
+    /// call to (hours, caller lists, the line's menu, agent groups).
     #[serde(default)]
     pub routes: BTreeMap<String, Destination>,
     /// Prompts replayed after bad or no input, before giving up.
@@ -450,10 +456,10 @@ impl Step {
     }
 }
 
-/// The actions the flow takes for `event` (see the module docs). Empty when
-/// the event needs nothing, is not about a leg, or belongs to someone else's
-/// action.
-pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config) -> Vec<Action> {
+/// The actions the flow takes for `event` at `now_ms` (Unix ms; business
+/// hours depend on it). Empty when the event needs nothing, is not about a
+/// leg, or belongs to someone else's action.
+pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Vec<Action> {
     let Some(leg_sid) = event.data.leg_sid.as_deref().filter(|s| !s.is_empty()) else {
         return Vec::new(); // bridge events: the flow acts on legs only
     };
@@ -494,9 +500,10 @@ pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config) -> Vec<Action> {
             _ => Vec::new(),
         },
         Some(EventName::GatherSuccess) => match step {
-            Some(Step::Menu(n)) => match route(event, flow, cfg) {
-                Some(dial) => act(Verb::Dial(dial), p("dial")),
-                None => retry_or_give_up(n),
+            Some(Step::Menu(n)) => match route(event, flow, cfg, now_ms) {
+                Routed::Dial(dial) => act(Verb::Dial(dial), p("dial")),
+                Routed::Retry => retry_or_give_up(n),
+                Routed::GiveUp => give_up(),
             },
             _ => Vec::new(),
         },
@@ -513,25 +520,62 @@ fn gather(g: &GatherSettings) -> Gather {
     Gather { num_digits: g.num_digits, timeout_in_sec: g.timeout_in_sec, finish_on_key: g.finish_on_key.clone() }
 }
 
+/// Where gathered digits lead.
+enum Routed {
+    /// Dial this.
+    Dial(Dial),
+    /// The input matched no route: ask again.
+    Retry,
+    /// Nobody to dial (no caller ID, a blocked caller, a closed line).
+    GiveUp,
+}
+
 /// Whom the gathered digits dial, from this leg's ExoPhone: `routes[digits]`,
-/// or with no routes the line's Connect destination. `None` when the digits
-/// match no route or there is no caller ID to dial from.
-fn route(event: &Event, flow: &EventsFlow, cfg: &Config) -> Option<Dial> {
-    let exophone = event
-        .data
-        .exophone
-        .as_deref()
-        .and_then(|e| Destination::try_from(e).ok())
-        .or_else(|| flow.exophone.clone())?;
+/// or with no routes the routing model's choice ([`routed_agent`]).
+fn route(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Routed {
+    let exophone = event.data.exophone.as_deref().and_then(|e| Destination::try_from(e).ok()).or_else(|| flow.exophone.clone());
+    let Some(exophone) = exophone else {
+        return Routed::GiveUp;
+    };
     let to = if flow.routes.is_empty() {
-        cfg.connect(Some(exophone.as_str())).destination.numbers.as_slice().first()?.clone()
+        match routed_agent(event, cfg, &exophone, now_ms) {
+            Some(to) => to,
+            None => return Routed::GiveUp,
+        }
     } else {
-        flow.routes.get(event.data.digits()?)?.clone()
+        match event.data.digits().and_then(|d| flow.routes.get(d)) {
+            Some(to) => to.clone(),
+            None => return Routed::Retry,
+        }
     };
     let network = if to.is_sip() { NetworkType::Voip } else { NetworkType::Pstn };
     let mut dial = Dial::new(to.as_str(), exophone.as_str()).network_type(network);
     dial.absorb_dtmf = flow.absorb_dtmf;
-    Some(dial)
+    Routed::Dial(dial)
+}
+
+/// The agent the routing model gives this call, as the Connect applet would
+/// be answered for it (the leg's `contact_uri` as the caller, the gathered
+/// digits for the line's menu), without routing state: a group's first
+/// agent in its stateless order. `None` when the model would dial nobody.
+/// `<Dial>` takes one destination, so the first of the answer's is used.
+fn routed_agent(event: &Event, cfg: &Config, exophone: &Destination, now_ms: i64) -> Option<Destination> {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("CallSid", event.data.leg_sid.as_deref().unwrap_or(&event.event_sid));
+    q.append_pair("CallTo", exophone.as_str());
+    if let Some(caller) = event.data.contact_uri.as_deref() {
+        q.append_pair("CallFrom", caller);
+    }
+    if let Some(digits) = event.data.digits() {
+        q.append_pair("digits", digits);
+    }
+    let params = CallParams::from_query(&q.finish()).ok()?;
+    let answer = match routing::plan_connect(cfg, &params, now_ms) {
+        ConnectPlan::Answer(a) => a,
+        ConnectPlan::Group(plan) => routing::stateless_answer(&plan),
+        ConnectPlan::NoDial(_) => return None,
+    };
+    answer.destination.numbers.as_slice().first().cloned()
 }
 
 /// Whether `s` can be put in an API path as a sid: Exotel's sids are
@@ -600,6 +644,10 @@ mod tests {
     use serde_json::json;
 
     const LINE: &str = "+918047115777";
+    /// Monday 2024-12-02 11:30 IST: config/example.json's main line is open.
+    const NOW: i64 = 1_733_119_200_000;
+    /// Sunday 2024-12-01 11:30 IST: closed.
+    const SUNDAY: i64 = 1_733_032_800_000;
 
     fn cfg() -> Config {
         Config::from_json(crate::DEFAULT_CONFIG).unwrap()
@@ -697,7 +745,7 @@ mod tests {
         let e = Event::from_json(body).unwrap();
         assert_eq!(e.data.leg_sid.as_deref(), Some("leg9"));
         let f = flow(json!({}));
-        let (x, _) = one_for("leg9", decide(&e, &f, &cfg()));
+        let (x, _) = one_for("leg9", decide(&e, &f, &cfg(), NOW));
         assert!(x.contains("<Say>"), "{x}");
     }
 
@@ -737,10 +785,10 @@ mod tests {
     #[test]
     fn answered_says_the_greeting_then_gathers() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, p) = one(decide(&event("leg_answered", None, leg(json!({ "state": "connected" }))), &f, &c));
+        let (x, p) = one(decide(&event("leg_answered", None, leg(json!({ "state": "connected" }))), &f, &c, NOW));
         assert_eq!(x, xml("<Say>Welcome to Acme. Press 1 for sales, 2 for support.</Say>"));
         assert_eq!(p, "exoedge:greeting:0");
-        let (x, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c));
+        let (x, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml(r##"<Gather numDigits="1" timeoutInSec="10" finishOnKey="#"></Gather>"##));
         assert_eq!(p, "exoedge:menu:0");
     }
@@ -749,63 +797,92 @@ mod tests {
     fn gather_success_dials_the_routed_agent() {
         let c = cfg();
         // No routes: the line's Connect destination (config/default.json).
-        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "\"5\"" }))), &flow(json!({})), &c));
+        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "\"5\"" }))), &flow(json!({})), &c, NOW));
         assert_eq!(x, xml(r#"<Dial contactUri="+919812345678" exophone="+918047115777" networkType="pstn"></Dial>"#));
         assert_eq!(p, "exoedge:dial");
         // Routes by digits, SIP agents dialled over VoIP.
         let f = flow(json!({ "1": "+919800000001", "2": "sip:alice" }));
-        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "2" }))), &f, &c));
+        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "2" }))), &f, &c, NOW));
         assert_eq!(x, xml(r#"<Dial contactUri="sip:alice" exophone="+918047115777" networkType="voip"></Dial>"#));
         // A number in a Struct arrives as a float.
-        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": 1.0 }))), &f, &c));
+        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": 1.0 }))), &f, &c, NOW));
         assert!(x.contains(r#"contactUri="+919800000001""#), "{x}");
         let _ = LINE;
     }
 
     #[test]
+    fn without_routes_the_routing_model_picks_the_agent() {
+        // config/example.json: main line with an IVR menu (1 sales, 2 support,
+        // else support), agent groups, VIP and blocked callers, business hours.
+        let mut c = Config::from_json(include_str!("../../config/example.json")).unwrap();
+        c.events = Some(flow(json!({})));
+        let f = c.events.clone().unwrap();
+        let gathered = |digits: &str, caller: &str, now: i64| {
+            let data = leg(json!({ "digits": digits, "contact_uri": caller }));
+            decide(&event("gather_success", Some("exoedge:menu:0"), data), &f, &c, now)
+        };
+        let dial_to = |actions: Vec<Action>| {
+            let (x, p) = one(actions);
+            assert_eq!(p, "exoedge:dial", "{x}");
+            x.split("contactUri=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned()
+        };
+        assert_eq!(dial_to(gathered("1", "09900112233", NOW)), "+919800000001", "sales, round robin from the start");
+        assert_eq!(dial_to(gathered("2", "09900112233", NOW)), "+919800000011", "support");
+        assert_eq!(dial_to(gathered("9", "09900112233", NOW)), "+919800000011", "invalid input goes to support");
+        assert_eq!(dial_to(gathered("1", "09888888888", NOW)), "+919800000021", "VIPs skip the menu");
+        assert_eq!(dial_to(gathered("1", "09900112233", SUNDAY)), "+919800000031", "closed: the night group");
+        // A blocked caller, and a line that dials nobody while closed: no retry, goodbye.
+        let (x, _) = one(gathered("1", "+919999999999", NOW));
+        assert_eq!(x, xml("<Say>Goodbye.</Say>"));
+        let data = leg(json!({ "digits": "1", "contact_uri": "09900112233", "exophone": "08047115778" }));
+        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), data), &f, &c, NOW));
+        assert_eq!(x, xml("<Say>Goodbye.</Say>"));
+    }
+
+    #[test]
     fn bad_input_retries_then_says_goodbye_and_hangs_up() {
         let (c, f) = (cfg(), flow(json!({ "1": "+919800000001" })));
-        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "9" }))), &f, &c));
+        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "9" }))), &f, &c, NOW));
         assert_eq!((x, p.as_str()), (xml("<Say>Sorry, please press 1 or 2.</Say>"), "exoedge:greeting:1"));
-        let (_, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c));
+        let (_, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
         assert_eq!(p, "exoedge:menu:1");
-        let (x, p) = one(decide(&event("gather_failed", Some(&p), leg(json!({}))), &f, &c));
+        let (x, p) = one(decide(&event("gather_failed", Some(&p), leg(json!({}))), &f, &c, NOW));
         assert_eq!((x, p.as_str()), (xml("<Say>Goodbye.</Say>"), "exoedge:goodbye"));
-        let (x, _) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<Hangup></Hangup>"));
         // Without a goodbye, straight to Hangup; a failed dial gives up too.
         let f = EventsFlow { goodbye: None, ..f };
-        let (x, _) = one(decide(&event("gather_failed", Some("exoedge:menu:1"), leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("gather_failed", Some("exoedge:menu:1"), leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        let (x, _) = one(decide(&event("dial_failed", Some("exoedge:dial"), leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("dial_failed", Some("exoedge:dial"), leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<Hangup></Hangup>"));
     }
 
     #[test]
     fn machines_are_hung_up_on() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "MACHINE" }))), &f, &c));
+        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "MACHINE" }))), &f, &c, NOW));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        let (x, _) = one(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "machine" }))), &f, &c));
+        let (x, _) = one(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "machine" }))), &f, &c, NOW));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        assert!(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c).is_empty());
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c));
+        assert!(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c, NOW).is_empty());
+        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c, NOW));
         assert!(x.contains("<Say>"), "{x}");
     }
 
     #[test]
     fn inbound_legs_are_answered_and_others_left_alone() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, _) = one(decide(&event("channel_created", None, leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("channel_created", None, leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<Answer></Answer>"));
-        assert!(decide(&event("channel_created", None, leg(json!({ "direction": "outbound" }))), &f, &c).is_empty());
+        assert!(decide(&event("channel_created", None, leg(json!({ "direction": "outbound" }))), &f, &c, NOW).is_empty());
         let off = EventsFlow { answer_inbound: false, ..f.clone() };
-        assert!(decide(&event("channel_created", None, leg(json!({}))), &off, &c).is_empty());
+        assert!(decide(&event("channel_created", None, leg(json!({}))), &off, &c, NOW).is_empty());
         // Someone else's actions, bridge events and unknown names: nothing.
-        assert!(decide(&event("say_completed", Some("theirs"), leg(json!({}))), &f, &c).is_empty());
-        assert!(decide(&event("gather_success", None, leg(json!({ "digits": "1" }))), &f, &c).is_empty());
-        assert!(decide(&event("leg_answered", None, json!({ "bridge_sid": "B1" })), &f, &c).is_empty());
-        assert!(decide(&event("brand_new", Some("exoedge:menu:0"), leg(json!({}))), &f, &c).is_empty());
+        assert!(decide(&event("say_completed", Some("theirs"), leg(json!({}))), &f, &c, NOW).is_empty());
+        assert!(decide(&event("gather_success", None, leg(json!({ "digits": "1" }))), &f, &c, NOW).is_empty());
+        assert!(decide(&event("leg_answered", None, json!({ "bridge_sid": "B1" })), &f, &c, NOW).is_empty());
+        assert!(decide(&event("brand_new", Some("exoedge:menu:0"), leg(json!({}))), &f, &c, NOW).is_empty());
     }
 
     #[test]
@@ -827,10 +904,10 @@ mod tests {
         let f: EventsFlow = serde_json::from_value(json!({ "greeting": { "audio_url": "https://example.com/a.wav?x=1&y=2" } })).unwrap();
         assert_eq!(f.max_retries, 1);
         assert!(f.answer_inbound);
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<StartPlay>https://example.com/a.wav?x=1&amp;y=2</StartPlay>"));
         let f: EventsFlow = serde_json::from_value(json!({ "greeting": { "text": "Tom & Jerry <3" } })).unwrap();
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c));
+        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c, NOW));
         assert_eq!(x, xml("<Say>Tom &amp; Jerry &lt;3</Say>"));
         // Config mistakes are errors, not surprises.
         assert!(serde_json::from_value::<EventsFlow>(json!({ "greeting": { "text": "x" }, "routes": { "1": "nobody" } })).is_err());

@@ -143,7 +143,7 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     let Some(flow) = cfg.events.as_ref() else {
         return ack(200, "no_flow", Some(&event.event_name), 0);
     };
-    let actions = events::decide(&event, flow, &cfg);
+    let actions = events::decide(&event, flow, &cfg, now_ms() as i64);
     console_log!(
         "events: {} leg={:?} param={:?} -> {} action(s)",
         event.event_name,
