@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The whole benchmark suite in one command (BENCHMARKS.md):
+#
+#   bench/run.sh            # full run, about 8-9 minutes on 2 cores once built
+#   BENCH_QUICK=1 bench/run.sh   # short smoke run of every part (~3 minutes)
+#
+# Builds what it needs (the worker, the hello-world Rust worker, proto-gateway
+# and the load generator in release, the criterion benches), then runs:
+#   1. size of the worker's wasm (raw and gzip) next to the hello-world's;
+#   2. wrk against exoedge's /exotel/connect, /gather, /greeting, the
+#      hello-world Rust worker and the hand-written JS worker, all served by
+#      one workerd, at 1, 50 and 200 connections, two rounds in opposite order;
+#   3. cold start of a fresh workerd, exoedge vs hello-world;
+#   4. criterion: parse + decide + serialise per callback (handlers/benches);
+#   5. proto-gateway: fixed 5,000 events/s and flat out, durable outbox vs the
+#      same gateway with its outbox on tmpfs (fsync is a no-op there), then
+#      the sink down for 60 s and back;
+#   6. bench/push-latency.mjs, when present.
+# Results land in bench/results/<UTC time>/; the summary (summary.md) is
+# printed at the end, ready to paste into BENCHMARKS.md.
+#
+# Needs wrk (`apt-get install -y wrk`; not installed by scripts/setup.sh,
+# since the suite is not part of CI) and the wasm toolchain scripts/setup.sh
+# prepares. Not run by scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=${BENCH_QUICK:-0}
+OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT/wrk"
+export CARGO_TARGET_DIR_NATIVE=${CARGO_TARGET_DIR_NATIVE:-$ROOT/target/bench}
+TOKEN=bench-token-0123456789abcdef
+QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
+
+if [ "$QUICK" = 1 ]; then
+  WRK_SECS=2; WRK_ROUNDS=1; COLD_REPS=3; CRIT_TIME=1; GW_SECS=3; OUTAGE_DOWN=10; OUTAGE_DRAIN=60
+else
+  WRK_SECS=4; WRK_ROUNDS=2; COLD_REPS=7; CRIT_TIME=3; GW_SECS=10; OUTAGE_DOWN=60; OUTAGE_DRAIN=150
+fi
+
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  rm -rf "/dev/shm/exoedge-bench-$$"
+}
+trap cleanup EXIT
+
+log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+# --- Machine and load, recorded with the results ----------------------------
+{
+  echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "cores=$(nproc)"
+  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "mem_gb=$(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)"
+  echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "workerd=$(node_modules/.bin/workerd --version 2>/dev/null | head -1)"
+  echo "wrk=$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "git=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "quick=$QUICK"
+} > "$OUT/machine.txt"
+
+# --- Builds -----------------------------------------------------------------
+# proto-gateway is deployed with its own `gateway` profile (docs/gateway.md);
+# the `release` profile is the wasm worker's (size first, fat LTO).
+if grep -q '^\[profile.gateway\]' Cargo.toml; then GW_PROFILE=gateway; else GW_PROFILE=release; fi
+echo "gateway_profile=$GW_PROFILE" >> "$OUT/machine.txt"
+SECONDS=0
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  log "building the worker (scripts/build-worker.sh)"
+  scripts/build-worker.sh > "$OUT/build-worker.log" 2>&1
+
+  log "building the hello-world Rust worker (same toolchain and profile)"
+  (
+    cd bench/hello-rs
+    [ -f "$ROOT/scripts/.wasm-env" ] || "$ROOT/scripts/setup.sh"
+    # shellcheck disable=SC1091
+    source "$ROOT/scripts/.wasm-env"
+    export PATH="$HOME/.cargo/bin:$PATH"
+    [ -z "${RUSTC_BOOTSTRAP:-}" ] || export PATH="/usr/bin:$PATH"
+    export CARGO_TARGET_DIR="$ROOT/target/bench-wasm"
+    worker-build --release
+  ) > "$OUT/build-hello-rs.log" 2>&1
+
+  log "building proto-gateway and loadgen ($GW_PROFILE profile), criterion benches"
+  CARGO_TARGET_DIR=$CARGO_TARGET_DIR_NATIVE cargo build --profile "$GW_PROFILE" -p proto-gateway -p loadgen > "$OUT/build-native.log" 2>&1
+  CARGO_TARGET_DIR=$CARGO_TARGET_DIR_NATIVE cargo bench -p handlers --no-run >> "$OUT/build-native.log" 2>&1
+fi
+echo "build_s=$SECONDS" >> "$OUT/machine.txt"
+SECONDS=0
+GW_BIN=$CARGO_TARGET_DIR_NATIVE/$GW_PROFILE/proto-gateway
+LOADGEN=$CARGO_TARGET_DIR_NATIVE/$GW_PROFILE/loadgen
+
+# --- 1. Size ----------------------------------------------------------------
+log "size"
+size_line() {
+  printf '%s raw=%s gzip6=%s gzip9=%s\n' "$1" "$(wc -c < "$2")" "$(gzip -6 -c "$2" | wc -c)" "$(gzip -9 -c "$2" | wc -c)"
+}
+{
+  size_line exoedge build/index_bg.wasm
+  size_line exoedge_js build/index.js
+  size_line hello_rs bench/hello-rs/build/index_bg.wasm
+  # What wasm-opt settings would give, applied to the same output: worker-build
+  # runs `wasm-opt -O --debuginfo` (keeping the names section) by default.
+  WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+  node_modules/.bin/wasm-opt build/index_bg.wasm "${WASM_FEATURES[@]}" --strip-debug -o "$OUT/strip.wasm"
+  size_line exoedge_strip_names "$OUT/strip.wasm"
+  node_modules/.bin/wasm-opt build/index_bg.wasm "${WASM_FEATURES[@]}" -Oz --strip-debug -o "$OUT/oz-strip.wasm"
+  size_line exoedge_oz_strip_names "$OUT/oz-strip.wasm"
+  rm -f "$OUT/strip.wasm" "$OUT/oz-strip.wasm"
+} > "$OUT/size.txt"
+node bench/wasm-sections.mjs build/index_bg.wasm > "$OUT/wasm-sections.txt"
+cat "$OUT/size.txt" >&2
+
+# --- 2. Edge latency and throughput under wrk ---------------------------------
+log "edge: one workerd serving exoedge, hello-rs and the JS worker"
+# The Connect JSON the JS and hello-world workers send must be exoedge's.
+node_modules/.bin/workerd serve bench/workerd/bench.capnp > "$OUT/workerd.log" 2>&1 &
+PIDS+=($!)
+WORKERD_PID=$!
+for port in 18701 18702 18703; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/t/$TOKEN/exotel/connect?$QUERY" && break; sleep 0.1; done
+done
+curl -sf "http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY" > "$OUT/connect-exoedge.json"
+if ! cmp -s "$OUT/connect-exoedge.json" bench/js-worker/connect.json; then
+  echo "WARNING: exoedge's Connect answer differs from bench/js-worker/connect.json (update it)" | tee -a "$OUT/machine.txt" >&2
+fi
+declare -A URLS=(
+  [exoedge-connect]="http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY"
+  [exoedge-gather]="http://127.0.0.1:18701/t/$TOKEN/exotel/gather?$QUERY"
+  [exoedge-greeting]="http://127.0.0.1:18701/t/$TOKEN/exotel/greeting?$QUERY"
+  [hello-rs]="http://127.0.0.1:18702/t/$TOKEN/exotel/connect?$QUERY"
+  [js]="http://127.0.0.1:18703/t/$TOKEN/exotel/connect?$QUERY"
+)
+ORDER=(hello-rs js exoedge-connect exoedge-gather exoedge-greeting)
+for name in "${ORDER[@]}"; do wrk -t1 -c10 -d1s "${URLS[$name]}" > /dev/null; done   # warm every isolate
+for c in 1 50 200; do
+  threads=$(( c < 2 ? 1 : 2 ))
+  for round in $(seq "$WRK_ROUNDS"); do
+    if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${ORDER[@]}"); fi
+    for name in $seq_names; do
+      wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency "${URLS[$name]}" > "$OUT/wrk/c$c-$name-r$round.txt" 2>&1
+      printf '%s c=%s r=%s: %s\n' "$name" "$c" "$round" "$(grep Requests/sec "$OUT/wrk/c$c-$name-r$round.txt")" >&2
+    done
+  done
+done
+kill "$WORKERD_PID"; wait "$WORKERD_PID" 2>/dev/null || true
+
+# --- 3. Cold start -------------------------------------------------------------
+log "cold start ($COLD_REPS repetitions each)"
+node bench/coldstart.mjs "$COLD_REPS" > "$OUT/coldstart.json"
+cat "$OUT/coldstart.json" >&2
+
+# --- 4. criterion ----------------------------------------------------------------
+log "criterion (handlers/benches/callbacks.rs)"
+CARGO_TARGET_DIR=$CARGO_TARGET_DIR_NATIVE cargo bench -p handlers --bench callbacks -- \
+  --warm-up-time 1 --measurement-time "$CRIT_TIME" --noplot > "$OUT/criterion.txt" 2>&1
+grep -E '^[a-z_]+/[a-z_0-9]+|time:' "$OUT/criterion.txt" >&2 || true
+
+# --- 5. proto-gateway ------------------------------------------------------------
+GW_GRPC=127.0.0.1:50161
+GW_ADMIN=127.0.0.1:19464
+SINK=127.0.0.1:18800
+gw_start() { # $1 = durable | tmpfs, $2 = run name
+  local store
+  if [ "$1" = durable ]; then store="$OUT/gw-$2/outbox.sqlite3"; else store="/dev/shm/exoedge-bench-$$/$2/outbox.sqlite3"; fi
+  mkdir -p "$OUT/gw-$2" "$(dirname "$store")"
+  cat > "$OUT/gw-$2/gateway.toml" <<EOF
+[grpc]
+listen = "$GW_GRPC"
+[admin]
+listen = "$GW_ADMIN"
+[store]
+path = "$store"
+[forward]
+url = "http://$SINK/events"
+EOF
+  "$GW_BIN" --config "$OUT/gw-$2/gateway.toml" > "$OUT/gw-$2/gateway.log" 2>&1 &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://$GW_ADMIN/healthz" && return 0; sleep 0.1; done
+  echo "proto-gateway did not start; see $OUT/gw-$2/gateway.log" >&2
+  exit 1
+}
+gw_stop() { kill -TERM "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; }
+gw_run() { # $1 = durable | tmpfs, $2 = run name, rest = loadgen run args
+  local mode=$1 name=$2; shift 2
+  gw_start "$mode" "$name"
+  "$LOADGEN" run --grpc "$GW_GRPC" --sink "$SINK" --label "$name" --prefix "$name" "$@" > "$OUT/gw-$name/result.json" 2> "$OUT/gw-$name/loadgen.log"
+  gw_stop
+  echo "$name: $(cat "$OUT/gw-$name/result.json")" >&2
+}
+log "proto-gateway: durable outbox vs outbox on tmpfs, same load, same run"
+gw_run durable durable-5k --rate 5000 --duration "$GW_SECS"
+gw_run tmpfs tmpfs-5k --rate 5000 --duration "$GW_SECS"
+gw_run durable durable-max --rate 0 --concurrency 256 --duration "$GW_SECS"
+gw_run tmpfs tmpfs-max --rate 0 --concurrency 256 --duration "$GW_SECS"
+gw_run durable durable-20k --rate 20000 --concurrency 4096 --duration "$GW_SECS"
+# The gateway logs every delivery at info (its default filter); the same
+# flat-out load with warn shows what that logging costs.
+PROTO_GATEWAY_LOG=warn gw_run durable durable-max-logwarn --rate 0 --concurrency 256 --duration "$GW_SECS"
+
+log "proto-gateway: sink down ${OUTAGE_DOWN}s, then back"
+gw_start durable outage
+"$LOADGEN" outage --grpc "$GW_GRPC" --sink "$SINK" --admin "$GW_ADMIN" --label outage --prefix outage \
+  --rate 1000 --before 5 --down "$OUTAGE_DOWN" --drain-timeout "$OUTAGE_DRAIN" > "$OUT/gw-outage/result.json" 2> "$OUT/gw-outage/loadgen.log"
+gw_stop
+echo "outage: $(cat "$OUT/gw-outage/result.json")" >&2
+
+# --- 6. Push relay latency (the push helper's script, if present) -------------------
+if [ -f bench/push-latency.mjs ]; then
+  log "push relay latency (bench/push-latency.mjs)"
+  timeout 120 node bench/push-latency.mjs > "$OUT/push-latency.txt" 2>&1 || echo "push-latency.mjs failed (exit $?)" >> "$OUT/push-latency.txt"
+fi
+
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+echo "suite_s=$SECONDS" >> "$OUT/machine.txt"
+node bench/summarize.mjs "$OUT" | tee "$OUT/summary.md"
+echo "results: $OUT" >&2
