@@ -7,8 +7,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh
 # shellcheck disable=SC1091
 source scripts/.wasm-env
-cargo build --release -p proto-gateway
-target/release/proto-gateway "$@" &
+# The gateway has its own profile (unwinding, no fat LTO): docs/gateway.md.
+cargo build --profile gateway -p proto-gateway
+target/gateway/proto-gateway "$@" &
 GW=$!
 trap 'kill $GW 2>/dev/null || true' EXIT INT TERM
 npx wrangler dev --ip 127.0.0.1 --port 8787
