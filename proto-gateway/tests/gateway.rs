@@ -232,7 +232,7 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
 }
 
 /// Load figures for docs/gateway.md (not a pass/fail test):
-/// `cargo test --release -p proto-gateway --test gateway throughput -- --ignored --nocapture`
+/// `cargo test --profile gateway -p proto-gateway --test gateway throughput -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn throughput() {
