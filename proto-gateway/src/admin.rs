@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 use crate::config::Config;
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::store::Outbox;
 
 /// What the built-in admin routes read.
 #[derive(Clone)]
@@ -30,6 +31,9 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// False once shutdown has begun (load balancers stop sending).
     pub serving: Arc<AtomicBool>,
+    /// The outbox writer; unhealthy when it has stopped, since no event
+    /// can be acknowledged then.
+    pub outbox: Option<Outbox>,
 }
 
 #[derive(Serialize)]
@@ -50,27 +54,41 @@ pub fn router(state: AdminState) -> Router {
 /// extension point for features that need a native HTTP endpoint (the APNs
 /// VoIP relay mounts here when `[apns]` is configured).
 pub fn extensions(config: &Config) -> Result<Vec<Router>> {
-    Ok(crate::apns::extension(config.apns.as_ref())?.into_iter().collect())
+    Ok(crate::apns::extension(config.apns.as_ref())?
+        .into_iter()
+        .collect())
 }
 
 async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {
     let queue_depth = state.metrics.queue_depth().max(0);
-    if state.serving.load(Ordering::Relaxed) {
-        (StatusCode::OK, Json(Health { status: "ok", queue_depth }))
+    let status = if !state.serving.load(Ordering::Relaxed) {
+        "shutting down"
+    } else if state.outbox.as_ref().is_some_and(|o| !o.is_running()) {
+        "outbox writer stopped"
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
+        return (
+            StatusCode::OK,
             Json(Health {
-                status: "shutting down",
+                status: "ok",
                 queue_depth,
             }),
-        )
-    }
+        );
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Health {
+            status,
+            queue_depth,
+        }),
+    )
 }
 
 async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }
@@ -94,7 +112,9 @@ async fn check_bearer(State(tokens): State<Arc<[String]>>, req: Request, next: N
         tokens
             .iter()
             .filter(|t| !t.is_empty())
-            .fold(false, |acc, t| acc | bool::from(t.as_bytes().ct_eq(p.as_bytes())))
+            .fold(false, |acc, t| {
+                acc | bool::from(t.as_bytes().ct_eq(p.as_bytes()))
+            })
     });
     if ok {
         next.run(req).await
@@ -118,6 +138,7 @@ mod tests {
         AdminState {
             metrics: Arc::new(Metrics::default()),
             serving: Arc::new(AtomicBool::new(true)),
+            outbox: None,
         }
     }
 
@@ -129,11 +150,37 @@ mod tests {
     async fn health_and_metrics() {
         let s = state();
         let get = |p: &str| http::Request::get(p).body(Body::empty()).unwrap();
-        assert_eq!(status(router(s.clone()), get("/healthz")).await, StatusCode::OK);
-        assert_eq!(status(router(s.clone()), get("/metrics")).await, StatusCode::OK);
+        assert_eq!(
+            status(router(s.clone()), get("/healthz")).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(router(s.clone()), get("/metrics")).await,
+            StatusCode::OK
+        );
         s.serving.store(false, Ordering::Relaxed);
         assert_eq!(
             status(router(s), get("/healthz")).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test]
+    async fn health_fails_when_the_outbox_writer_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (outbox, writer) =
+            Outbox::start(&dir.path().join("o.db"), 8, tx, Arc::default()).unwrap();
+        let s = AdminState {
+            outbox: Some(outbox.clone()),
+            ..state()
+        };
+        let get = || http::Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(status(router(s.clone()), get()).await, StatusCode::OK);
+        outbox.close().await;
+        writer.join();
+        assert_eq!(
+            status(router(s), get()).await,
             StatusCode::SERVICE_UNAVAILABLE
         );
     }
@@ -149,9 +196,18 @@ mod tests {
             }
             b.body(Body::empty()).unwrap()
         };
-        assert_eq!(status(app.clone(), req(None)).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(status(app.clone(), req(Some("Bearer nope"))).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(status(app.clone(), req(Some("Bearer t0k3n"))).await, StatusCode::OK);
+        assert_eq!(
+            status(app.clone(), req(None)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(app.clone(), req(Some("Bearer nope"))).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(app.clone(), req(Some("Bearer t0k3n"))).await,
+            StatusCode::OK
+        );
         let health = http::Request::get("/healthz").body(Body::empty()).unwrap();
         assert_eq!(status(app, health).await, StatusCode::OK);
     }

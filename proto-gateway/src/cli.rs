@@ -119,15 +119,22 @@ mod tests {
         assert!(p(&["pg"]).unwrap().is_none());
         assert!(matches!(
             p(&["pg", "dead-letters", "replay", "7"]).unwrap(),
-            Some(Command::DeadLetters(DeadLetters::Replay { id: Some(7), all: false }))
+            Some(Command::DeadLetters(DeadLetters::Replay {
+                id: Some(7),
+                all: false
+            }))
         ));
         assert!(matches!(
             p(&["pg", "dead-letters", "replay", "--all"]).unwrap(),
-            Some(Command::DeadLetters(DeadLetters::Replay { id: None, all: true }))
+            Some(Command::DeadLetters(DeadLetters::Replay {
+                id: None,
+                all: true
+            }))
         ));
         assert!(p(&["pg", "dead-letters", "replay"]).is_err());
         assert!(p(&["pg", "dead-letters", "replay", "3", "--all"]).is_err());
-        let c = Cli::try_parse_from(["pg", "dead-letters", "show", "3", "--config", "x.toml"]).unwrap();
+        let c =
+            Cli::try_parse_from(["pg", "dead-letters", "show", "3", "--config", "x.toml"]).unwrap();
         assert_eq!(c.config.unwrap(), PathBuf::from("x.toml"));
     }
 

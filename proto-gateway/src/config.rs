@@ -313,8 +313,7 @@ impl Config {
     /// Rejects combinations that would start a gateway that cannot work or
     /// that exposes plaintext gRPC by accident.
     pub fn validate(&self) -> Result<()> {
-        if self.grpc.tls.is_none() && !self.grpc.plaintext && !self.grpc.listen.ip().is_loopback()
-        {
+        if self.grpc.tls.is_none() && !self.grpc.plaintext && !self.grpc.listen.ip().is_loopback() {
             return Err(Error::Config(format!(
                 "grpc.listen {} is not loopback and [grpc.tls] is not set; \
                  configure TLS or set grpc.plaintext = true explicitly",

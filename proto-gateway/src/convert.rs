@@ -5,6 +5,25 @@
 //! Nothing here knows the event's fields at compile time: the contract is
 //! compiled from .proto source at startup (protox) and messages are decoded
 //! as [`DynamicMessage`]s, so a different contract is a config change.
+//!
+//! # Example
+//! ```
+//! use proto_gateway::config::ProtoConfig;
+//! use proto_gateway::convert::EventSchema;
+//!
+//! let schema = EventSchema::load(&ProtoConfig::default()).unwrap();
+//! assert_eq!(
+//!     schema.rpc_path(),
+//!     "/exotel.callback.v1.CallbackEventService/TriggerCallbackEvent"
+//! );
+//! // Field 1 (event_sid), length-delimited, "ev1".
+//! let event = schema.decode(&[0x0a, 3, b'e', b'v', b'1']).unwrap();
+//! assert_eq!(event.event_sid, "ev1");
+//! // No leg or bridge sid: the event is its own ordering key.
+//! assert_eq!(event.ordering_key, "event:ev1");
+//! // Defaults are printed too, with proto field names.
+//! assert!(event.json.contains("\"event_name\":\"\""));
+//! ```
 
 use std::path::PathBuf;
 
@@ -83,7 +102,11 @@ impl EventSchema {
             input: method.input(),
             output: method.output(),
             event_sid_path: split_path(&cfg.event_sid_field),
-            ordering_paths: cfg.ordering_key_fields.iter().map(|p| split_path(p)).collect(),
+            ordering_paths: cfg
+                .ordering_key_fields
+                .iter()
+                .map(|p| split_path(p))
+                .collect(),
         })
     }
 
@@ -106,11 +129,10 @@ impl EventSchema {
             // Only out-of-range well-known values (e.g. a Timestamp beyond
             // year 9999) fail here: still the sender's data at fault.
             .map_err(|e| Error::InvalidEvent(e.to_string()))?;
-        let event_sid = lookup_string(&value, &self.event_sid_path).ok_or_else(|| {
-            Error::MissingField {
+        let event_sid =
+            lookup_string(&value, &self.event_sid_path).ok_or_else(|| Error::MissingField {
                 field: self.event_sid_path.join("."),
-            }
-        })?;
+            })?;
         let ordering_key = self
             .ordering_paths
             .iter()
@@ -306,7 +328,10 @@ mod tests {
         )
         .unwrap();
         let ev = s.decode(&msg.encode_to_vec()).unwrap();
-        assert_eq!((ev.event_sid.as_str(), ev.ordering_key.as_str()), ("x1", "c7"));
+        assert_eq!(
+            (ev.event_sid.as_str(), ev.ordering_key.as_str()),
+            ("x1", "c7")
+        );
     }
 
     #[test]
@@ -316,6 +341,9 @@ mod tests {
             ..ProtoConfig::default()
         };
         let err = EventSchema::load(&cfg).unwrap_err().to_string();
-        assert!(err.contains("exotel.callback.v1.CallbackEventService"), "{err}");
+        assert!(
+            err.contains("exotel.callback.v1.CallbackEventService"),
+            "{err}"
+        );
     }
 }

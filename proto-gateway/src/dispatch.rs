@@ -100,10 +100,8 @@ pub async fn run(
     // Let attempts in progress finish (their outcome is recorded), but do
     // not start new ones; tasks see the shutdown flag between attempts.
     let grace = delivery.config.timeout() + Duration::from_secs(1);
-    let drained = tokio::time::timeout(grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!("deliveries still running at shutdown were abandoned; they stay queued");
         tasks.abort_all();
@@ -167,7 +165,11 @@ impl Scheduler {
 }
 
 /// Delivers one event with retries; returns its key when the key is free.
-async fn deliver(delivery: Arc<Delivery>, job: Job, mut shutdown: watch::Receiver<bool>) -> Arc<str> {
+async fn deliver(
+    delivery: Arc<Delivery>,
+    job: Job,
+    mut shutdown: watch::Receiver<bool>,
+) -> Arc<str> {
     let key = job.ordering_key.clone();
     let Some(event) = load(&delivery, job.seq).await else {
         return key;
@@ -181,7 +183,9 @@ async fn deliver(delivery: Arc<Delivery>, job: Job, mut shutdown: watch::Receive
         let outcome = delivery.forwarder.attempt(&event).await;
         let (error, retry_after) = match outcome {
             Attempt::Delivered => {
-                let latency = Duration::from_millis(now_ms().saturating_sub(job.received_at_ms).max(0) as u64);
+                let latency = Duration::from_millis(
+                    now_ms().saturating_sub(job.received_at_ms).max(0) as u64,
+                );
                 delivery.metrics.delivered(latency);
                 tracing::info!(event_sid = %event.event_sid, key = %key, attempt, "delivered");
                 record(delivery.outbox.delivered(job.seq).await, &event);
@@ -213,7 +217,10 @@ async fn deliver(delivery: Arc<Delivery>, job: Job, mut shutdown: watch::Receive
 async fn bury(delivery: &Delivery, event: &Stored, attempts: u32, error: String) {
     tracing::error!(event_sid = %event.event_sid, attempts, error = %error, "dead letter");
     delivery.metrics.dead_lettered();
-    record(delivery.outbox.dead(event.seq, attempts, error).await, event);
+    record(
+        delivery.outbox.dead(event.seq, attempts, error).await,
+        event,
+    );
 }
 
 fn record(result: crate::error::Result<()>, event: &Stored) {
@@ -270,7 +277,10 @@ mod tests {
         assert_eq!(first, vec![1, 3]);
         assert!(s.startable().is_empty(), "a is busy until 1 finishes");
         s.finished(&Arc::from("a"));
-        assert_eq!(s.startable().iter().map(|j| j.seq).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            s.startable().iter().map(|j| j.seq).collect::<Vec<_>>(),
+            vec![2]
+        );
     }
 
     #[test]

@@ -149,7 +149,13 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &str) -
 /// Retry-After in delta-seconds form (the form rate limiters send); an
 /// HTTP-date is ignored and ordinary backoff applies.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
@@ -187,7 +193,10 @@ pub fn retry_delay(
     retry_after: Option<Duration>,
 ) -> Duration {
     let exp = initial
-        .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+        .saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        )
         .min(max);
     let half = exp / 2;
     let jitter = Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64));

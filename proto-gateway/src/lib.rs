@@ -77,13 +77,12 @@ impl Gateway {
             tracing::info!(events = initial.len(), "resuming delivery of stored events");
         }
         let (committed_tx, committed_rx) = mpsc::unbounded_channel();
-        let (outbox, writer) =
-            store::Outbox::start(
-                &config.store.path,
-                config.store.max_batch,
-                committed_tx,
-                metrics.clone(),
-            )?;
+        let (outbox, writer) = store::Outbox::start(
+            &config.store.path,
+            config.store.max_batch,
+            committed_tx,
+            metrics.clone(),
+        )?;
 
         let grpc_listener = TcpListener::bind(config.grpc.listen)
             .await
@@ -144,6 +143,7 @@ impl Gateway {
         let mut app = admin::router(admin::AdminState {
             metrics: metrics.clone(),
             serving: serving.clone(),
+            outbox: Some(outbox.clone()),
         });
         for extra in extra_admin {
             app = app.merge(extra);
@@ -220,7 +220,8 @@ fn tls_config(tls: &config::TlsConfig) -> Result<ServerTlsConfig> {
     let read = |p: &std::path::Path| {
         std::fs::read(p).map_err(|e| Error::io(format!("reading {}", p.display()), e))
     };
-    let mut cfg = ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+    let mut cfg =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
     if let Some(ca) = &tls.client_ca {
         cfg = cfg
             .client_ca_root(Certificate::from_pem(read(ca)?))

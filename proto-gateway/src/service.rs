@@ -98,8 +98,7 @@ impl tower::Service<http::Request<axum::body::Body>> for RpcRoute {
         let service = self.0.clone();
         Box::pin(async move {
             let limit = service.max_message_bytes;
-            let mut grpc =
-                Grpc::new(RawCodec).apply_max_message_size_config(Some(limit), None);
+            let mut grpc = Grpc::new(RawCodec).apply_max_message_size_config(Some(limit), None);
             let response = grpc.unary(Unary(service), req).await;
             Ok(oversized_is_resource_exhausted(response))
         })

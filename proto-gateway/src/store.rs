@@ -203,6 +203,12 @@ impl Outbox {
         .await
     }
 
+    /// Whether the writer still takes commands (false after a shutdown or
+    /// if it died), for the health check.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Asks the writer to commit what is queued and stop.
     pub async fn close(&self) {
         let _ = self.tx.send(Command::Close).await;
@@ -274,12 +280,8 @@ fn apply_batch(
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Append(ev, ack) => {
-                        let n = insert.execute(params![
-                            ev.event_sid,
-                            ev.ordering_key,
-                            ev.json,
-                            now
-                        ])?;
+                        let n =
+                            insert.execute(params![ev.event_sid, ev.ordering_key, ev.json, now])?;
                         let appended = if n == 1 {
                             Appended::New(Job {
                                 seq: tx.last_insert_rowid(),
@@ -353,7 +355,11 @@ impl Store {
 
     /// Every undelivered event in commit order (restart recovery).
     pub fn pending(&self, conn: &Connection) -> Result<Vec<Job>> {
-        jobs(conn, "SELECT seq, ordering_key, received_at_ms FROM outbox ORDER BY seq", [])
+        jobs(
+            conn,
+            "SELECT seq, ordering_key, received_at_ms FROM outbox ORDER BY seq",
+            [],
+        )
     }
 
     /// Events the CLI re-queued after `after_seq`.
@@ -443,7 +449,9 @@ impl Store {
         let ids: Vec<i64> = match id {
             Some(id) => {
                 let exists: Option<i64> = tx
-                    .query_row("SELECT id FROM dead_letters WHERE id = ?1", [id], |r| r.get(0))
+                    .query_row("SELECT id FROM dead_letters WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
                     .optional()?;
                 vec![exists.ok_or(Error::NoSuchDeadLetter(id))?]
             }
@@ -501,9 +509,14 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (outbox, writer) = Outbox::start(&path, 16, tx, Arc::default()).unwrap();
         let a = outbox.append(ev("e1", "leg1")).await.unwrap();
-        let Appended::New(job) = a else { panic!("{a:?}") };
+        let Appended::New(job) = a else {
+            panic!("{a:?}")
+        };
         assert_eq!(rx.recv().await.unwrap(), job);
-        assert_eq!(outbox.append(ev("e1", "leg1")).await.unwrap(), Appended::Duplicate);
+        assert_eq!(
+            outbox.append(ev("e1", "leg1")).await.unwrap(),
+            Appended::Duplicate
+        );
         outbox.append(ev("e2", "leg1")).await.unwrap();
         outbox.close().await;
         writer.join();
@@ -536,7 +549,11 @@ mod tests {
         outbox.close().await;
         writer.join();
         // Group commit: far fewer transactions (fsyncs) than events.
-        assert!(metrics.commits() < 50, "{} commits for 500 events", metrics.commits());
+        assert!(
+            metrics.commits() < 50,
+            "{} commits for 500 events",
+            metrics.commits()
+        );
         let store = Store::new(dir.path().join("o.db"));
         assert_eq!(Store::depth(&store.connect().unwrap()).unwrap(), 500);
     }
@@ -557,9 +574,20 @@ mod tests {
         let store = Store::new(&path);
         let dead = store.list_dead(10).unwrap();
         assert_eq!(dead.len(), 1);
-        assert_eq!((dead[0].attempts, dead[0].last_error.as_str()), (3, "500: boom"));
-        assert!(store.show_dead(dead[0].id).unwrap().payload.unwrap().contains("e1"));
-        assert!(matches!(store.replay(Some(999)), Err(Error::NoSuchDeadLetter(999))));
+        assert_eq!(
+            (dead[0].attempts, dead[0].last_error.as_str()),
+            (3, "500: boom")
+        );
+        assert!(store
+            .show_dead(dead[0].id)
+            .unwrap()
+            .payload
+            .unwrap()
+            .contains("e1"));
+        assert!(matches!(
+            store.replay(Some(999)),
+            Err(Error::NoSuchDeadLetter(999))
+        ));
         assert_eq!(store.replay(Some(dead[0].id)).unwrap(), 1);
         assert!(store.list_dead(10).unwrap().is_empty());
         let conn = store.connect().unwrap();

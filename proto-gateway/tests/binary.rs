@@ -52,7 +52,13 @@ fn spawn(config: &Path, log: &Path) -> Running {
         .arg("--config")
         .arg(config)
         .stdout(Stdio::piped())
-        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        )
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -61,18 +67,31 @@ fn spawn(config: &Path, log: &Path) -> Running {
     let field = |name: &str| -> SocketAddr {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {line:?}; log: {}", std::fs::read_to_string(log).unwrap_or_default()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name} in {line:?}; log: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            })
             .parse()
             .unwrap()
     };
-    Running { grpc: field("grpc="), admin: field("admin="), child }
+    Running {
+        grpc: field("grpc="),
+        admin: field("admin="),
+        child,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stream_loses_no_acknowledged_event() {
     // The edge is slow, so at the kill there are events acknowledged but
     // not yet delivered, deliveries in flight and RPCs in flight.
-    let sink = Sink::start(|_, _| Reply { delay: Duration::from_millis(5), ..Reply::status(200) }).await;
+    let sink = Sink::start(|_, _| Reply {
+        delay: Duration::from_millis(5),
+        ..Reply::status(200)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sink.url);
     let log = dir.path().join("gateway.log");
@@ -96,7 +115,11 @@ async fn kill_9_mid_stream_loses_no_acknowledged_event() {
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     while acked.lock().unwrap().len() < 400 {
-        assert!(Instant::now() < deadline, "too slow: {} acks", acked.lock().unwrap().len());
+        assert!(
+            Instant::now() < deadline,
+            "too slow: {} acks",
+            acked.lock().unwrap().len()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     gw.child.kill().unwrap(); // SIGKILL
@@ -106,11 +129,20 @@ async fn kill_9_mid_stream_loses_no_acknowledged_event() {
     }
     let acked: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     let before: HashSet<String> = sink.delivered_ids().into_iter().collect();
-    assert!(before.len() < acked.len(), "the kill should leave a backlog ({} of {} delivered)", before.len(), acked.len());
+    assert!(
+        before.len() < acked.len(),
+        "the kill should leave a backlog ({} of {} delivered)",
+        before.len(),
+        acked.len()
+    );
 
     let gw = spawn(&config, &log);
     sink.wait_for("every acknowledged event", Duration::from_secs(60), |r| {
-        let got: HashSet<&str> = r.iter().filter(|x| x.status == 200).map(|x| x.id.as_str()).collect();
+        let got: HashSet<&str> = r
+            .iter()
+            .filter(|x| x.status == 200)
+            .map(|x| x.id.as_str())
+            .collect();
         acked.iter().all(|a| got.contains(a.as_str()))
     })
     .await;
@@ -127,7 +159,11 @@ async fn kill_9_mid_stream_loses_no_acknowledged_event() {
 }
 
 fn terminate(mut gw: Running) {
-    let status = Command::new("kill").arg("-TERM").arg(gw.child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(gw.child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -149,13 +185,25 @@ async fn sigterm_stops_cleanly_and_the_cli_sees_the_same_store() {
     let gw = spawn(&config, &log);
     let mut client = Client::connect(gw.grpc).await;
     client.send("ev-refused", Some("leg-1")).await.unwrap();
-    sink.wait_for("the refused delivery", Duration::from_secs(10), |r| r.len() == 1).await;
+    sink.wait_for("the refused delivery", Duration::from_secs(10), |r| {
+        r.len() == 1
+    })
+    .await;
 
     // The CLI works on the store while the gateway runs.
     let deadline = Instant::now() + Duration::from_secs(10);
     let list = loop {
-        let out = Command::new(BIN).arg("--config").arg(&config).args(["dead-letters", "list"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["dead-letters", "list"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         if text.contains("ev-refused") {
             break text;
@@ -165,14 +213,34 @@ async fn sigterm_stops_cleanly_and_the_cli_sees_the_same_store() {
     };
     assert!(list.contains("HTTP 422"), "{list}");
     let id = list.split('\t').next().unwrap().trim().to_owned();
-    let show = Command::new(BIN).arg("--config").arg(&config).args(["dead-letters", "show", &id]).output().unwrap();
-    assert!(String::from_utf8(show.stdout).unwrap().contains("\"leg_sid\": \"leg-1\""));
+    let show = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["dead-letters", "show", &id])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(show.stdout)
+        .unwrap()
+        .contains("\"leg_sid\": \"leg-1\""));
     sink.set(|_, _| Reply::status(200));
-    let replay = Command::new(BIN).arg("--config").arg(&config).args(["dead-letters", "replay", "--all"]).output().unwrap();
+    let replay = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["dead-letters", "replay", "--all"])
+        .output()
+        .unwrap();
     assert!(replay.status.success());
-    sink.wait_for("the replayed delivery", Duration::from_secs(10), |r| r.iter().any(|x| x.status == 200)).await;
+    sink.wait_for("the replayed delivery", Duration::from_secs(10), |r| {
+        r.iter().any(|x| x.status == 200)
+    })
+    .await;
     terminate(gw);
-    let missing = Command::new(BIN).arg("--config").arg(&config).args(["dead-letters", "show", "999"]).output().unwrap();
+    let missing = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["dead-letters", "show", "999"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no dead letter with id 999"));
 }
@@ -183,7 +251,11 @@ async fn sigterm_stops_cleanly_and_the_cli_sees_the_same_store() {
 /// leaves every event exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_kill_9_under_load_then_every_acked_event_once_after_dedup() {
-    let sink = Sink::start(|_, _| Reply { delay: Duration::from_millis(3), ..Reply::status(200) }).await;
+    let sink = Sink::start(|_, _| Reply {
+        delay: Duration::from_millis(3),
+        ..Reply::status(200)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sink.url);
     let log = dir.path().join("gateway.log");
@@ -222,18 +294,27 @@ async fn repeated_kill_9_under_load_then_every_acked_event_once_after_dedup() {
     let gw = spawn(&config, &log);
     let acked: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     sink.wait_for("every acknowledged event", Duration::from_secs(60), |r| {
-        let got: HashSet<&str> = r.iter().filter(|x| x.status == 200).map(|x| x.id.as_str()).collect();
+        let got: HashSet<&str> = r
+            .iter()
+            .filter(|x| x.status == 200)
+            .map(|x| x.id.as_str())
+            .collect();
         acked.iter().all(|a| got.contains(a.as_str()))
     })
     .await;
-    let mut first_body: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+    let mut first_body: std::collections::HashMap<String, Vec<u8>> =
+        std::collections::HashMap::new();
     let mut redeliveries = 0;
     for r in sink.received() {
         common::verify(&r).unwrap();
         match first_body.get(&r.id) {
             Some(b) => {
                 redeliveries += 1;
-                assert_eq!(b, &r.body, "redelivery of {} differs: the edge could not dedup it", r.id);
+                assert_eq!(
+                    b, &r.body,
+                    "redelivery of {} differs: the edge could not dedup it",
+                    r.id
+                );
             }
             None => {
                 first_body.insert(r.id.clone(), r.body.clone());
@@ -244,7 +325,10 @@ async fn repeated_kill_9_under_load_then_every_acked_event_once_after_dedup() {
     // the gateway stored but could not acknowledge before dying (allowed:
     // at-least-once), nothing else.
     let unacked_stored = first_body.keys().filter(|k| !acked.contains(*k)).count();
-    assert!(unacked_stored <= 3 * 6, "{unacked_stored} unacknowledged events delivered (at most the in-flight RPCs)");
+    assert!(
+        unacked_stored <= 3 * 6,
+        "{unacked_stored} unacknowledged events delivered (at most the in-flight RPCs)"
+    );
     eprintln!(
         "kill -9 x3: acks per round {round_acks:?}, {} acked all delivered, {redeliveries} redeliveries deduped by webhook-id, {unacked_stored} stored-but-unacked delivered",
         acked.len()

@@ -18,9 +18,15 @@ const WAIT: Duration = Duration::from_secs(20);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_key_order_is_kept_and_every_delivery_is_signed() {
     // A little latency per request makes concurrent keys overlap.
-    let sink = Sink::start(|_, _| Reply { delay: Duration::from_millis(3), ..Reply::status(200) }).await;
+    let sink = Sink::start(|_, _| Reply {
+        delay: Duration::from_millis(3),
+        ..Reply::status(200)
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
+        .await
+        .unwrap();
     let client = Client::connect(gw.grpc_addr()).await;
 
     const LEGS: usize = 4;
@@ -32,7 +38,9 @@ async fn per_key_order_is_kept_and_every_delivery_is_signed() {
             for i in 0..PER_LEG {
                 // Sequential per leg: each ack comes before the next send,
                 // so commit order is the order Exotel produced them.
-                c.send(&format!("ev-{leg}-{i:03}"), Some(&format!("leg-{leg}"))).await.unwrap();
+                c.send(&format!("ev-{leg}-{i:03}"), Some(&format!("leg-{leg}")))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -42,17 +50,25 @@ async fn per_key_order_is_kept_and_every_delivery_is_signed() {
     for t in tasks {
         t.await.unwrap();
     }
-    sink.wait_for("all deliveries", WAIT, |r| r.len() == LEGS * PER_LEG + 1).await;
+    sink.wait_for("all deliveries", WAIT, |r| r.len() == LEGS * PER_LEG + 1)
+        .await;
 
     let received = sink.received();
     let mut per_leg: HashMap<String, Vec<String>> = HashMap::new();
     for r in &received {
         verify(r).unwrap_or_else(|e| panic!("signature of {}: {e}", r.id));
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(body["event_sid"], r.id.as_str(), "webhook-id is the event_sid");
+        assert_eq!(
+            body["event_sid"],
+            r.id.as_str(),
+            "webhook-id is the event_sid"
+        );
         assert_eq!(body["event_name"], "leg_answered");
         if let Some(leg) = body["data"]["leg_sid"].as_str() {
-            per_leg.entry(leg.to_owned()).or_default().push(r.id.clone());
+            per_leg
+                .entry(leg.to_owned())
+                .or_default()
+                .push(r.id.clone());
         }
     }
     for (leg, ids) in &per_leg {
@@ -61,9 +77,18 @@ async fn per_key_order_is_kept_and_every_delivery_is_signed() {
         assert_eq!(ids, &sorted, "events of {leg} out of order");
         assert_eq!(ids.len(), PER_LEG);
     }
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_events_accepted_total").await, (LEGS * PER_LEG + 1) as f64);
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_events_delivered_total").await, (LEGS * PER_LEG + 1) as f64);
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_queue_depth").await, 0.0);
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_events_accepted_total").await,
+        (LEGS * PER_LEG + 1) as f64
+    );
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_events_delivered_total").await,
+        (LEGS * PER_LEG + 1) as f64
+    );
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_queue_depth").await,
+        0.0
+    );
     gw.stop().await.unwrap();
 }
 
@@ -71,24 +96,45 @@ async fn per_key_order_is_kept_and_every_delivery_is_signed() {
 async fn retries_500_and_429_with_retry_after_then_succeeds() {
     let sink = Sink::start(|_, attempt| match attempt {
         1 => Reply::status(500),
-        2 => Reply { retry_after: Some(1), ..Reply::status(429) },
+        2 => Reply {
+            retry_after: Some(1),
+            ..Reply::status(429)
+        },
         _ => Reply::status(200),
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
+        .await
+        .unwrap();
     let mut client = Client::connect(gw.grpc_addr()).await;
     client.send("ev-retry", Some("leg-r")).await.unwrap();
     sink.wait_for("third attempt", WAIT, |r| r.len() == 3).await;
     let r = sink.received();
-    assert_eq!(r.iter().map(|x| x.status).collect::<Vec<_>>(), vec![500, 429, 200]);
+    assert_eq!(
+        r.iter().map(|x| x.status).collect::<Vec<_>>(),
+        vec![500, 429, 200]
+    );
     let waited = r[2].at - r[1].at;
-    assert!(waited >= Duration::from_millis(950), "Retry-After: 1 honoured, waited {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "Retry-After: 1 honoured, waited {waited:?}"
+    );
     for x in &r {
         verify(x).unwrap();
     }
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_delivery_retries_total").await, 2.0);
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_delivery_latency_seconds_count").await, 1.0);
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_delivery_retries_total").await,
+        2.0
+    );
+    assert_eq!(
+        metric(
+            gw.admin_addr(),
+            "proto_gateway_delivery_latency_seconds_count"
+        )
+        .await,
+        1.0
+    );
     gw.stop().await.unwrap();
 }
 
@@ -112,7 +158,11 @@ async fn dead_letters_after_the_limit_or_a_4xx_and_replay_delivers_them() {
     let store = Store::new(&store_path);
     let deadline = Instant::now() + WAIT;
     while store.list_dead(10).unwrap().len() < 3 {
-        assert!(Instant::now() < deadline, "dead letters: {:?}", store.list_dead(10));
+        assert!(
+            Instant::now() < deadline,
+            "dead letters: {:?}",
+            store.list_dead(10)
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let dead = store.list_dead(10).unwrap();
@@ -121,13 +171,31 @@ async fn dead_letters_after_the_limit_or_a_4xx_and_replay_delivers_them() {
     assert!(by_sid["ev-down"].last_error.starts_with("HTTP 503"));
     assert_eq!(by_sid["ev-bad"].attempts, 1, "a 4xx is not retried");
     // A dead letter releases its key: ev-next was tried after ev-down.
-    let order: Vec<String> = sink.received().into_iter().map(|r| r.id).filter(|i| i != "ev-bad").collect();
-    assert_eq!(order, vec!["ev-down", "ev-down", "ev-down", "ev-next", "ev-next", "ev-next"]);
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_dead_letters_total").await, 3.0);
+    let order: Vec<String> = sink
+        .received()
+        .into_iter()
+        .map(|r| r.id)
+        .filter(|i| i != "ev-bad")
+        .collect();
+    assert_eq!(
+        order,
+        vec!["ev-down", "ev-down", "ev-down", "ev-next", "ev-next", "ev-next"]
+    );
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_dead_letters_total").await,
+        3.0
+    );
 
     // `show` includes the payload as JSON.
     let mut out = Vec::new();
-    cli::dead_letters(&store, &DeadLetters::Show { id: by_sid["ev-bad"].id }, &mut out).unwrap();
+    cli::dead_letters(
+        &store,
+        &DeadLetters::Show {
+            id: by_sid["ev-bad"].id,
+        },
+        &mut out,
+    )
+    .unwrap();
     let shown: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(shown["payload"]["event_sid"], "ev-bad");
 
@@ -135,13 +203,39 @@ async fn dead_letters_after_the_limit_or_a_4xx_and_replay_delivers_them() {
     // while the gateway runs.
     sink.set(|_, _| Reply::status(200));
     let mut out = Vec::new();
-    cli::dead_letters(&store, &DeadLetters::Replay { id: Some(by_sid["ev-bad"].id), all: false }, &mut out).unwrap();
+    cli::dead_letters(
+        &store,
+        &DeadLetters::Replay {
+            id: Some(by_sid["ev-bad"].id),
+            all: false,
+        },
+        &mut out,
+    )
+    .unwrap();
     assert!(String::from_utf8(out).unwrap().starts_with("replayed 1 "));
-    sink.wait_for("replayed ev-bad", WAIT, |r| r.iter().any(|x| x.id == "ev-bad" && x.status == 200)).await;
-    cli::dead_letters(&store, &DeadLetters::Replay { id: None, all: true }, &mut Vec::new()).unwrap();
-    sink.wait_for("replayed rest", WAIT, |r| r.iter().filter(|x| x.status == 200).count() == 3).await;
+    sink.wait_for("replayed ev-bad", WAIT, |r| {
+        r.iter().any(|x| x.id == "ev-bad" && x.status == 200)
+    })
+    .await;
+    cli::dead_letters(
+        &store,
+        &DeadLetters::Replay {
+            id: None,
+            all: true,
+        },
+        &mut Vec::new(),
+    )
+    .unwrap();
+    sink.wait_for("replayed rest", WAIT, |r| {
+        r.iter().filter(|x| x.status == 200).count() == 3
+    })
+    .await;
     let ok: Vec<String> = sink.delivered_ids();
-    assert_eq!(ok[1..], ["ev-down".to_string(), "ev-next".to_string()], "replay keeps commit order");
+    assert_eq!(
+        ok[1..],
+        ["ev-down".to_string(), "ev-next".to_string()],
+        "replay keeps commit order"
+    );
     assert!(store.list_dead(10).unwrap().is_empty());
     gw.stop().await.unwrap();
 }
@@ -172,7 +266,10 @@ async fn garbage_oversized_and_incomplete_events_are_refused() {
     // The gateway is unharmed and still accepts good events.
     client.send("ev-ok", Some("leg")).await.unwrap();
     sink.wait_for("good event", WAIT, |r| r.len() == 1).await;
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_events_rejected_total").await, 2.0);
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_events_rejected_total").await,
+        2.0
+    );
     gw.stop().await.unwrap();
 }
 
@@ -186,18 +283,30 @@ async fn undelivered_events_survive_a_restart_and_duplicates_are_stored_once() {
     let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
     let mut client = Client::connect(gw.grpc_addr()).await;
     for i in 0..10 {
-        client.send(&format!("ev-{i}"), Some("leg-x")).await.unwrap();
+        client
+            .send(&format!("ev-{i}"), Some("leg-x"))
+            .await
+            .unwrap();
     }
     // Exotel retrying an event it already sent: acknowledged, stored once.
     client.send("ev-3", Some("leg-x")).await.unwrap();
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_queue_depth").await, 10.0);
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_queue_depth").await,
+        10.0
+    );
     let started = Instant::now();
     gw.stop().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "shutdown does not wait out backoff");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown does not wait out backoff"
+    );
 
     sink.set(|_, _| Reply::status(200));
     let gw = Gateway::start(cfg, vec![]).await.unwrap();
-    sink.wait_for("redelivery", WAIT, |r| r.iter().filter(|x| x.status == 200).count() == 10).await;
+    sink.wait_for("redelivery", WAIT, |r| {
+        r.iter().filter(|x| x.status == 200).count() == 10
+    })
+    .await;
     let ids = sink.delivered_ids();
     let expected: Vec<String> = (0..10).map(|i| format!("ev-{i}")).collect();
     assert_eq!(ids, expected);
@@ -208,9 +317,13 @@ async fn undelivered_events_survive_a_restart_and_duplicates_are_stored_once() {
 async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
+        .await
+        .unwrap();
     proto_gateway::install_crypto_provider();
-    let health = reqwest::get(format!("http://{}/healthz", gw.admin_addr())).await.unwrap();
+    let health = reqwest::get(format!("http://{}/healthz", gw.admin_addr()))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", gw.grpc_addr()))
         .unwrap()
@@ -222,7 +335,9 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
     let err = grpc
         .unary(
             tonic::Request::new(vec![]),
-            "/exotel.callback.v1.CallbackEventService/Other".parse().unwrap(),
+            "/exotel.callback.v1.CallbackEventService/Other"
+                .parse()
+                .unwrap(),
             proto_gateway::service::RawCodec,
         )
         .await
@@ -238,7 +353,9 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
 async fn throughput() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
+        .await
+        .unwrap();
     let client = Client::connect(gw.grpc_addr()).await;
     const TASKS: usize = 64;
     const PER_TASK: usize = 150;
@@ -248,7 +365,9 @@ async fn throughput() {
         let mut c = client.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..PER_TASK {
-                c.send(&format!("ev-{t}-{i}"), Some(&format!("leg-{}", t % 16))).await.unwrap();
+                c.send(&format!("ev-{t}-{i}"), Some(&format!("leg-{}", t % 16)))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -257,7 +376,8 @@ async fn throughput() {
     }
     let accepted_in = started.elapsed();
     let total = TASKS * PER_TASK;
-    sink.wait_for("all", Duration::from_secs(120), |r| r.len() == total).await;
+    sink.wait_for("all", Duration::from_secs(120), |r| r.len() == total)
+        .await;
     let delivered_in = started.elapsed();
     let commits = metric(gw.admin_addr(), "proto_gateway_outbox_commits_total").await;
     println!(

@@ -44,7 +44,11 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-async fn connect(addr: std::net::SocketAddr, pki: &Pki, with_client_cert: bool) -> Result<Channel, tonic::transport::Error> {
+async fn connect(
+    addr: std::net::SocketAddr,
+    pki: &Pki,
+    with_client_cert: bool,
+) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new()
         .domain_name("localhost")
         .ca_certificate(Certificate::from_pem(&pki.ca_pem));
@@ -76,19 +80,31 @@ async fn mutual_tls_admits_only_clients_with_a_certificate() {
 
     let mut client = Client::with_channel(connect(gw.grpc_addr(), &pki, true).await.unwrap());
     client.send("ev-tls", Some("leg-t")).await.unwrap();
-    sink.wait_for("delivery over mTLS", Duration::from_secs(10), |r| r.len() == 1).await;
+    sink.wait_for("delivery over mTLS", Duration::from_secs(10), |r| {
+        r.len() == 1
+    })
+    .await;
 
     // No client certificate: the handshake or the first call fails.
     let refused = match connect(gw.grpc_addr(), &pki, false).await {
         Err(_) => true,
-        Ok(ch) => Client::with_channel(ch).send("ev-anon", Some("leg-t")).await.is_err(),
+        Ok(ch) => Client::with_channel(ch)
+            .send("ev-anon", Some("leg-t"))
+            .await
+            .is_err(),
     };
     assert!(refused, "a client without a certificate must be refused");
     // Plaintext against the TLS port fails too.
-    let plain = Channel::from_shared(format!("http://{}", gw.grpc_addr())).unwrap().connect().await;
+    let plain = Channel::from_shared(format!("http://{}", gw.grpc_addr()))
+        .unwrap()
+        .connect()
+        .await;
     let refused = match plain {
         Err(_) => true,
-        Ok(ch) => Client::with_channel(ch).send("ev-plain", Some("leg-t")).await.is_err(),
+        Ok(ch) => Client::with_channel(ch)
+            .send("ev-plain", Some("leg-t"))
+            .await
+            .is_err(),
     };
     assert!(refused, "plaintext must not reach a TLS listener");
     assert_eq!(sink.received().len(), 1);
@@ -111,6 +127,9 @@ async fn server_only_tls_accepts_clients_without_certificates() {
     let gw = Gateway::start(cfg, vec![]).await.unwrap();
     let mut client = Client::with_channel(connect(gw.grpc_addr(), &pki, false).await.unwrap());
     client.send("ev-tls", Some("leg-t")).await.unwrap();
-    sink.wait_for("delivery over TLS", Duration::from_secs(10), |r| r.len() == 1).await;
+    sink.wait_for("delivery over TLS", Duration::from_secs(10), |r| {
+        r.len() == 1
+    })
+    .await;
     gw.stop().await.unwrap();
 }

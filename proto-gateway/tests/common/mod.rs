@@ -34,7 +34,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply { status, retry_after: None, delay: Duration::ZERO }
+        Reply {
+            status,
+            retry_after: None,
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -82,7 +86,10 @@ impl Sink {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Sink { url: format!("http://{addr}/events"), state }
+        Sink {
+            url: format!("http://{addr}/events"),
+            state,
+        }
     }
 
     /// Replaces the answer policy.
@@ -105,14 +112,22 @@ impl Sink {
     }
 
     /// Waits until `pred` holds over the received requests.
-    pub async fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&[Received]) -> bool) {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Received]) -> bool,
+    ) {
         let deadline = Instant::now() + timeout;
         loop {
             if pred(&self.received()) {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; received {} requests", self.received().len());
+                panic!(
+                    "timed out waiting for {what}; received {} requests",
+                    self.received().len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -120,7 +135,13 @@ impl Sink {
 }
 
 async fn receive(State(state): State<SinkState>, headers: HeaderMap, body: Bytes) -> Response {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let id = h(webhook::HEADER_ID);
     let attempt = {
         let mut a = state.attempts.lock().unwrap();
@@ -153,7 +174,11 @@ pub fn verify(r: &Received) -> Result<(), webhook::WebhookError> {
     let now: i64 = r.timestamp.parse().unwrap();
     webhook::verify(
         &[Secret::parse(SECRET).unwrap()],
-        &SignedHeaders { id: &r.id, timestamp: &r.timestamp, signature: &r.signature },
+        &SignedHeaders {
+            id: &r.id,
+            timestamp: &r.timestamp,
+            signature: &r.signature,
+        },
         &r.body,
         now,
     )
@@ -194,7 +219,9 @@ pub fn event(schema: &EventSchema, sid: &str, leg: Option<&str>, name: &str) -> 
         "action_custom_parameter": "exoedge:test",
         "data": data,
     });
-    DynamicMessage::deserialize(schema.input().clone(), json).unwrap().encode_to_vec()
+    DynamicMessage::deserialize(schema.input().clone(), json)
+        .unwrap()
+        .encode_to_vec()
 }
 
 /// A gRPC client for the gateway's method, built from the same descriptors.
@@ -207,7 +234,11 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         Client::with_channel(channel)
     }
 
@@ -222,7 +253,10 @@ impl Client {
 
     /// Sends pre-encoded bytes.
     pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<bytes::Bytes, tonic::Status> {
-        self.grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        self.grpc
+            .ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         self.grpc
             .unary(tonic::Request::new(bytes), self.path.clone(), RawCodec)
             .await
@@ -239,7 +273,12 @@ impl Client {
 /// Scrapes one metric's value from the admin server.
 pub async fn metric(admin: SocketAddr, name: &str) -> f64 {
     proto_gateway::install_crypto_provider();
-    let text = reqwest::get(format!("http://{admin}/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
