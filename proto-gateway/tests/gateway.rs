@@ -17,9 +17,10 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_key_order_is_kept_and_every_delivery_is_signed() {
-    // A little latency per request makes concurrent keys overlap.
+    // Random latency per request makes concurrent keys overlap, and would
+    // reorder a leg's events if two of them were ever in flight at once.
     let sink = Sink::start(|_, _| Reply {
-        delay: Duration::from_millis(3),
+        delay: Duration::from_millis(fastrand::u64(0..6)),
         ..Reply::status(200)
     })
     .await;
