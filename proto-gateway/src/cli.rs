@@ -12,7 +12,7 @@ use crate::store::{DeadLetter, Store};
 
 /// Exotel gRPC call events in, signed HTTP to the edge out.
 #[derive(Debug, Parser)]
-#[command(name = "proto-gateway", version, about)]
+#[command(name = "proto-gateway", version, about, after_help = env_help())]
 pub struct Cli {
     /// TOML config file; without one, built-in local-development defaults.
     /// Environment variables PROTO_GATEWAY_* override either.
@@ -21,6 +21,15 @@ pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The environment overrides, listed under `--help`.
+fn env_help() -> String {
+    let mut text = String::from("Environment overrides (applied after the config file):\n");
+    for (var, key) in crate::config::ENV_OVERRIDES {
+        text.push_str(&format!("  {var:<32} {key}\n"));
+    }
+    text
 }
 
 /// Top-level commands.
