@@ -121,7 +121,13 @@ impl Gateway {
             metrics.clone(),
             config.grpc.max_message_bytes,
         );
-        let mut server = tonic::transport::Server::builder();
+        let mut server = tonic::transport::Server::builder()
+            // Pings find connections whose peer vanished (NAT timeouts,
+            // crashed clients) instead of holding them forever.
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            // Bounds the RPCs (and so the buffered messages) per connection.
+            .max_concurrent_streams(Some(1024));
         if let Some(tls) = &config.grpc.tls {
             server = server
                 .tls_config(tls_config(tls)?)
