@@ -33,6 +33,15 @@ pub enum ExomlError {
     /// The text is not an ExoML flow this crate knows.
     #[error("not a known ExoML flow: {0}")]
     Read(#[from] quick_xml::DeError),
+    /// A value holds a character XML 1.0 cannot carry (NUL and most other
+    /// C0 controls): written, it would make the whole document invalid.
+    #[error("cannot write ExoML: character U+{0:04X} is not allowed in XML")]
+    Unrepresentable(u32),
+}
+
+/// Characters XML 1.0 allows: no C0 controls but tab, LF and CR; no U+FFFE/U+FFFF.
+fn xml_char(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// A verb with no attributes and no content, e.g. `<Answer></Answer>`.
@@ -254,7 +263,9 @@ pub struct SendDigits {
     #[serde(rename = "@between", default, skip_serializing_if = "Option::is_none")]
     pub between: Option<u32>,
     /// The digits, e.g. `1234#`.
-    #[serde(rename = "$text")]
+    // `default`: an empty element (`<SendDigits></SendDigits>`, what empty
+    // digits are written as) must read back; found by fuzz/exoml_roundtrip.
+    #[serde(rename = "$text", default)]
     pub digits: String,
 }
 
@@ -430,6 +441,17 @@ impl Flow {
         // `<Answer></Answer>`, as in every seed example, not `<Answer/>`.
         ser.expand_empty_elements(true);
         self.serialize(ser)?;
+        // Found by fuzz/exoml_roundtrip: quick-xml writes control characters
+        // as they are, so a NUL in a `<Say>` text made the document invalid,
+        // and a CR came back as LF (XML end-of-line handling). Refuse the
+        // former; write CR as a character reference. Nothing else in the
+        // document is a CR: no whitespace is added between elements.
+        if let Some(c) = out.chars().find(|c| !xml_char(*c)) {
+            return Err(ExomlError::Unrepresentable(u32::from(c)));
+        }
+        if out.contains('\r') {
+            out = out.replace('\r', "&#13;");
+        }
         Ok(out)
     }
 
@@ -639,5 +661,21 @@ mod tests {
                 "exoml": "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Answer></Answer></Flow>"
             })
         );
+    }
+
+    #[test]
+    fn empty_send_digits_round_trips() {
+        let flow = Flow::one(Verb::SendDigits(SendDigits { duration: None, between: None, digits: String::new() }));
+        let xml = flow.to_xml().unwrap();
+        assert_eq!(Flow::from_xml(&xml).unwrap(), flow, "{xml}");
+    }
+
+    #[test]
+    fn control_characters_are_refused_or_kept_exactly() {
+        assert!(matches!(Flow::one(Verb::say("a\u{0}b")).to_xml(), Err(ExomlError::Unrepresentable(0))));
+        let flow = Flow::one(Verb::say("line one\r\nline two\ttab"));
+        let xml = flow.to_xml().unwrap();
+        assert!(xml.contains("&#13;"), "{xml}");
+        assert_eq!(Flow::from_xml(&xml).unwrap(), flow, "{xml}");
     }
 }
