@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh
-# shellcheck disable=SC1091
-source scripts/.wasm-env
 # The gateway has its own profile (unwinding, no fat LTO): docs/gateway.md.
 cargo build --profile gateway -p proto-gateway
 target/gateway/proto-gateway "$@" &
