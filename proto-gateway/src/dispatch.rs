@@ -177,7 +177,8 @@ async fn deliver(
     let cfg = &delivery.config;
     let initial = Duration::from_millis(cfg.initial_backoff_ms);
     let max = Duration::from_millis(cfg.max_backoff_ms);
-    let mut attempt = 0;
+    // Attempts made before a restart count toward the limit.
+    let mut attempt = job.attempts;
     loop {
         attempt += 1;
         let outcome = delivery.forwarder.attempt(&event).await;
@@ -201,6 +202,7 @@ async fn deliver(
             bury(&delivery, &event, attempt, error).await;
             return key;
         }
+        record(delivery.outbox.failed(job.seq, attempt).await, &event);
         delivery.metrics.retried();
         let delay = retry_delay(attempt, initial, max, retry_after);
         tracing::warn!(event_sid = %event.event_sid, key = %key, attempt, error = %error, delay_ms = delay.as_millis() as u64, "delivery failed; will retry");
@@ -264,6 +266,7 @@ mod tests {
             seq,
             ordering_key: Arc::from(key),
             received_at_ms: 0,
+            attempts: 0,
         }
     }
 

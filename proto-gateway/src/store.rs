@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     received_at_ms INTEGER NOT NULL,
     -- 'rpc' rows reach the running forwarder from the writer; 'replay'
     -- rows are written by the CLI and picked up by polling.
-    origin         TEXT NOT NULL DEFAULT 'rpc'
+    origin         TEXT NOT NULL DEFAULT 'rpc',
+    -- Failed delivery attempts so far, so the limit holds across restarts.
+    attempts       INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,7 +74,21 @@ pub fn open(path: &Path) -> Result<Connection> {
     // The CLI and the gateway share the file; wait briefly for the lock.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    add_attempts_column(&conn)?;
     Ok(conn)
+}
+
+/// Outboxes created before attempts were persisted lack the column.
+fn add_attempts_column(conn: &Connection) -> Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'attempts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
 }
 
 /// What the forwarder needs to schedule a stored event (the payload stays
@@ -85,6 +101,8 @@ pub struct Job {
     pub ordering_key: Arc<str>,
     /// When the gateway stored it (for the delivery latency metric).
     pub received_at_ms: i64,
+    /// Failed attempts already made (before a restart).
+    pub attempts: u32,
 }
 
 /// A stored event as loaded for delivery.
@@ -133,6 +151,10 @@ pub enum Appended {
 enum Command {
     Append(Event, oneshot::Sender<Result<Appended>>),
     Delivered(i64),
+    Failed {
+        seq: i64,
+        attempts: u32,
+    },
     Dead {
         seq: i64,
         attempts: u32,
@@ -191,6 +213,12 @@ impl Outbox {
     /// Removes a delivered event (batched with other writes).
     pub async fn delivered(&self, seq: i64) -> Result<()> {
         self.send(Command::Delivered(seq)).await
+    }
+
+    /// Records that `attempts` attempts have failed (batched like every
+    /// write), so a restart does not reset the count.
+    pub async fn failed(&self, seq: i64, attempts: u32) -> Result<()> {
+        self.send(Command::Failed { seq, attempts }).await
     }
 
     /// Moves an event to the dead letters.
@@ -271,6 +299,7 @@ fn apply_batch(
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+            let mut count = tx.prepare_cached("UPDATE outbox SET attempts = ?2 WHERE seq = ?1")?;
             let mut bury = tx.prepare_cached(
                 "INSERT INTO dead_letters
                    (event_sid, ordering_key, payload, received_at_ms, attempts, last_error, dead_at_ms)
@@ -287,6 +316,7 @@ fn apply_batch(
                                 seq: tx.last_insert_rowid(),
                                 ordering_key: Arc::from(ev.ordering_key.as_str()),
                                 received_at_ms: now,
+                                attempts: 0,
                             })
                         } else {
                             Appended::Duplicate
@@ -295,6 +325,9 @@ fn apply_batch(
                     }
                     Command::Delivered(seq) => {
                         delete.execute([seq])?;
+                    }
+                    Command::Failed { seq, attempts } => {
+                        count.execute(params![seq, attempts])?;
                     }
                     Command::Dead {
                         seq,
@@ -357,7 +390,7 @@ impl Store {
     pub fn pending(&self, conn: &Connection) -> Result<Vec<Job>> {
         jobs(
             conn,
-            "SELECT seq, ordering_key, received_at_ms FROM outbox ORDER BY seq",
+            "SELECT seq, ordering_key, received_at_ms, attempts FROM outbox ORDER BY seq",
             [],
         )
     }
@@ -366,7 +399,7 @@ impl Store {
     pub fn replays_after(&self, conn: &Connection, after_seq: i64) -> Result<Vec<Job>> {
         jobs(
             conn,
-            "SELECT seq, ordering_key, received_at_ms FROM outbox
+            "SELECT seq, ordering_key, received_at_ms, attempts FROM outbox
              WHERE origin = 'replay' AND seq > ?1 ORDER BY seq",
             [after_seq],
         )
@@ -485,6 +518,7 @@ fn jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<V
             seq: r.get(0)?,
             ordering_key: Arc::from(r.get::<_, String>(1)?.as_str()),
             received_at_ms: r.get(2)?,
+            attempts: r.get(3)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -518,6 +552,7 @@ mod tests {
             Appended::Duplicate
         );
         outbox.append(ev("e2", "leg1")).await.unwrap();
+        outbox.failed(job.seq, 2).await.unwrap();
         outbox.close().await;
         writer.join();
 
@@ -527,6 +562,7 @@ mod tests {
         assert_eq!(pending.len(), 2);
         let first = Store::load(&conn, pending[0].seq).unwrap().unwrap();
         assert_eq!(first.event_sid, "e1");
+        assert_eq!((pending[0].attempts, pending[1].attempts), (2, 0));
     }
 
     #[tokio::test]

@@ -389,3 +389,33 @@ async fn throughput() {
     );
     gw.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attempt_limit_holds_across_restarts() {
+    let sink = Sink::start(|_, _| Reply::status(503)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &sink.url);
+    cfg.forward.max_attempts = 3;
+    // Long enough that the first gateway stops during its first backoff.
+    cfg.forward.initial_backoff_ms = 2_000;
+    cfg.forward.max_backoff_ms = 2_000;
+    let store_path = cfg.store.path.clone();
+    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
+    let mut client = Client::connect(gw.grpc_addr()).await;
+    client.send("ev-persist", Some("leg-p")).await.unwrap();
+    sink.wait_for("first attempt", WAIT, |r| r.len() == 1).await;
+    gw.stop().await.unwrap();
+    assert_eq!(sink.received().len(), 1);
+
+    // After the restart only two attempts remain, not three.
+    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let store = Store::new(&store_path);
+    let deadline = Instant::now() + WAIT;
+    while store.list_dead(10).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no dead letter");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.list_dead(10).unwrap()[0].attempts, 3);
+    assert_eq!(sink.received().len(), 3, "1 before the restart + 2 after");
+    gw.stop().await.unwrap();
+}
