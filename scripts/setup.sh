@@ -77,4 +77,11 @@ mv "$ENV_FILE.tmp" "$ENV_FILE"
 
 # --- 4. local secrets for wrangler dev ------------------------------------
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
+# Keys added to the example since .dev.vars was made are appended; values a
+# developer changed are left alone.
+while IFS= read -r line; do
+  case "$line" in ''|'#'*) continue ;; esac
+  key=${line%%=*}
+  grep -q "^$key=" .dev.vars || printf '%s\n' "$line" >> .dev.vars
+done < .dev.vars.example
 log "ready"
