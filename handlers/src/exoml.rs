@@ -449,8 +449,11 @@ impl Flow {
         if let Some(c) = out.chars().find(|c| !xml_char(*c)) {
             return Err(ExomlError::Unrepresentable(u32::from(c)));
         }
-        if out.contains('\r') {
-            out = out.replace('\r', "&#13;");
+        // quick-xml's reader also turns NEL and LINE SEPARATOR into LF.
+        for (c, reference) in [('\r', "&#13;"), ('\u{85}', "&#133;"), ('\u{2028}', "&#8232;")] {
+            if out.contains(c) {
+                out = out.replace(c, reference);
+            }
         }
         Ok(out)
     }
@@ -673,7 +676,7 @@ mod tests {
     #[test]
     fn control_characters_are_refused_or_kept_exactly() {
         assert!(matches!(Flow::one(Verb::say("a\u{0}b")).to_xml(), Err(ExomlError::Unrepresentable(0))));
-        let flow = Flow::one(Verb::say("line one\r\nline two\ttab"));
+        let flow = Flow::one(Verb::say("line one\r\nline two\ttab\u{85}nel\u{2028}ls"));
         let xml = flow.to_xml().unwrap();
         assert!(xml.contains("&#13;"), "{xml}");
         assert_eq!(Flow::from_xml(&xml).unwrap(), flow, "{xml}");
