@@ -8,7 +8,20 @@ scripts/setup.sh
 echo "== cargo test (native: handlers, proto-gateway, tools)"
 # handlers/schema: the config validator CLI and the committed-schema check.
 cargo test --workspace --exclude exoedge --features handlers/schema
+# First the test build with the panic hook (tests/panic.test.mjs, RELIABILITY.md),
+# so build/ is always the last one written and never carries the hook.
+echo "== wasm build with the test-only test-panic feature (build-test/)"
+scripts/build-worker.sh --out-dir build-test . --features test-panic
 echo "== wasm build"
 scripts/build-worker.sh
 echo "== miniflare suite (tests/*.test.mjs)"
 node --test --test-concurrency=1 tests/
+# Reliability extras (RELIABILITY.md): EXOEDGE_SKIP_SOAK=1 / EXOEDGE_SKIP_FUZZ=1 skip them.
+if [ "${EXOEDGE_SKIP_SOAK:-}" != 1 ]; then
+  echo "== soak: gateway + worker under steady load"
+  node tests/soak.mjs --seconds "${SOAK_SECONDS:-30}"
+fi
+if [ "${EXOEDGE_SKIP_FUZZ:-}" != 1 ]; then
+  echo "== fuzz: every target briefly"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz.sh
+fi
