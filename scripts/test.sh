@@ -22,6 +22,9 @@ if [ "${EXOEDGE_SKIP_SOAK:-}" != 1 ]; then
   node tests/soak.mjs --seconds "${SOAK_SECONDS:-30}"
 fi
 if [ "${EXOEDGE_SKIP_FUZZ:-}" != 1 ]; then
-  echo "== fuzz: every target briefly"
-  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz.sh
+  # Every handlers target; gateway_decode would compile the tonic/SQLite stack
+  # a third time with fuzz flags, so it runs outside CI (RELIABILITY.md) while
+  # the gateway's own tests send it garbage and oversized messages.
+  echo "== fuzz: every handlers target briefly"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz.sh params_query status_body config_json event_json exoml_roundtrip push_body
 fi
