@@ -48,6 +48,14 @@ trap cleanup EXIT
 log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+# Every port the suite listens on must be free: a leftover server would be
+# measured instead of this build.
+for port in 18701 18702 18703 18711 50161 19464 18800; do
+  if ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then
+    echo "port $port is in use (a leftover workerd or gateway?); stop it first" >&2
+    exit 1
+  fi
+done
 
 # --- Machine and load, recorded with the results ----------------------------
 {

@@ -214,8 +214,10 @@ const push = read("push-latency.txt");
 if (push) {
   p("### Push relay latency (bench/push-latency.mjs)");
   p();
+  // The script's JSON summary, without its per-request worker log lines.
+  const brace = push.indexOf("{");
   p("```");
-  p(push.trim());
+  p((brace >= 0 ? push.slice(brace) : push).trim());
   p("```");
   p();
 }
