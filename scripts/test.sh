@@ -10,8 +10,8 @@ echo "== cargo test (native: handlers, proto-gateway, tools)"
 cargo test --workspace --exclude exoedge --features handlers/schema
 # First the test build with the panic hook (tests/panic.test.mjs, RELIABILITY.md),
 # so build/ is always the last one written and never carries the hook.
-echo "== wasm build with the test-only test-panic feature (build-test/)"
-scripts/build-worker.sh --out-dir build-test . --features test-panic
+echo "== wasm build with the test-only test-panic and test-clock features (build-test/)"
+scripts/build-worker.sh --out-dir build-test . --features test-panic,test-clock
 echo "== wasm build"
 scripts/build-worker.sh
 echo "== miniflare suite (tests/*.test.mjs)"

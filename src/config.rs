@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use handlers::config::Config;
+use handlers::error::ConfigError;
 use serde::Serialize;
 use worker::{console_error, console_log, Context, Delay, Env};
 
-use crate::bindings;
+use crate::{bindings, zones};
 
 /// Where the config in use came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +63,15 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Parses and validates a document, reading its hours with the runtime's tz
+/// database: a zone the runtime does not know is refused like any invalid
+/// value (path and reason), so it never serves.
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    let cfg = Config::from_json(text)?.with_zone_offsets(zones::offset_minutes);
+    cfg.check_zones(zones::known)?;
+    Ok(cfg)
+}
+
 /// The embedded default, parsed on first use. Its validity is a native test
 /// (`handlers::config::tests::the_embedded_default_is_valid`).
 pub fn embedded() -> Result<Rc<Config>, String> {
@@ -69,7 +79,7 @@ pub fn embedded() -> Result<Rc<Config>, String> {
         if let Some(c) = e.borrow().as_ref() {
             return Ok(c.clone());
         }
-        let c = Rc::new(Config::from_json(handlers::DEFAULT_CONFIG).map_err(|e| e.to_string())?);
+        let c = Rc::new(parse(handlers::DEFAULT_CONFIG).map_err(|e| e.to_string())?);
         *e.borrow_mut() = Some(c.clone());
         Ok(c)
     })
@@ -163,7 +173,7 @@ async fn refresh(env: &Env) {
         Read::Found(text) if prev.as_ref().and_then(|p| p.raw.as_deref()) == Some(text.as_str()) => {
             prev.map(|p| Cached { expires_at: now + ttl_ms(&p.config), refreshing: false, ..p })
         }
-        Read::Found(text) => match Config::from_json(&text) {
+        Read::Found(text) => match parse(&text) {
             Ok(cfg) => {
                 console_log!("config: loaded from KV ({} lines)", cfg.lines.len());
                 let cfg = Rc::new(cfg);

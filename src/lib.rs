@@ -17,6 +17,7 @@ mod router;
 mod routes;
 mod routing_state;
 mod webcrypto;
+mod zones;
 
 pub use events_guard::EventsGuard;
 pub use routing_state::RoutingState;

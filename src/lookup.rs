@@ -45,18 +45,38 @@ async fn call_state(env: &Env, name: &str, op: &Op) -> Option<Answer> {
     out
 }
 
-/// The group's rotation counter before this call (and counts this call).
-pub async fn rotation(env: &Env, group: &str) -> Option<u64> {
-    match call_state(env, &format!("group:{group}"), &Op::Rotate).await? {
+/// Whether a lookup may change routing state (GET) or only read it (HEAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Take a turn, record an offer.
+    Take,
+    /// Report what taking would give, changing nothing.
+    Peek,
+}
+
+/// This call's round-robin turn in the group: the counter is taken on the
+/// call's first fetch and the same turn answers every re-fetch.
+pub async fn rotation(env: &Env, group: &str, call_sid: &str, access: Access) -> Option<u64> {
+    let call = call_sid.to_owned();
+    let op = match access {
+        Access::Take => Op::Turn { call },
+        Access::Peek => Op::PeekTurn { call },
+    };
+    match call_state(env, &format!("group:{group}"), &op).await? {
         Answer::Rotation { rotation } => Some(rotation),
         Answer::Offer { .. } => None,
     }
 }
 
-/// The next offer for this call, recorded atomically. Outer `None`: the
-/// state keeper could not be asked; inner `None`: everything was offered.
-pub async fn offer(env: &Env, call_sid: &str, req: OfferRequest) -> Option<Option<Offer>> {
-    match call_state(env, &format!("call:{call_sid}"), &Op::Offer(req)).await? {
+/// The next offer for this call, recorded atomically (or only reported,
+/// with [`Access::Peek`]). Outer `None`: the state keeper could not be
+/// asked; inner `None`: everything was offered.
+pub async fn offer(env: &Env, call_sid: &str, req: OfferRequest, access: Access) -> Option<Option<Offer>> {
+    let op = match access {
+        Access::Take => Op::Offer(req),
+        Access::Peek => Op::PeekOffer(req),
+    };
+    match call_state(env, &format!("call:{call_sid}"), &op).await? {
         Answer::Offer { offer } => Some(offer),
         Answer::Rotation { .. } => None,
     }

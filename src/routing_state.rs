@@ -2,17 +2,30 @@
 //! race on. One instance per call (`call:<CallSid>`) remembers the agents
 //! offered so far, so Exotel's concurrent re-fetches for one call get
 //! different agents; one per group (`group:<name>`) counts calls for
-//! round-robin. Requests to one instance are handled one at a time, and
-//! each does its storage read and write with no other I/O between, so the
-//! read-decide-write is atomic under the runtime's input gates.
+//! round-robin and remembers each recent call's turn, so the counter turns
+//! once per call however often Exotel fetches for it. Requests to one
+//! instance are handled one at a time, and each does its storage reads and
+//! writes with no other I/O between, so the read-decide-write is atomic
+//! under the runtime's input gates. The `peek_*` operations answer what
+//! the others would and write nothing: HEAD reports what GET would without
+//! using up an offer or a turn.
 
 use handlers::destination::Destination;
 use handlers::routing::{next_offer, Offer, OfferRequest};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use wasm_bindgen::JsCast;
+use worker::{durable_object, DurableObject, Env, ListOptions, Request, Response, Result, State};
 
-/// How long a call's memory is kept: far longer than any call rings.
+/// How long a call's memory (agents offered, its round-robin turn) is
+/// kept: far longer than any call rings.
 const CALL_STATE_TTL_MS: i64 = 6 * 3600 * 1000;
+
+/// A CallSid longer than this gets a turn but is not remembered (storage
+/// keys are bounded; Exotel's are 32 characters).
+const MAX_REMEMBERED_SID: usize = 128;
+
+/// Storage keys per call remembered by a group.
+const TURN_PREFIX: &str = "turn:";
 
 /// Operations, as JSON bodies.
 #[derive(Debug, Serialize, Deserialize)]
@@ -20,8 +33,19 @@ const CALL_STATE_TTL_MS: i64 = 6 * 3600 * 1000;
 pub enum Op {
     /// Next agents for this call; records them as offered.
     Offer(OfferRequest),
-    /// Returns the counter and increments it.
-    Rotate,
+    /// What [`Op::Offer`] would answer now, recording nothing.
+    PeekOffer(OfferRequest),
+    /// This call's turn of the group's counter: taken (the counter moves
+    /// on) on the call's first fetch, the same turn on every later one.
+    Turn {
+        /// The CallSid.
+        call: String,
+    },
+    /// What [`Op::Turn`] would answer now, changing nothing.
+    PeekTurn {
+        /// The CallSid.
+        call: String,
+    },
 }
 
 /// Replies, as JSON bodies.
@@ -30,12 +54,13 @@ pub enum Op {
 // optional and would match any object.
 #[serde(untagged)]
 pub enum Answer {
-    /// For [`Op::Rotate`].
+    /// For [`Op::Turn`] and [`Op::PeekTurn`].
     Rotation {
-        /// The counter before this call.
+        /// The counter value this call uses.
         rotation: u64,
     },
-    /// For [`Op::Offer`]; `offer` is null when everything was offered.
+    /// For [`Op::Offer`] and [`Op::PeekOffer`]; `offer` is null when
+    /// everything was offered.
     Offer {
         /// The next agents.
         offer: Option<Offer>,
@@ -48,6 +73,84 @@ pub struct RoutingState {
     state: State,
 }
 
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+impl RoutingState {
+    async fn expire_later(&self) -> Result<()> {
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(now_ms() + CALL_STATE_TTL_MS).await?;
+        }
+        Ok(())
+    }
+
+    async fn offer(&self, r: OfferRequest, record: bool) -> Result<Option<Offer>> {
+        let storage = self.state.storage();
+        let offered: Vec<Destination> = storage.get("offered").await?.unwrap_or_default();
+        let offer = next_offer(&r, &offered);
+        if let (Some(o), true) = (&offer, record) {
+            let mut all = offered;
+            all.extend(r.tried.iter().cloned());
+            all.extend(o.offering.iter().cloned());
+            all.sort();
+            all.dedup();
+            storage.put("offered", &all).await?;
+            self.expire_later().await?;
+        }
+        Ok(offer)
+    }
+
+    async fn turn(&self, call: &str, take: bool) -> Result<u64> {
+        let storage = self.state.storage();
+        let key = format!("{TURN_PREFIX}{call}");
+        let remember = call.len() <= MAX_REMEMBERED_SID;
+        if remember {
+            // (turn, when taken in Unix ms)
+            if let Some((turn, _)) = storage.get::<(u64, i64)>(&key).await? {
+                return Ok(turn);
+            }
+        }
+        let n: u64 = storage.get("rotation").await?.unwrap_or(0);
+        if take {
+            storage.put("rotation", n.wrapping_add(1)).await?;
+            if remember {
+                storage.put(&key, (n, now_ms())).await?;
+                self.expire_later().await?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// A group forgets the turns of calls older than the TTL, and keeps
+    /// its counter; it looks again later while some remain.
+    async fn forget_old_turns(&self) -> Result<()> {
+        let storage = self.state.storage();
+        let turns = storage.list_with_options(ListOptions::new().prefix(TURN_PREFIX)).await?;
+        let cutoff = (now_ms() - CALL_STATE_TTL_MS) as f64;
+        let mut old = Vec::new();
+        let mut kept = 0usize;
+        for entry in turns.entries() {
+            let Ok(entry) = entry else { continue };
+            let pair: js_sys::Array = entry.unchecked_into();
+            let taken_at = js_sys::Array::from(&pair.get(1)).get(1).as_f64().unwrap_or(0.0);
+            match pair.get(0).as_string() {
+                Some(k) if taken_at < cutoff => old.push(k),
+                _ => kept += 1,
+            }
+        }
+        // The runtime deletes at most 128 keys per call.
+        for chunk in old.chunks(128) {
+            storage.delete_multiple(chunk.to_vec()).await?;
+        }
+        if kept > 0 {
+            storage.set_alarm(now_ms() + CALL_STATE_TTL_MS).await?;
+        }
+        Ok(())
+    }
+}
+
 impl DurableObject for RoutingState {
     fn new(state: State, _env: Env) -> Self {
         Self { state }
@@ -58,34 +161,23 @@ impl DurableObject for RoutingState {
             Ok(op) => op,
             Err(e) => return Response::error(format!("bad routing-state op: {e}"), 400),
         };
-        let storage = self.state.storage();
         match op {
-            Op::Offer(r) => {
-                let offered: Vec<Destination> = storage.get("offered").await?.unwrap_or_default();
-                let offer = next_offer(&r, &offered);
-                if let Some(o) = &offer {
-                    let mut all = offered;
-                    all.extend(r.tried.iter().cloned());
-                    all.extend(o.offering.iter().cloned());
-                    all.sort();
-                    all.dedup();
-                    storage.put("offered", &all).await?;
-                    if storage.get_alarm().await?.is_none() {
-                        storage.set_alarm(worker::Date::now().as_millis() as i64 + CALL_STATE_TTL_MS).await?;
-                    }
-                }
-                Response::from_json(&Answer::Offer { offer })
-            }
-            Op::Rotate => {
-                let n: u64 = storage.get("rotation").await?.unwrap_or(0);
-                storage.put("rotation", n.wrapping_add(1)).await?;
-                Response::from_json(&Answer::Rotation { rotation: n })
-            }
+            Op::Offer(r) => Response::from_json(&Answer::Offer { offer: self.offer(r, true).await? }),
+            Op::PeekOffer(r) => Response::from_json(&Answer::Offer { offer: self.offer(r, false).await? }),
+            Op::Turn { call } => Response::from_json(&Answer::Rotation { rotation: self.turn(&call, true).await? }),
+            Op::PeekTurn { call } => Response::from_json(&Answer::Rotation { rotation: self.turn(&call, false).await? }),
         }
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.state.storage().delete_all().await?;
+        let storage = self.state.storage();
+        if storage.get::<u64>("rotation").await?.is_some() {
+            // A group: its counter stays.
+            self.forget_old_turns().await?;
+        } else {
+            // A call: its memory is no longer needed.
+            storage.delete_all().await?;
+        }
         Response::ok("cleared")
     }
 }

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { startWorker } from "./support/worker.mjs";
 
 const EXAMPLE = JSON.parse(readFileSync(new URL("../config/example.json", import.meta.url)));
@@ -16,6 +17,20 @@ function config() {
   c.lines["+918047115777"].hours = { timezone: "Asia/Kolkata", weekly: always };
   c.lines["08047115778"].hours = { weekly: {} };
   c.lines["+918047115777"].personalize.lookup.timeout_ms = 300;
+  // Issue 11: a 4-agent round-robin group; static dial-whom numbers on
+  // lines closed around the clock; a closed part naming only a greeting.
+  c.groups.rr4 = { strategy: "round_robin", agents: ["+919800000041", "+919800000042", "+919800000043", "+919800000044"], ring_seconds: 20 };
+  c.lines["+918047115779"] = { agents: "rr4" };
+  c.lines["+918047115780"] = { hours: { weekly: {} }, dialwhom: ["+919811111111"] };
+  c.lines["+918047115781"] = { hours: { weekly: {} }, dialwhom: ["+919811111111"], closed: { dialwhom: ["+919822222222"] } };
+  c.lines["+918047115782"] = {
+    hours: { weekly: {} },
+    menu: { options: { "1": { group: "sales" }, "2": { group: "support" } } },
+    agents: "night",
+    connect: { destination: { numbers: ["+919833333333"] } },
+    closed: { greeting: { text: "We are closed; an agent may still pick up." } },
+  };
+  c.lines["+918047115783"] = { dialwhom: ["+919811111111"] };
   return c;
 }
 
@@ -164,4 +179,158 @@ test("HEAD changes no routing state: the GET after it gets the first agent", asy
   const body = await g.text();
   assert.deepEqual(JSON.parse(body).destination.numbers, ["+919800000011"]);
   assert.equal(h.headers.get("content-length"), g.headers.get("content-length"));
+});
+
+test("round-robin turns once per call: with one re-fetch per call, first offers spread over all 4 agents", async () => {
+  const first = [];
+  for (let i = 0; i < 8; i++) {
+    const q = `CallSid=rr4-${i}&CallTo=08047115779&CallFrom=09900112240`;
+    const a = await connect(q);
+    assert.equal(a.status, 200);
+    assert.equal(a.body.fetch_after_attempt, true);
+    first.push(a.body.destination.numbers[0]);
+    // HEAD before the re-fetch, as a monitor might: it takes no turn.
+    const h = await w.call(`/exotel/connect?${q}`, { method: "HEAD" });
+    assert.equal(h.status, 200);
+    // Exotel's re-fetch after the first agent did not answer.
+    const legs = `DialCallStatus=no-answer&Legs%5B0%5D%5BNumber%5D=${encodeURIComponent(a.body.destination.numbers[0])}`;
+    const b = await connect(`${q}&${legs}`);
+    assert.equal(b.status, 200);
+    assert.notEqual(b.body.destination.numbers[0], a.body.destination.numbers[0], "a re-fetch offers the next agent");
+  }
+  const counts = first.reduce((m, n) => ({ ...m, [n]: (m[n] ?? 0) + 1 }), {});
+  assert.deepEqual(Object.keys(counts).sort(), ["+919800000041", "+919800000042", "+919800000043", "+919800000044"], JSON.stringify(counts));
+  assert.deepEqual(Object.values(counts), [2, 2, 2, 2], JSON.stringify(counts));
+  // And the call after them starts where the counter stands: the first agent again.
+  const next = await connect("CallSid=rr4-next&CallTo=08047115779&CallFrom=09900112240");
+  assert.deepEqual(next.body.destination.numbers, [first[0]]);
+});
+
+test("HEAD on an exhausted call reports GET's 403 without changing anything", async () => {
+  const q = `CallSid=head-ex&${MAIN}&CallFrom=09900112236&digits=%221%22`;
+  const head = () => w.call(`/exotel/connect?${q}`, { method: "HEAD", headers: { "accept-encoding": "identity" } });
+  // Every agent, then the overflow.
+  for (let i = 0; i < 4; i++) assert.equal((await connect(q)).status, 200);
+  const h = await head();
+  assert.equal(h.status, 403, "HEAD says what GET would: every agent was already offered");
+  assert.equal(await h.text(), "");
+  const g = await w.call(`/exotel/connect?${q}`, { headers: { "accept-encoding": "identity" } });
+  assert.equal(g.status, 403);
+  const body = await g.text();
+  assert.match(body, /already offered/);
+  for (const k of ["content-type", "content-length"]) assert.equal(h.headers.get(k), g.headers.get(k), k);
+
+  // Mid-call, HEADs use up nothing: the GET after three HEADs gets the next agent.
+  const q2 = `CallSid=head-mid&${MAIN}&CallFrom=09900112237&digits=%221%22`;
+  const a = await connect(q2);
+  for (let i = 0; i < 3; i++) {
+    const hh = await w.call(`/exotel/connect?${q2}`, { method: "HEAD" });
+    assert.equal(hh.status, 200);
+  }
+  const b = await connect(q2);
+  const c = await connect(q2);
+  const d = await connect(q2);
+  assert.equal(new Set([a, b, c].map((r) => r.body.destination.numbers[0])).size, 3, "three agents, none skipped");
+  assert.deepEqual(d.body.destination.numbers, ["+919812345678"], "then the overflow");
+});
+
+test("static dial-whom numbers: blocked callers and closed lines are not dialled through", async () => {
+  const dw = async (q) => { const r = await w.call(`/exotel/dialwhom?${q}`); return { status: r.status, text: await r.text() }; };
+  const open = await dw("CallSid=dw2&CallTo=08047115783&CallFrom=09900112233");
+  assert.deepEqual(open, { status: 200, text: "+919811111111" });
+  const blocked = await dw("CallSid=dw3&CallTo=08047115783&CallFrom=09999999999");
+  assert.equal(blocked.status, 403, "blocked caller");
+  const closed = await dw("CallSid=dw4&CallTo=08047115780&CallFrom=09900112233");
+  assert.equal(closed.status, 403, "closed, no closed part");
+  assert.match(JSON.parse(closed.text).error, /closed/);
+  const closedPart = await dw("CallSid=dw5&CallTo=08047115781&CallFrom=09900112233");
+  assert.deepEqual(closedPart, { status: 200, text: "+919822222222" }, "what the closed part says");
+  const head = await w.call("/exotel/dialwhom?CallSid=dw6&CallTo=08047115780&CallFrom=09900112233", { method: "HEAD" });
+  assert.equal(head.status, 403, "HEAD agrees");
+});
+
+test("a closed part naming only a greeting keeps the line's menu and agents", async () => {
+  const line = "CallTo=08047115782&CallFrom=09900112233";
+  const support = await connect(`CallSid=cg1&${line}&digits=%222%22`);
+  assert.equal(support.status, 200);
+  assert.deepEqual(support.body.destination.numbers, ["+919800000011"], "menu 2 -> support");
+  const agents = await connect(`CallSid=cg2&${line}`);
+  assert.deepEqual(agents.body.destination.numbers, ["+919800000031", "+919800000032"], "the line's agents, not its connect number");
+  const g = await w.call(`/exotel/greeting?CallSid=cg3&${line}`);
+  assert.equal(await g.text(), "We are closed; an agent may still pick up.");
+});
+
+test("sticky learning from a real passthru after Connect (seed sample 1: Legs as a JSON string)", async () => {
+  const caller = "09900112298";
+  const legs = encodeURIComponent(JSON.stringify([{ Number: "09800000012", Type: "single", OnCallDuration: "8", CauseCode: "NORMAL_CLEARING" }]));
+  const p = await w.call(`/exotel/passthru?CallSid=st3&CallFrom=${caller}&${MAIN}&CallStatus=completed&Direction=incoming&DialCallStatus=completed&CallType=completed&DialWhomNumber=09800000012&Legs=${legs}`);
+  assert.equal(p.status, 200);
+  let rec;
+  for (let i = 0; i < 20 && !rec; i++) { rec = await w.state.get("sticky:+919900112298"); if (!rec) await sleep(25); }
+  assert.ok(rec, "sticky record stored");
+  const next = await connect(`CallSid=st4&${MAIN}&CallFrom=${caller}&digits=%222%22`);
+  assert.deepEqual(next.body.destination.numbers, ["+919800000012"]);
+});
+
+test("a terminal StatusCallback (seed 195-240: no Number per leg) teaches nothing and is accepted", async () => {
+  const body = { CallSid: "st5", EventType: "terminal", Status: "completed", From: "09900112297", To: "08047115777",
+    Legs: [{ OnCallDuration: "26", Status: "completed", AnsweredBy: "NA" }, { OnCallDuration: "13", Status: "completed", AnsweredBy: "HUMAN" }] };
+  const r = await w.call("/exotel/status", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal(r.status, 200);
+  await sleep(100);
+  assert.equal(await w.state.get("sticky:+919900112297"), null);
+});
+
+// Hours in daylight-saving zones at fixed instants: the test build
+// (build-test/, `--features test-panic,test-clock`) reads the clock from
+// `__test_now_ms`, and the offsets come from workerd's own Intl.
+const TEST_BUILD = new URL("../build-test/index.js", import.meta.url);
+const noTestBuild = existsSync(TEST_BUILD) ? false : "build-test/ missing: scripts/test.sh builds it with --features test-panic,test-clock";
+
+test("New York and London hours open and close at local time on both sides of a DST change", { skip: noTestBuild }, async () => {
+  const c = config();
+  c.lines["+918047115790"] = { hours: { timezone: "America/New_York", weekly: { mon: ["09:00-17:00"], sat: ["22:00-06:00"] } }, agents: "night" };
+  c.lines["+918047115791"] = { hours: { timezone: "Europe/London", weekly: { mon: ["09:00-17:00"] }, holidays: ["2026-10-26"] }, agents: "night" };
+  const { startFaulty } = await import("./support/faults.mjs");
+  const tw = await startFaulty({ buildDir: "build-test", kv: { "config.json": JSON.stringify(c) } });
+  try {
+    const cases = [
+      // New York, Monday 09:00: 14:00 UTC in EST, 13:00 UTC in EDT.
+      ["08047115790", "2026-03-02T13:30:00Z", 403],
+      ["08047115790", "2026-03-02T14:00:00Z", 200],
+      ["08047115790", "2026-03-09T12:59:00Z", 403],
+      ["08047115790", "2026-03-09T13:00:00Z", 200],
+      ["08047115790", "2026-11-02T13:30:00Z", 403],
+      ["08047115790", "2026-11-02T14:00:00Z", 200],
+      // Saturday 22:00 EST spills over the spring change to Sunday 06:00 EDT (10:00 UTC).
+      ["08047115790", "2026-03-08T09:59:00Z", 200],
+      ["08047115790", "2026-03-08T10:00:00Z", 403],
+      // London, Monday 09:00: 09:00 UTC in GMT, 08:00 UTC in BST; 26 October is a holiday.
+      ["08047115791", "2026-03-23T08:30:00Z", 403],
+      ["08047115791", "2026-03-23T09:00:00Z", 200],
+      ["08047115791", "2026-03-30T07:59:00Z", 403],
+      ["08047115791", "2026-03-30T08:00:00Z", 200],
+      ["08047115791", "2026-10-26T10:00:00Z", 403],
+      ["08047115791", "2026-11-02T09:00:00Z", 200],
+    ];
+    for (const [to, at, want] of cases) {
+      const r = await tw.call(`/exotel/connect?CallSid=tz-${to}-${at}&CallTo=${to}&CallFrom=09900112233&__test_now_ms=${Date.parse(at)}`);
+      await r.arrayBuffer();
+      assert.equal(r.status, want, `${to} at ${at}`);
+    }
+  } finally { await tw.close(); }
+});
+
+test("a zone the runtime does not know is refused at load, with its path; the last good config serves", async () => {
+  const c = config();
+  c.lines["+918047115777"].hours.timezone = "America/Atlantis";
+  const bad = await startWorker({ kv: { "config.json": JSON.stringify(c) } });
+  try {
+    const r = await bad.call(`/exotel/connect?CallSid=tz-bad&${MAIN}&CallFrom=09900112233`);
+    assert.equal(r.status, 200, "the embedded config answers");
+    await r.arrayBuffer();
+    const h = await (await bad.fetch("/healthz")).json();
+    assert.match(JSON.stringify(h), /lines\.\+918047115777\.hours\.timezone/);
+    assert.match(JSON.stringify(h), /America\/Atlantis/);
+  } finally { await bad.close(); }
 });

@@ -274,7 +274,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("status_json", |b| {
         b.iter(|| match StatusReport::from_json(black_box(STATUS_JSON.as_bytes())) {
             Ok(r) => {
-                black_box(routing::learn_from_status(&r));
+                // A StatusCallback teaches sticky routing nothing (docs/routing.md).
                 black_box(r.log_line());
                 handlers::status::reply()
             }

@@ -19,7 +19,7 @@ use crate::passthru::{Branch, PassthruRules};
 use crate::phone;
 use crate::playback::PlaybackAnswer;
 use crate::routing::groups::{AgentGroup, MAX_AGENTS};
-use crate::routing::hours::Hours;
+use crate::routing::hours::{Hours, OffsetFn};
 use crate::routing::{CallerLists, Menu, Personalize, Target, MAX_ORIGIN_MS};
 
 /// The format version this build reads.
@@ -55,8 +55,11 @@ pub struct Line {
     /// Business hours; always open when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<Hours>,
-    /// Parts served out of hours (any of connect, gather, greeting, ...,
-    /// agents, menu). Without it, Connect dials nobody out of hours.
+    /// Parts served out of hours, except to VIPs. It overrides only what it
+    /// names; a part it does not name stays the line's. Its own `menu` and
+    /// `agents` come before the line's menu, so naming `agents` sends every
+    /// after-hours call there. Without it, Connect and dial-whom dial nobody
+    /// out of hours (docs/routing.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<Box<Line>>,
     /// Agent group (name in `groups`) that Connect dials.
@@ -118,7 +121,33 @@ pub struct Config {
     /// Blocked and VIP callers.
     #[serde(default)]
     pub callers: CallerLists,
+    /// Where named zones' offsets come from; not part of the document (the
+    /// worker sets it after parsing: see [`Config::with_zone_offsets`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub zone_offsets: ZoneOffsets,
 }
+
+/// The tz database a config's hours are read with: the worker's runtime
+/// (`Intl`), a tz crate in native tests, or none. It travels with the
+/// config so that every decision reading hours (Connect, the events flow,
+/// ...) gets the same answer without threading it through each call.
+#[derive(Clone, Copy, Default)]
+pub struct ZoneOffsets(pub Option<OffsetFn>);
+
+impl std::fmt::Debug for ZoneOffsets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "ZoneOffsets(tz database)" } else { "ZoneOffsets(none)" })
+    }
+}
+
+/// Not part of the document: two configs that read the same are equal.
+impl PartialEq for ZoneOffsets {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for ZoneOffsets {}
 
 fn default_ttl() -> u32 {
     60
@@ -222,6 +251,36 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The same config, reading named zones' offsets with `offsets`.
+    pub fn with_zone_offsets(mut self, offsets: OffsetFn) -> Self {
+        self.zone_offsets = ZoneOffsets(Some(offsets));
+        self
+    }
+
+    /// Every zone the document names that needs a tz database, with its
+    /// path in the document.
+    pub fn named_zones(&self) -> Vec<(String, &str)> {
+        let mut all: Vec<(String, &Line)> = vec![("default_line".into(), &self.default_line)];
+        all.extend(self.lines.iter().map(|(k, l)| (format!("lines.{k}"), l)));
+        all.into_iter()
+            .filter_map(|(path, line)| line.hours.as_ref().map(|h| (format!("{path}.hours.timezone"), &h.timezone)))
+            .filter(|(_, z)| z.needs_tz_database())
+            .map(|(path, z)| (path, z.name()))
+            .collect()
+    }
+
+    /// Refuses a zone the tz database at hand does not know (the worker
+    /// checks with its runtime, so a zone it cannot read never serves).
+    pub fn check_zones(&self, known: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        match self.named_zones().into_iter().find(|(_, z)| !known(z)) {
+            Some((path, zone)) => Err(ConfigError::Invalid {
+                path,
+                message: format!("time zone {zone:?} is not in this runtime's tz database"),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The line for the ExoPhone called, else the default line.

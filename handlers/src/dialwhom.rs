@@ -15,14 +15,12 @@ pub fn reply(numbers: &Numbers) -> Reply {
     Reply::text(200, body(numbers))
 }
 
-/// The numbers to dial for this call: the line's `dialwhom` numbers, else
-/// its Connect routing (without state; see [`crate::connect::decide`]).
+/// The numbers to dial for this call (without state; see
+/// [`crate::routing::plan_dialwhom`]): blocked callers and closed lines get
+/// "we didn't dial anyone" before any static `dialwhom` number is answered.
 pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
-    use crate::routing::{plan_connect, stateless_answer, ConnectPlan};
-    if let Some(n) = cfg.line(p.exophone()).dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()) {
-        return reply(n);
-    }
-    match plan_connect(cfg, p, now_ms) {
+    use crate::routing::{plan_dialwhom, stateless_answer, ConnectPlan};
+    match plan_dialwhom(cfg, p, now_ms) {
         ConnectPlan::Answer(a) => reply(&a.destination.numbers),
         ConnectPlan::NoDial(why) => crate::routing::no_dial_reply(why),
         ConnectPlan::Group(g) => reply(&stateless_answer(&g).destination.numbers),

@@ -62,8 +62,8 @@ manual!(Destination, "Destination", {
 manual!(Template, "Template", { "type": "string", "minLength": 1, "description": "text with {{variable}} placeholders" });
 manual!(Zone, "Zone", {
     "type": "string",
-    "description": "a DST-free IANA zone (Asia/Kolkata, Asia/Singapore, UTC, ...) or an offset like +05:30",
-    "pattern": "^([A-Za-z_]+(/[A-Za-z_]+)?|[+-][0-9]{2}:[0-9]{2})$"
+    "description": "an IANA zone (Asia/Kolkata, Europe/London, America/New_York, ...; daylight saving is followed) or a fixed offset like +05:30",
+    "pattern": "^((Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)(/[A-Za-z][A-Za-z0-9_+-]*){1,2}|UTC|[+-][0-9]{2}:[0-9]{2})$"
 });
 manual!(Window, "Window", { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$", "description": "HH:MM-HH:MM; an end before the start runs past midnight" });
 manual!(Day, "Day", { "type": "string", "format": "date" });

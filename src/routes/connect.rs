@@ -1,5 +1,7 @@
 //! Connect and dial-whom: whom to dial, from the routing plan plus the state
-//! it needs (rotation, sticky agent, what this call was already offered).
+//! it needs (this call's round-robin turn, sticky agent, what this call was
+//! already offered). HEAD asks the same state read-only, so it reports the
+//! status and headers GET would give without using up a turn or an offer.
 
 use handlers::config::Config;
 use handlers::params::CallParams;
@@ -8,7 +10,7 @@ use handlers::reply::Reply;
 use handlers::routing::{self, ConnectPlan, GroupPlan, GroupState};
 use worker::Env;
 
-use crate::lookup;
+use crate::lookup::{self, Access};
 
 /// How the answer is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,18 +21,26 @@ pub enum Form {
     Text,
 }
 
-/// Answers Connect (JSON) or dial-whom (text).
+/// Answers Connect (JSON) or dial-whom (text), taking this call's turn and
+/// recording the offer.
 pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form) -> Reply {
-    if form == Form::Text {
-        let line = cfg.line(p.exophone());
-        if let Some(n) = line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()) {
-            return handlers::dialwhom::reply(n);
-        }
-    }
-    let answer = match routing::plan_connect(cfg, p, now_ms) {
+    answer(p, cfg, env, now_ms, form, Access::Take).await
+}
+
+/// HEAD: what [`handle_connect`] would answer now, changing no state.
+pub async fn peek_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form) -> Reply {
+    answer(p, cfg, env, now_ms, form, Access::Peek).await
+}
+
+async fn answer(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form, access: Access) -> Reply {
+    let plan = match form {
+        Form::Json => routing::plan_connect(cfg, p, now_ms),
+        Form::Text => routing::plan_dialwhom(cfg, p, now_ms),
+    };
+    let answer = match plan {
         ConnectPlan::NoDial(why) => return routing::no_dial_reply(why),
         ConnectPlan::Answer(a) => Some(a),
-        ConnectPlan::Group(plan) => group(p, &plan, env, now_ms).await,
+        ConnectPlan::Group(plan) => group(p, &plan, env, now_ms, access).await,
     };
     match (answer, form) {
         (Some(a), Form::Json) => a.reply(),
@@ -39,10 +49,16 @@ pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64
     }
 }
 
-async fn group(p: &CallParams, plan: &GroupPlan<'_>, env: &Env, now_ms: i64) -> Option<handlers::connect::ConnectAnswer> {
+async fn group(
+    p: &CallParams,
+    plan: &GroupPlan<'_>,
+    env: &Env,
+    now_ms: i64,
+    access: Access,
+) -> Option<handlers::connect::ConnectAnswer> {
     let mut state = GroupState { offered: routing::tried_in_legs(p), ..Default::default() };
     if plan.needs_rotation() {
-        state.rotation = lookup::rotation(env, plan.name).await.unwrap_or(0);
+        state.rotation = lookup::rotation(env, plan.name, &p.call_sid, access).await.unwrap_or(0);
     }
     if plan.needs_sticky() {
         if let Some(caller) = p.caller().and_then(phone::normalize) {
@@ -51,7 +67,7 @@ async fn group(p: &CallParams, plan: &GroupPlan<'_>, env: &Env, now_ms: i64) -> 
     }
     let req = plan.offer_request(&state);
     if plan.needs_call_state() {
-        match lookup::offer(env, &p.call_sid, req).await {
+        match lookup::offer(env, &p.call_sid, req, access).await {
             Some(Some(offer)) => return plan.answer_for(&offer),
             Some(None) => return None,
             // The keeper could not be asked in time: decide from the legs alone.

@@ -21,15 +21,31 @@ pub mod push;
 pub mod status;
 pub mod subscriber_token;
 
+/// The clock decisions read (Unix ms). The test build (`test-clock`
+/// feature) lets a request set it with `__test_now_ms`, so hours can be
+/// checked at fixed instants on both sides of a daylight-saving change;
+/// the production build has no such parameter.
+fn now_ms(p: &CallParams) -> i64 {
+    #[cfg(feature = "test-clock")]
+    if let Some(ms) = p.extra.get("__test_now_ms").and_then(|v| v.parse().ok()) {
+        return ms;
+    }
+    let _ = p;
+    js_sys::Date::now() as i64
+}
+
 /// The applet callbacks answered from config and routing state. A HEAD
 /// request changes no state (it would otherwise use up an agent offer or
-/// a round-robin turn): Connect and dial-whom answer it without state, which
-/// gives the same headers as the GET.
+/// a round-robin turn): Connect and dial-whom read their state without
+/// changing it, so HEAD gives the status and headers GET would.
 pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context, head: bool) -> Reply {
-    let now_ms = js_sys::Date::now() as i64;
+    let now_ms = now_ms(p);
     let reply = match route {
-        Route::Connect if head => handlers::connect::decide(cfg, p, now_ms),
-        Route::DialWhom if head => handlers::dialwhom::decide(cfg, p, now_ms),
+        Route::Connect if head => connect::peek_connect(p, cfg, env, now_ms, connect::Form::Json).await,
+        Route::DialWhom if head => match dialwhom::from_context(p, env).await {
+            Some(reply) => reply,
+            None => connect::peek_connect(p, cfg, env, now_ms, connect::Form::Text).await,
+        },
         Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json).await,
         // App-to-app calls: the caller's posted context decides (push docs).
         Route::DialWhom => match dialwhom::from_context(p, env).await {

@@ -7,11 +7,11 @@ use wasm_bindgen::JsCast;
 use worker::{Context, Env, Headers, Method, Request, RequestInit};
 
 use crate::http::param_error;
-use crate::{config, lookup};
 
-/// Reads the body by its content type, logs the outcome, learns the
-/// answering agent for sticky routing, answers 200.
-pub async fn handle_status(mut req: Request, env: &Env, ctx: &Context) -> Reply {
+/// Reads the body by its content type, logs the outcome, answers 200. It
+/// teaches sticky routing nothing: real payloads do not name the agent
+/// (docs/routing.md).
+pub async fn handle_status(mut req: Request, _env: &Env, _ctx: &Context) -> Reply {
     let content_type = req.headers().get("content-type").ok().flatten().unwrap_or_default();
     let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
@@ -35,10 +35,6 @@ pub async fn handle_status(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     match parsed {
         Ok(report) => {
             worker::console_log!("{}", report.log_line());
-            if let (Some(fact), Ok(cfg)) = (handlers::routing::learn_from_status(&report), config::in_memory()) {
-                let now_ms = js_sys::Date::now() as i64;
-                lookup::remember_sticky(env, ctx, fact, handlers::routing::sticky_ttl_seconds(&cfg), now_ms);
-            }
             status::reply()
         }
         Err(e) => param_error(&e),

@@ -135,17 +135,31 @@ impl Config {
         let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
         let blocked = listed(&self.callers.block);
         let vip = listed(&self.callers.vip);
-        let open = line.hours.as_ref().or(self.default_line.hours.as_ref()).is_none_or(|h| h.is_open(now_ms));
+        // A zone whose offset is unknown reads as open, as a line without
+        // hours: callers reach people rather than a closed message. The
+        // worker refuses such a zone at load, so this is a last resort.
+        let open = line
+            .hours
+            .as_ref()
+            .or(self.default_line.hours.as_ref())
+            .is_none_or(|h| h.is_open(now_ms, self.zone_offsets.0).unwrap_or(true));
         Situation { line, facts: Facts { open, vip, blocked } }
     }
 
-    /// Picks a part: the closed variant's out of hours (VIPs are always in
-    /// hours), else the line's, else the default line's. A closed variant
-    /// overrides only the parts it has.
+    /// The closed part that applies: out of hours, for callers who are not
+    /// VIPs (VIPs are always in hours), the line's closed part, else the
+    /// default line's.
+    fn closed_part<'a>(&'a self, s: &Situation<'a>) -> Option<&'a Line> {
+        if s.facts.open || s.facts.vip {
+            return None;
+        }
+        s.line.closed.as_deref().or(self.default_line.closed.as_deref())
+    }
+
+    /// Picks a part: the closed part's when it names it, else the line's,
+    /// else the default line's. A closed part overrides only what it names.
     fn part<'a, T>(&'a self, s: &Situation<'a>, f: impl Fn(&'a Line) -> Option<&'a T>) -> Option<&'a T> {
-        let closed = !s.facts.open && !s.facts.vip;
-        let closed_part = if closed { s.line.closed.as_deref().or(self.default_line.closed.as_deref()).and_then(&f) } else { None };
-        closed_part.or_else(|| f(s.line)).or_else(|| f(&self.default_line))
+        self.closed_part(s).and_then(&f).or_else(|| f(s.line)).or_else(|| f(&self.default_line))
     }
 
     fn is_closed_without_alternative(&self, s: &Situation<'_>) -> bool {
@@ -196,29 +210,43 @@ impl GroupPlan<'_> {
 }
 
 /// Plans the Connect answer for a call.
+///
+/// Whom to dial, first that applies: a VIP's `vip_agents`; out of hours,
+/// the closed part's own `menu` (digits, else its `invalid`) and `agents`;
+/// the line's `menu` (unless the closed part names one) and `agents`; the
+/// `connect` part's numbers (closed part's, line's, default line's).
 pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
     let s = cfg.situation(p, now_ms);
+    plan_in(cfg, &s, p)
+}
+
+fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPlan<'a> {
     if s.facts.blocked {
         return ConnectPlan::NoDial("caller is blocked");
     }
-    let closed = !s.facts.open && !s.facts.vip;
-    let base = cfg.part(&s, |l| l.connect.as_ref()).cloned();
-    if cfg.is_closed_without_alternative(&s) {
+    if cfg.is_closed_without_alternative(s) {
         return ConnectPlan::NoDial("line is closed");
     }
-    let line = if closed { s.line.closed.as_deref().or(cfg.default_line.closed.as_deref()).unwrap_or(s.line) } else { s.line };
-    let base = base.unwrap_or_else(|| cfg.fallback.connect.clone());
+    let base = cfg.part(s, |l| l.connect.as_ref()).cloned().unwrap_or_else(|| cfg.fallback.connect.clone());
+    let closed = cfg.closed_part(s);
 
-    // VIPs skip the menu; then the digits pressed; then the line's agents.
-    let vip = if s.facts.vip { line.vip_agents.clone().map(Target::Group) } else { None };
-    let menu = || {
+    let menu_choice = |line: &Line| {
         let menu = line.menu.as_ref()?;
         match p.digits.as_deref().and_then(|d| menu.options.get(d)) {
             Some(t) => Some(t.clone()),
             None => menu.invalid.clone(),
         }
     };
-    let target = vip.or_else(menu).or_else(|| line.agents.clone().map(Target::Group));
+    let agents = |line: &Line| line.agents.clone().map(Target::Group);
+    // A closed part's menu replaces the line's; its agents come before the
+    // line's menu, so "after hours, ring the night desk" holds whatever the
+    // caller pressed in the line's Gather.
+    let line_menu = closed.is_none_or(|c| c.menu.is_none());
+    let target = (if s.facts.vip { s.line.vip_agents.clone().map(Target::Group) } else { None })
+        .or_else(|| closed.and_then(menu_choice))
+        .or_else(|| closed.and_then(agents))
+        .or_else(|| if line_menu { menu_choice(s.line) } else { None })
+        .or_else(|| agents(s.line));
     match target {
         None => ConnectPlan::Answer(base),
         Some(Target::Numbers(n)) => ConnectPlan::Answer(ConnectAnswer { destination: DestinationList { numbers: n }, ..base }),
@@ -227,6 +255,27 @@ pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Connect
             // Validated at load; kept total so a bug cannot drop a call.
             None => ConnectPlan::Answer(base),
         },
+    }
+}
+
+/// Plans the dial-whom answer: the same checks as Connect (blocked callers
+/// and closed lines dial nobody), then the static `dialwhom` numbers of the
+/// part that applies, else Connect's routing. Out of hours, a closed part
+/// that names whom to dial (`dialwhom`, `menu`, `agents` or `connect`)
+/// decides; one that names none of them leaves the line's `dialwhom`.
+pub fn plan_dialwhom<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
+    let s = cfg.situation(p, now_ms);
+    if s.facts.blocked || cfg.is_closed_without_alternative(&s) {
+        return plan_in(cfg, &s, p);
+    }
+    let numbers = match cfg.closed_part(&s) {
+        Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref(),
+        Some(c) if c.menu.is_some() || c.agents.is_some() || c.connect.is_some() => None,
+        _ => s.line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()),
+    };
+    match numbers {
+        Some(n) => ConnectPlan::Answer(ConnectAnswer::dial(n.clone())),
+        None => plan_in(cfg, &s, p),
     }
 }
 
@@ -366,15 +415,18 @@ pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a Playbac
     cfg.part(&s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
 }
 
-/// The personalisation of the line called, if any (not out of hours).
+/// The personalisation that applies. Out of hours a closed part's own
+/// `personalize` applies; a closed part that names its own `greeting` or
+/// `playback` but no `personalize` gets none, so open-hours templates never
+/// replace the closed message; a closed part naming none of the three
+/// leaves the line's.
 pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
     let s = cfg.situation(p, now_ms);
-    if !s.facts.open && !s.facts.vip {
-        // Out of hours only a closed variant's own templates apply: the
-        // open-hours greeting must not leak into the closed message.
-        return s.line.closed.as_deref().or(cfg.default_line.closed.as_deref())?.personalize.as_ref();
+    match cfg.closed_part(&s) {
+        Some(c) if c.personalize.is_some() => c.personalize.as_ref(),
+        Some(c) if c.greeting.is_some() || c.playback.is_some() => None,
+        _ => s.line.personalize.as_ref().or(cfg.default_line.personalize.as_ref()),
     }
-    cfg.part(&s, |l| l.personalize.as_ref())
 }
 
 /// A personalised greeting, or the static one when a variable is missing.
@@ -417,6 +469,14 @@ pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
 }
 
 /// What sticky routing learns: this caller spoke to this agent.
+///
+/// Only callbacks whose real payloads name the agent who answered teach
+/// it: a popup with `EventType=Answered` (`DialWhomNumber`, `From`), and a
+/// passthru after Connect with `DialCallStatus=completed` (the leg with
+/// talk time in `Legs`, else `DialWhomNumber`, "the agent who was dialed
+/// to last"). A StatusCallback does not: its terminal payload (seed
+/// 195-240) has no `Number` per leg, and its `From`/`To` do not say which
+/// side is the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StickyFact {
     /// Caller, E.164 or sip:.
@@ -447,15 +507,6 @@ pub fn learn_from_passthru(p: &CallParams) -> Option<StickyFact> {
         .and_then(|l| l.number.as_deref())
         .or(p.dial_whom_number.as_deref())?;
     Some(StickyFact { caller: phone::normalize(p.caller()?)?, agent: Destination::try_from(agent).ok()? })
-}
-
-/// From a StatusCallback: a completed call's answered leg with a number.
-pub fn learn_from_status(r: &crate::status::StatusReport) -> Option<StickyFact> {
-    if r.status.as_deref() != Some("completed") {
-        return None;
-    }
-    let agent = r.legs.iter().rev().find(|l| l.on_call_duration.unwrap_or(0) > 0).and_then(|l| l.number.as_deref())?;
-    Some(StickyFact { caller: phone::normalize(r.from.as_deref()?)?, agent: Destination::try_from(agent).ok()? })
 }
 
 /// A stored sticky record: the agent and when (Unix ms).

@@ -215,3 +215,186 @@ fn config_mistakes_name_their_path() {
     let e = Config::from_json(&v.to_string()).unwrap_err().to_string();
     assert!(e.contains("groups.sales.strategy"), "{e}");
 }
+
+/// The example config with lines for the defects of issue 11: static
+/// dial-whom numbers, a closed part naming only a greeting, and hours in
+/// daylight-saving zones.
+fn cfg11() -> Config {
+    let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    let lines = v["lines"].as_object_mut().unwrap();
+    // Static dial-whom numbers, open Monday to Friday 09:00-18:00 IST, no closed part.
+    lines.insert(
+        "+918047115780".into(),
+        serde_json::json!({
+            "hours": {"weekly": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"]}},
+            "dialwhom": ["+919811111111"]
+        }),
+    );
+    // The same with a closed part that names its own dial-whom numbers.
+    lines.insert(
+        "+918047115781".into(),
+        serde_json::json!({
+            "hours": {"weekly": {"mon": ["09:00-18:00"]}},
+            "dialwhom": ["+919811111111"],
+            "closed": {"dialwhom": ["+919822222222"]}
+        }),
+    );
+    // A closed part that names only a greeting: agents, menu, connect and
+    // dial-whom numbers stay the line's.
+    lines.insert(
+        "+918047115782".into(),
+        serde_json::json!({
+            "hours": {"weekly": {"mon": ["09:00-18:00"]}},
+            "menu": {"options": {"1": {"group": "sales"}, "2": {"group": "support"}}},
+            "agents": "night",
+            "connect": {"destination": {"numbers": ["+919833333333"]}},
+            "dialwhom": ["+919811111111"],
+            "closed": {"greeting": {"text": "We are closed; an agent may still pick up."}}
+        }),
+    );
+    // Hours in New York and London.
+    lines.insert(
+        "+918047115790".into(),
+        serde_json::json!({"hours": {"timezone": "America/New_York", "weekly": {"mon": ["09:00-17:00"]}}, "agents": "night"}),
+    );
+    lines.insert(
+        "+918047115791".into(),
+        serde_json::json!({"hours": {"timezone": "Europe/London", "weekly": {"mon": ["09:00-17:00"]}}, "agents": "night"}),
+    );
+    Config::from_json(&v.to_string()).unwrap().with_zone_offsets(hours::tzdb)
+}
+
+fn dialwhom(c: &Config, query: &str, when: i64) -> (u16, String) {
+    let r = crate::dialwhom::decide(c, &q(query), when);
+    (r.status, r.body)
+}
+
+#[test]
+fn static_dialwhom_numbers_respect_block_list_and_hours() {
+    let c = cfg11();
+    let line = "CallSid=s&CallTo=08047115780";
+    assert_eq!(dialwhom(&c, &format!("{line}&CallFrom=09900112233"), at(MON_NOON)), (200, "+919811111111".into()));
+    // A blocked caller is never dialled through, in any number form.
+    let (status, _) = dialwhom(&c, &format!("{line}&CallFrom=9999999999"), at(MON_NOON));
+    assert_eq!(status, 403, "blocked caller");
+    // Closed, no closed part: nobody is dialled.
+    let (status, body) = dialwhom(&c, &format!("{line}&CallFrom=09900112233"), at(MON_NIGHT));
+    assert_eq!(status, 403, "closed line");
+    assert!(body.contains("closed"), "{body}");
+    // Closed with a closed part naming its own numbers: those.
+    let line = "CallSid=s&CallTo=08047115781";
+    assert_eq!(dialwhom(&c, &format!("{line}&CallFrom=09900112233"), at(MON_NIGHT)), (200, "+919822222222".into()));
+    assert_eq!(dialwhom(&c, &format!("{line}&CallFrom=09900112233"), at(MON_NOON)), (200, "+919811111111".into()));
+    // VIPs are always in hours.
+    assert_eq!(dialwhom(&c, &format!("{line}&CallFrom=09888888888"), at(MON_NIGHT)), (200, "+919811111111".into()));
+    // The main line's closed part routes to its agents: dial-whom follows it.
+    let (status, body) = dialwhom(&c, "CallSid=s&CallTo=08047115777&CallFrom=09900112233", at(MON_NIGHT));
+    assert_eq!((status, body.as_str()), (200, "+919800000031,+919800000032"));
+}
+
+#[test]
+fn a_closed_part_overrides_only_what_it_names() {
+    let c = cfg11();
+    let line = "CallSid=s&CallTo=08047115782&CallFrom=09900112233";
+    // Out of hours the menu and the agents are still the line's ...
+    assert_eq!(plan(&c, &format!("{line}&digits=%222%22"), MON_NIGHT), "group support");
+    assert_eq!(plan(&c, &format!("{line}&digits=%221%22"), MON_NIGHT), "group sales");
+    assert_eq!(plan(&c, line, MON_NIGHT), "group night");
+    // ... and so is whom dial-whom dials ...
+    assert_eq!(dialwhom(&c, line, at(MON_NIGHT)), (200, "+919811111111".into()));
+    // ... while the greeting is the closed part's.
+    assert!(greeting(&c, &q(line), at(MON_NIGHT)).body().starts_with("We are closed"));
+    assert_eq!(greeting(&c, &q(line), at(MON_NOON)).body(), "Thanks for calling. Please hold.", "the default line's");
+
+    // A closed part naming agents takes every after-hours call there,
+    // whatever the caller pressed in the line's menu.
+    let main = "CallSid=s&CallTo=08047115777&CallFrom=09900112233";
+    assert_eq!(plan(&c, &format!("{main}&digits=%221%22"), MON_NIGHT), "group night");
+    // A closed part naming a menu replaces the line's menu.
+    let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    v["lines"]["+918047115777"]["closed"] = serde_json::json!({"menu": {"options": {"9": {"group": "night"}}}});
+    let c = Config::from_json(&v.to_string()).unwrap();
+    assert_eq!(plan(&c, &format!("{main}&digits=%229%22"), MON_NIGHT), "group night");
+    assert_eq!(plan(&c, &format!("{main}&digits=%221%22"), MON_NIGHT), "answer +919812345678", "no line menu, no agents: the connect part");
+    assert_eq!(plan(&c, &format!("{main}&digits=%221%22"), MON_NOON), "group sales");
+}
+
+#[test]
+fn hours_in_dst_zones_through_the_config() {
+    let c = cfg11();
+    let utc = |s: &str| at(s) + i64::from(crate::time::IST_OFFSET_SECONDS) * 1000;
+    let ny = "CallSid=s&CallTo=08047115790&CallFrom=09900112233";
+    let london = "CallSid=s&CallTo=08047115791&CallFrom=09900112233";
+    let cases = [
+        // New York, Monday 09:00 local: 14:00 UTC in EST (before 8 March), 13:00 UTC in EDT.
+        (ny, "2026-03-02 13:30:00", false),
+        (ny, "2026-03-02 14:00:00", true),
+        (ny, "2026-03-09 12:59:00", false),
+        (ny, "2026-03-09 13:00:00", true),
+        (ny, "2026-11-02 13:30:00", false),
+        (ny, "2026-11-02 14:00:00", true),
+        // London, Monday 09:00 local: 09:00 UTC in GMT, 08:00 UTC in BST (29 March to 25 October).
+        (london, "2026-03-23 08:30:00", false),
+        (london, "2026-03-23 09:00:00", true),
+        (london, "2026-03-30 08:00:00", true),
+        (london, "2026-03-30 07:59:00", false),
+        (london, "2026-10-26 08:30:00", false),
+        (london, "2026-10-26 09:00:00", true),
+    ];
+    for (line, t, open) in cases {
+        let want = if open { "group night" } else { "nodial line is closed" };
+        let got = match plan_connect(&c, &q(line), utc(t)) {
+            ConnectPlan::Group(g) => format!("group {}", g.name),
+            ConnectPlan::NoDial(why) => format!("nodial {why}"),
+            ConnectPlan::Answer(_) => "answer".into(),
+        };
+        assert_eq!(got, want, "{line} at {t} UTC");
+    }
+    // Without a tz database a DST zone is not guessed: the line reads as
+    // open (as a line without hours), the documented safe answer.
+    let mut bare = c.clone();
+    bare.zone_offsets = crate::config::ZoneOffsets(None);
+    assert!(matches!(plan_connect(&bare, &q(ny), utc("2026-03-09 03:00:00")), ConnectPlan::Group(_)));
+}
+
+#[test]
+fn zones_the_runtime_does_not_know_are_refused_with_their_path() {
+    let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    v["lines"]["+918047115777"]["hours"]["timezone"] = "America/Atlantis".into();
+    let c = Config::from_json(&v.to_string()).unwrap();
+    assert_eq!(c.named_zones(), [("lines.+918047115777.hours.timezone".to_string(), "America/Atlantis")]);
+    let e = c.check_zones(|z| hours::tzdb(z, 0).is_some()).unwrap_err().to_string();
+    assert!(e.contains("lines.+918047115777.hours.timezone") && e.contains("America/Atlantis"), "{e}");
+    assert!(cfg11().check_zones(|z| hours::tzdb(z, 0).is_some()).is_ok());
+
+    v["lines"]["+918047115777"]["hours"]["timezone"] = "Mars/Olympus_Mons".into();
+    let e = Config::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(e.contains("lines.+918047115777.hours.timezone") && e.contains("unknown time zone"), "{e}");
+}
+
+/// What Exotel really sends (seed 17923-17946 popup; 18018-18063 passthru
+/// sample 1; 18064-18083 sample 2) teaches sticky routing.
+#[test]
+fn sticky_learning_from_real_payloads() {
+    // Popup: From, DialWhomNumber, Status, EventType. Only "Answered" says who picked up.
+    for (event, learns) in [("Dial", false), ("Ringing", false), ("Answered", true), ("Terminal", false)] {
+        let pop = crate::popup::Popup::from_params(&q(&format!(
+            "CallSid=c&From=09900112233&DialWhomNumber=09800000012&Status=busy&EventType={event}"
+        )));
+        assert_eq!(learn_from_popup(&pop).is_some(), learns, "{event}");
+    }
+    // Passthru sample 1: Legs as a JSON string, OnCallDuration a string.
+    let s1 = "CallSid=56ad12c0e29d&CallFrom=09900112233&CallTo=08047115777&CallStatus=completed&Direction=incoming\
+        &DialCallDuration=19&DialCallStatus=completed&CallType=completed&DialWhomNumber=09800000012\
+        &From=09900112233&To=08047115777\
+        &Legs=%5B%7B%22Number%22%3A%20%2209800000012%22%2C%20%22Type%22%3A%20%22single%22%2C%20%22OnCallDuration%22%3A%20%228%22%7D%5D";
+    let f = learn_from_passthru(&q(s1)).unwrap();
+    assert_eq!((f.caller.as_str(), f.agent.as_str()), ("+919900112233", "+919800000012"));
+    // Sample 2 (a Gather before; no Legs): DialWhomNumber, the agent dialled last, answered.
+    let s2 = "CallSid=b8013b5546750a&CallFrom=09900112233&CallTo=08047115777&CallStatus=in-progress\
+        &DialCallStatus=completed&CallType=completed&DialWhomNumber=09800000013&digits=%2215246%22";
+    assert_eq!(learn_from_passthru(&q(s2)).unwrap().agent.as_str(), "+919800000013");
+    // Nobody answered: nothing learnt.
+    let missed = "CallSid=c&CallFrom=09900112233&DialCallStatus=no-answer&CallType=incomplete&DialWhomNumber=09800000011";
+    assert_eq!(learn_from_passthru(&q(missed)), None);
+}
