@@ -57,11 +57,7 @@ pub enum Access {
 /// This call's round-robin turn in the group: the counter is taken on the
 /// call's first fetch and the same turn answers every re-fetch.
 pub async fn rotation(env: &Env, group: &str, call_sid: &str, access: Access) -> Option<u64> {
-    let call = call_sid.to_owned();
-    let op = match access {
-        Access::Take => Op::Turn { call },
-        Access::Peek => Op::PeekTurn { call },
-    };
+    let op = Op::Turn { call: call_sid.to_owned(), peek: access == Access::Peek };
     match call_state(env, &format!("group:{group}"), &op).await? {
         Answer::Rotation { rotation } => Some(rotation),
         Answer::Offer { .. } => None,
@@ -72,10 +68,7 @@ pub async fn rotation(env: &Env, group: &str, call_sid: &str, access: Access) ->
 /// with [`Access::Peek`]). Outer `None`: the state keeper could not be
 /// asked; inner `None`: everything was offered.
 pub async fn offer(env: &Env, call_sid: &str, req: OfferRequest, access: Access) -> Option<Option<Offer>> {
-    let op = match access {
-        Access::Take => Op::Offer(req),
-        Access::Peek => Op::PeekOffer(req),
-    };
+    let op = Op::Offer { request: req, peek: access == Access::Peek };
     match call_state(env, &format!("call:{call_sid}"), &op).await? {
         Answer::Offer { offer } => Some(offer),
         Answer::Rotation { .. } => None,

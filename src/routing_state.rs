@@ -6,9 +6,9 @@
 //! once per call however often Exotel fetches for it. Requests to one
 //! instance are handled one at a time, and each does its storage reads and
 //! writes with no other I/O between, so the read-decide-write is atomic
-//! under the runtime's input gates. The `peek_*` operations answer what
-//! the others would and write nothing: HEAD reports what GET would without
-//! using up an offer or a turn.
+//! under the runtime's input gates. With `peek` an operation answers what
+//! it would and writes nothing: HEAD reports what GET would without using
+//! up an offer or a turn.
 
 use handlers::destination::Destination;
 use handlers::routing::{next_offer, Offer, OfferRequest};
@@ -27,24 +27,27 @@ const MAX_REMEMBERED_SID: usize = 128;
 /// Storage keys per call remembered by a group.
 const TURN_PREFIX: &str = "turn:";
 
-/// Operations, as JSON bodies.
+/// Operations, as JSON bodies. `peek: true` answers what the operation
+/// would and writes nothing (HEAD).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// Next agents for this call; records them as offered.
-    Offer(OfferRequest),
-    /// What [`Op::Offer`] would answer now, recording nothing.
-    PeekOffer(OfferRequest),
+    Offer {
+        /// What to pick from.
+        request: OfferRequest,
+        /// Report only.
+        #[serde(default)]
+        peek: bool,
+    },
     /// This call's turn of the group's counter: taken (the counter moves
     /// on) on the call's first fetch, the same turn on every later one.
     Turn {
         /// The CallSid.
         call: String,
-    },
-    /// What [`Op::Turn`] would answer now, changing nothing.
-    PeekTurn {
-        /// The CallSid.
-        call: String,
+        /// Report only.
+        #[serde(default)]
+        peek: bool,
     },
 }
 
@@ -54,12 +57,12 @@ pub enum Op {
 // optional and would match any object.
 #[serde(untagged)]
 pub enum Answer {
-    /// For [`Op::Turn`] and [`Op::PeekTurn`].
+    /// For [`Op::Turn`].
     Rotation {
         /// The counter value this call uses.
         rotation: u64,
     },
-    /// For [`Op::Offer`] and [`Op::PeekOffer`]; `offer` is null when
+    /// For [`Op::Offer`]; `offer` is null when
     /// everything was offered.
     Offer {
         /// The next agents.
@@ -161,12 +164,11 @@ impl DurableObject for RoutingState {
             Ok(op) => op,
             Err(e) => return Response::error(format!("bad routing-state op: {e}"), 400),
         };
-        match op {
-            Op::Offer(r) => Response::from_json(&Answer::Offer { offer: self.offer(r, true).await? }),
-            Op::PeekOffer(r) => Response::from_json(&Answer::Offer { offer: self.offer(r, false).await? }),
-            Op::Turn { call } => Response::from_json(&Answer::Rotation { rotation: self.turn(&call, true).await? }),
-            Op::PeekTurn { call } => Response::from_json(&Answer::Rotation { rotation: self.turn(&call, false).await? }),
-        }
+        let answer = match op {
+            Op::Offer { request, peek } => Answer::Offer { offer: self.offer(request, !peek).await? },
+            Op::Turn { call, peek } => Answer::Rotation { rotation: self.turn(&call, !peek).await? },
+        };
+        Response::from_json(&answer)
     }
 
     async fn alarm(&self) -> Result<Response> {

@@ -6,7 +6,6 @@
 //! one `formatToParts` of the instant asked about.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use js_sys::{Array, Date, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -23,7 +22,8 @@ struct Formatter {
 
 thread_local! {
     /// Per zone name: its formatter, or `None` when the runtime refused it.
-    static FORMATTERS: RefCell<HashMap<String, Option<Formatter>>> = RefCell::new(HashMap::new());
+    /// A list: a config names a handful of zones.
+    static FORMATTERS: RefCell<Vec<(String, Option<Formatter>)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn build(zone: &str) -> Option<Formatter> {
@@ -52,17 +52,14 @@ fn build(zone: &str) -> Option<Formatter> {
 fn formatter(zone: &str) -> Option<Formatter> {
     FORMATTERS.with(|f| {
         let mut f = f.borrow_mut();
-        if let Some(known) = f.get(zone) {
+        if let Some((_, known)) = f.iter().find(|(z, _)| z == zone) {
             return known.clone();
         }
         if f.len() >= MAX_ZONES {
             f.clear();
         }
         let built = build(zone);
-        if built.is_none() {
-            worker::console_warn!("time zone {zone:?} is unknown to this runtime");
-        }
-        f.insert(zone.to_owned(), built.clone());
+        f.push((zone.to_owned(), built.clone()));
         built
     })
 }

@@ -22,17 +22,10 @@ pub enum Form {
 }
 
 /// Answers Connect (JSON) or dial-whom (text), taking this call's turn and
-/// recording the offer.
-pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form) -> Reply {
-    answer(p, cfg, env, now_ms, form, Access::Take).await
-}
-
-/// HEAD: what [`handle_connect`] would answer now, changing no state.
-pub async fn peek_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form) -> Reply {
-    answer(p, cfg, env, now_ms, form, Access::Peek).await
-}
-
-async fn answer(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form, access: Access) -> Reply {
+/// recording the offer; for HEAD (`head`), what GET would answer now,
+/// changing no state.
+pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form, head: bool) -> Reply {
+    let access = if head { Access::Peek } else { Access::Take };
     let plan = match form {
         Form::Json => routing::plan_connect(cfg, p, now_ms),
         Form::Text => routing::plan_dialwhom(cfg, p, now_ms),

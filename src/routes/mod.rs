@@ -41,16 +41,11 @@ fn now_ms(p: &CallParams) -> i64 {
 pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context, head: bool) -> Reply {
     let now_ms = now_ms(p);
     let reply = match route {
-        Route::Connect if head => connect::peek_connect(p, cfg, env, now_ms, connect::Form::Json).await,
-        Route::DialWhom if head => match dialwhom::from_context(p, env).await {
-            Some(reply) => reply,
-            None => connect::peek_connect(p, cfg, env, now_ms, connect::Form::Text).await,
-        },
-        Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json).await,
+        Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json, head).await,
         // App-to-app calls: the caller's posted context decides (push docs).
         Route::DialWhom => match dialwhom::from_context(p, env).await {
             Some(reply) => reply,
-            None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text).await,
+            None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text, head).await,
         },
         Route::Gather => handlers::gather::decide(cfg, p, now_ms),
         Route::Greeting => personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await,
