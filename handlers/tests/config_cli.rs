@@ -13,7 +13,7 @@ fn shipped_configs_validate() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/");
     let (code, out, err) = run(&["validate", &format!("{root}default.json"), &format!("{root}example.json")]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("example.json: ok (2 lines, 4 groups, 12 agents)"), "{out}");
+    assert!(out.contains("example.json: ok (3 lines, 4 groups, 12 agents)"), "{out}");
 }
 
 #[test]
@@ -35,6 +35,27 @@ fn mistakes_are_explained_with_their_path() {
     assert_eq!(code, 2);
     assert!(err.contains("usage"), "{err}");
 }
+
+#[test]
+fn time_zones_garbage_and_unknown_names_are_refused_with_their_path() {
+    let dir = std::env::temp_dir().join(format!("exoedge-cli-tz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = include_str!("../../config/example.json");
+    for (zone, needle) in [("Eastern Time", "unknown time zone"), ("America/Atlantis", "tz database")] {
+        let bad = example.replacen("\"timezone\": \"America/New_York\"", &format!("\"timezone\": \"{zone}\""), 1);
+        assert_ne!(bad, example);
+        let path = dir.join("tz.json");
+        std::fs::write(&path, bad).unwrap();
+        let (code, _, err) = run(&["validate", path.to_str().unwrap()]);
+        if needle == "tz database" && !std::path::Path::new(ZONEINFO).is_dir() {
+            continue; // no system tz database to check well-formed names against
+        }
+        assert_eq!(code, 1, "{zone}");
+        assert!(err.contains("lines.+14155550100.hours.timezone") && err.contains(needle), "{zone}: {err}");
+    }
+}
+
+const ZONEINFO: &str = "/usr/share/zoneinfo";
 
 #[test]
 fn schema_command_prints_the_committed_schema() {

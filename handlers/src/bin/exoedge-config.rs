@@ -10,6 +10,16 @@ use std::process::ExitCode;
 
 use handlers::config::Config;
 
+/// The system's tz database, where there is one. The worker checks zones
+/// against its runtime's (`Intl`) at load; this catches a misspelt zone
+/// before upload on machines that have one.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+fn system_knows_zone(zone: &str) -> bool {
+    let dir = std::path::Path::new(ZONEINFO);
+    !dir.is_dir() || dir.join(zone).is_file()
+}
+
 const USAGE: &str = "usage: exoedge-config validate <config.json>... | exoedge-config schema";
 
 fn main() -> ExitCode {
@@ -27,7 +37,7 @@ fn main() -> ExitCode {
                         eprintln!("{path}: cannot read: {e}");
                         ok = false;
                     }
-                    Ok(doc) => match Config::from_json(&doc) {
+                    Ok(doc) => match Config::from_json(&doc).and_then(|c| c.check_zones(system_knows_zone).map(|()| c)) {
                         Ok(cfg) => println!(
                             "{path}: ok ({} lines, {} groups, {} agents)",
                             cfg.lines.len(),
