@@ -31,6 +31,9 @@ function config() {
     closed: { greeting: { text: "We are closed; an agent may still pick up." } },
   };
   c.lines["+918047115783"] = { dialwhom: ["+919811111111"] };
+  // Open around the clock except on 29 February 2020: tells a clock set by
+  // `__test_now_ms` (test build only) from the real one.
+  c.lines["+918047115784"] = { hours: { weekly: always, holidays: ["2020-02-29"] }, agents: "night" };
   return c;
 }
 
@@ -287,6 +290,11 @@ test("a terminal StatusCallback (seed 195-240: no Number per leg) teaches nothin
 const TEST_BUILD = new URL("../build-test/index.js", import.meta.url);
 const noTestBuild = existsSync(TEST_BUILD) ? false : "build-test/ missing: scripts/test.sh builds it with --features test-panic,test-clock";
 
+test("the production build has no clock hook: __test_now_ms is ignored", async () => {
+  const r = await connect(`CallSid=clock1&CallTo=08047115784&CallFrom=09900112233&__test_now_ms=${Date.parse("2020-02-29T06:30:00Z")}`);
+  assert.equal(r.status, 200, "the real clock: not the holiday");
+});
+
 test("New York and London hours open and close at local time on both sides of a DST change", { skip: noTestBuild }, async () => {
   const c = config();
   c.lines["+918047115790"] = { hours: { timezone: "America/New_York", weekly: { mon: ["09:00-17:00"], sat: ["22:00-06:00"] } }, agents: "night" };
@@ -313,6 +321,8 @@ test("New York and London hours open and close at local time on both sides of a 
       ["08047115791", "2026-10-26T10:00:00Z", 403],
       ["08047115791", "2026-11-02T09:00:00Z", 200],
     ];
+    // The hook works in this build (the holiday line is closed at its date).
+    cases.push(["08047115784", "2020-02-29T06:30:00Z", 403]);
     for (const [to, at, want] of cases) {
       const r = await tw.call(`/exotel/connect?CallSid=tz-${to}-${at}&CallTo=${to}&CallFrom=09900112233&__test_now_ms=${Date.parse(at)}`);
       await r.arrayBuffer();
