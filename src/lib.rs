@@ -6,6 +6,7 @@
 use worker::{event, Context, Env, Request, Response, Result};
 
 mod app;
+mod body;
 mod bindings;
 mod budget;
 mod config;

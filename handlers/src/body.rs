@@ -1,0 +1,223 @@
+//! Request bodies, read within a limit and decoded in the client's terms.
+//!
+//! Every route that reads a body goes through the worker's `src/body.rs`,
+//! which uses the two halves here: [`check_declared`] refuses a body whose
+//! `Content-Length` is over the route's limit before a byte of it is read,
+//! and [`Collector`] counts a streamed (chunked) body chunk by chunk and
+//! refuses the first chunk that would pass the limit, so the runtime never
+//! holds more than the limit plus one chunk of it. A Worker isolate has
+//! 128 MB and the edge accepts bodies up to 100 MB: reading first and
+//! measuring afterwards would let one anonymous request take the isolate
+//! that serves live calls down.
+//!
+//! [`object`] decodes a JSON body into a route's request type with errors
+//! that name the field (`Legs[0]: ...`) and the JSON kind expected, never
+//! a Rust type (`expected struct RawStatus`).
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::BodyError;
+
+/// The HTTP status for a body error: the one mapping, used by the
+/// callback routes (`src/http.rs`) and the app API (`BackendError`).
+pub fn status(e: &BodyError) -> u16 {
+    match e {
+        BodyError::TooLarge { .. } => 413,
+        BodyError::Unreadable(_) | BodyError::BadJson(_) => 400,
+    }
+}
+
+/// Refuses a declared length over `limit`; returns the declared length
+/// otherwise. A length too large for a number is over any limit; a
+/// header that is no number at all (the runtime rejects those first) is
+/// ignored, and the streamed count still applies.
+pub fn check_declared(content_length: Option<&str>, limit: usize) -> Result<Option<usize>, BodyError> {
+    let Some(text) = content_length.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if n > limit => Err(BodyError::TooLarge { limit }),
+        Ok(n) => Ok(Some(n)),
+        Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => Err(BodyError::TooLarge { limit }),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Collects a streamed body up to a limit.
+#[derive(Debug)]
+pub struct Collector {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Collector {
+    /// Starts a body of at most `limit` bytes; `declared` (already checked
+    /// against the limit) sizes the buffer once.
+    pub fn new(limit: usize, declared: Option<usize>) -> Self {
+        Self { buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)), limit }
+    }
+
+    /// Adds a chunk, or refuses it (keeping nothing of it) when it would
+    /// take the body past the limit. The caller stops reading then.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        if chunk.len() > self.limit - self.buf.len() {
+            return Err(BodyError::TooLarge { limit: self.limit });
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Bytes collected so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The whole body.
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Decodes a JSON body that must be one object into `T`.
+pub fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::BadJson(format!("body is not valid JSON: {e}")))?;
+    object_value(value)
+}
+
+/// [`object`] for a value already parsed (or built from form pairs).
+pub fn object_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
+    if !value.is_object() {
+        return Err(BodyError::BadJson(format!("body must be a JSON object, got {}", json_kind(&value))));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = client_terms(&e.inner().to_string());
+        BodyError::BadJson(if path == "." || path.is_empty() { message } else { format!("{path}: {message}") })
+    })
+}
+
+/// The JSON kind of a value, as a client would name it.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Rewrites serde's words for our types (`expected struct Foo`,
+/// `untagged enum Foo`) into the JSON the client should send.
+pub fn client_terms(message: &str) -> String {
+    const UNTAGGED: &str = "data did not match any variant of untagged enum ";
+    if let Some(rest) = message.strip_prefix(UNTAGGED) {
+        return format!("has a type or value not accepted here{}", skip_ident(rest));
+    }
+    let mut s = message.to_owned();
+    for (pattern, say) in [
+        ("expected tuple struct ", "expected an array"),
+        ("expected unit struct ", "expected null"),
+        ("expected struct ", "expected an object"),
+        ("expected enum ", "expected one of the accepted values"),
+        ("expected variant of enum ", "expected one of the accepted values"),
+    ] {
+        while let Some(i) = s.find(pattern) {
+            let after = skip_ident(&s[i + pattern.len()..]).to_owned();
+            s = format!("{}{say}{after}", &s[..i]);
+        }
+    }
+    s
+}
+
+/// What follows a Rust identifier at the start of `s`.
+fn skip_ident(s: &str) -> &str {
+    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
+    &s[end..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[test]
+    fn declared_lengths() {
+        assert_eq!(check_declared(None, 10), Ok(None));
+        assert_eq!(check_declared(Some(""), 10), Ok(None));
+        assert_eq!(check_declared(Some("10"), 10), Ok(Some(10)));
+        assert_eq!(check_declared(Some(" 3 "), 10), Ok(Some(3)));
+        assert_eq!(check_declared(Some("11"), 10), Err(BodyError::TooLarge { limit: 10 }));
+        assert_eq!(check_declared(Some("99999999999999999999999999"), 10), Err(BodyError::TooLarge { limit: 10 }));
+        assert_eq!(check_declared(Some("ten"), 10), Ok(None));
+    }
+
+    #[test]
+    fn collector_stops_at_the_limit_and_keeps_nothing_past_it() {
+        let mut c = Collector::new(10, None);
+        c.push(b"12345").unwrap();
+        c.push(b"67890").unwrap();
+        assert_eq!(c.push(b"x"), Err(BodyError::TooLarge { limit: 10 }));
+        assert_eq!(c.len(), 10);
+        assert_eq!(c.finish(), b"1234567890");
+        // One huge chunk is refused whole, not copied.
+        let mut c = Collector::new(10, Some(1 << 40));
+        assert_eq!(c.push(&[0; 11]), Err(BodyError::TooLarge { limit: 10 }));
+        assert!(c.is_empty());
+        assert!(Collector::new(0, None).push(b"").is_ok());
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Login {
+        user_name: String,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    fn err<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> String {
+        match object::<T>(body.as_bytes()) {
+            Err(BodyError::BadJson(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field_not_our_types() {
+        for (body, want) in [
+            ("[]", "body must be a JSON object, got an array"),
+            ("5", "body must be a JSON object, got a number"),
+            ("\"x\"", "body must be a JSON object, got a string"),
+            ("{", "body is not valid JSON"),
+            ("{}", "missing field `user_name`"),
+            (r#"{"user_name": 5}"#, "user_name: invalid type: integer `5`, expected a string"),
+            (r#"{"user_name": "a", "inner": []}"#, "inner: invalid type: sequence, expected an object"),
+            (r#"{"user_name": "a", "inner": {"n": "x"}}"#, "inner.n: invalid type: string \"x\", expected u32"),
+        ] {
+            let e = err::<Login>(body);
+            assert!(e.contains(want), "{body}: {e}");
+            assert!(!e.contains("Login") && !e.contains("Inner"), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn rust_names_are_rewritten() {
+        assert_eq!(client_terms("invalid type: map, expected struct RawStatus"), "invalid type: map, expected an object");
+        assert_eq!(
+            client_terms("data did not match any variant of untagged enum Loose at line 1 column 3"),
+            "has a type or value not accepted here at line 1 column 3"
+        );
+        assert_eq!(client_terms("unknown variant `x`, expected `a` or `b`"), "unknown variant `x`, expected `a` or `b`");
+    }
+}
