@@ -139,18 +139,23 @@ function raw(method, path, { headers = {}, body } = {}) {
  * workerd's RSS. Resolves with the answer, the bytes sent and the peak
  * growth of RSS over its value before the request.
  *
- * A server that answers without reading the rest closes the connection,
- * and the next write meets a reset; so each chunk waits until the last one
- * is flushed and the event loop has polled for the answer, which always
- * arrives before the reset (its reading is what a write must not pre-empt).
+ * A server that answers without reading the rest closes the connection
+ * with our bytes unread, which resets it; a write after that reset would
+ * pre-empt reading the answer that came before it. So the client stops
+ * once, for up to a second, after `pauseAt` bytes (one past the route's
+ * limit) and waits for the answer: a bounded reader has answered by then,
+ * and with no write in flight the answer is read before the reset. A
+ * reader that wants the whole body keeps waiting, and the client goes on
+ * sending all of `total`.
  */
-function upload(path, headers, total = UPLOAD) {
+function upload(path, headers, pauseAt, total = UPLOAD) {
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   const before = rss();
   let peak = before;
   const sampler = setInterval(() => { peak = Math.max(peak, rss()); }, 5);
   return new Promise((resolve, reject) => {
     let sent = 0;
+    let paused = false;
     let answer = null;
     let settled = false;
     const finish = (err) => {
@@ -174,10 +179,13 @@ function upload(path, headers, total = UPLOAD) {
     const pump = () => {
       if (answer || settled) return;
       if (sent >= total) return void req.end();
+      if (!paused && sent >= pauseAt) {
+        paused = true;
+        return void setTimeout(pump, 1000);
+      }
       sent += chunk.length;
-      // A timer, not setImmediate: the loop then waits in its poll phase,
-      // where an answer that arrived is read before the next write.
-      req.write(chunk, () => setTimeout(pump, 1));
+      if (req.write(chunk)) setImmediate(pump);
+      else req.once("drain", pump);
     };
     pump();
   });
@@ -214,7 +222,7 @@ test("a chunked body of tens of MB is refused with 413 on every body route, with
   }
   const answers = [];
   for (const r of BODY_ROUTES) {
-    const a = await upload(r.path, headersOf(r));
+    const a = await upload(r.path, headersOf(r), r.limit + 1);
     figures.push({ route: r.path, status: a.status, sent_mb: +(a.sent / MB).toFixed(1), rss_growth_mb: +(a.growth / MB).toFixed(1) });
     answers.push([r, a]);
   }
@@ -261,7 +269,7 @@ test("credentials carried in headers are checked before any body is read", async
   }
   // And a body of tens of MB without a credential costs nothing either.
   for (const [path, headers] of [["/exotel/status", {}], ["/v1/devices", {}]]) {
-    const a = await upload(path, { ...headers, "content-type": "application/json" });
+    const a = await upload(path, { ...headers, "content-type": "application/json" }, 1);
     figures.push({ route: `${path} (no credential)`, status: a.status, sent_mb: +(a.sent / MB).toFixed(1), rss_growth_mb: +(a.growth / MB).toFixed(1) });
     assert.equal(a.status, 401, path);
     assert.ok(a.growth < GROWTH_BOUND, `${path}: grew ${(a.growth / MB).toFixed(1)} MB`);
