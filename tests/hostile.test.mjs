@@ -343,8 +343,8 @@ test("HEAD answers exactly GET's status and headers, with no body", async () => 
 test("a StatusCallback of the wrong shape is told which field, in JSON's words", async () => {
   for (const [body, want] of [
     ['[{"CallSid":"a"}]', /body must be a JSON object, got an array/],
-    ['{"CallSid":{"x":1}}', /CallSid: invalid type: map, expected a string or a number/],
-    ['{"CallSid":"a","Legs":{"0":1}}', /Legs: invalid type: map, expected a sequence/],
+    ['{"CallSid":{"x":1}}', /CallSid: invalid type: object, expected a string or a number/],
+    ['{"CallSid":"a","Legs":{"0":1}}', /Legs: invalid type: object, expected an array/],
   ]) {
     const r = await raw("POST", `/t/${TOKEN}/exotel/status`, { headers: { "content-type": "application/json" }, body });
     assert.equal(r.status, 400, body);

@@ -115,13 +115,19 @@ pub fn json_kind(v: &Value) -> &'static str {
 }
 
 /// Rewrites serde's words for our types (`expected struct Foo`,
-/// `untagged enum Foo`) into the JSON the client should send.
+/// `untagged enum Foo`) and its data model (map, sequence) into the JSON
+/// the client should send.
 pub fn client_terms(message: &str) -> String {
     const UNTAGGED: &str = "data did not match any variant of untagged enum ";
     if let Some(rest) = message.strip_prefix(UNTAGGED) {
         return format!("has a type or value not accepted here{}", skip_ident(rest));
     }
-    let mut s = message.to_owned();
+    // serde's data model words for JSON's own.
+    let mut s = message
+        .replace("invalid type: map", "invalid type: object")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("expected a map", "expected an object")
+        .replace("expected a sequence", "expected an array");
     for (pattern, say) in [
         ("expected tuple struct ", "expected an array"),
         ("expected unit struct ", "expected null"),
@@ -130,11 +136,25 @@ pub fn client_terms(message: &str) -> String {
         ("expected variant of enum ", "expected one of the accepted values"),
     ] {
         while let Some(i) = s.find(pattern) {
-            let after = skip_ident(&s[i + pattern.len()..]).to_owned();
-            s = format!("{}{say}{after}", &s[..i]);
+            let after = skip_arity(skip_ident(&s[i + pattern.len()..])).to_owned();
+            // "invalid length 0, expected struct X with 2 elements": an
+            // array where an object belongs; say only what belongs there.
+            let start = if s[..i].starts_with("invalid length ") { 0 } else { i };
+            s = format!("{}{say}{after}", &s[..start]);
         }
     }
     s
+}
+
+/// What follows serde's " with 2 elements" at the start of `s`.
+fn skip_arity(s: &str) -> &str {
+    let Some(rest) = s.strip_prefix(" with ") else { return s };
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    if digits == 0 {
+        return s;
+    }
+    let rest = &rest[digits..];
+    rest.strip_prefix(" elements").or_else(|| rest.strip_prefix(" element")).unwrap_or(s)
 }
 
 /// What follows a Rust identifier at the start of `s`.
@@ -202,7 +222,8 @@ mod tests {
             ("{", "body is not valid JSON"),
             ("{}", "missing field `user_name`"),
             (r#"{"user_name": 5}"#, "user_name: invalid type: integer `5`, expected a string"),
-            (r#"{"user_name": "a", "inner": []}"#, "inner: invalid type: sequence, expected an object"),
+            (r#"{"user_name": "a", "inner": []}"#, "inner: expected an object"),
+            (r#"{"user_name": "a", "inner": 5}"#, "inner: invalid type: integer `5`, expected an object"),
             (r#"{"user_name": "a", "inner": {"n": "x"}}"#, "inner.n: invalid type: string \"x\", expected u32"),
         ] {
             let e = err::<Login>(body);
@@ -213,11 +234,14 @@ mod tests {
 
     #[test]
     fn rust_names_are_rewritten() {
-        assert_eq!(client_terms("invalid type: map, expected struct RawStatus"), "invalid type: map, expected an object");
+        assert_eq!(client_terms("invalid type: map, expected struct RawStatus"), "invalid type: object, expected an object");
+        assert_eq!(client_terms("invalid type: sequence, expected a map"), "invalid type: array, expected an object");
         assert_eq!(
             client_terms("data did not match any variant of untagged enum Loose at line 1 column 3"),
             "has a type or value not accepted here at line 1 column 3"
         );
+        assert_eq!(client_terms("invalid length 0, expected struct Inner with 1 element"), "expected an object");
+        assert_eq!(client_terms("invalid length 3, expected tuple struct P with 2 elements"), "expected an array");
         assert_eq!(client_terms("unknown variant `x`, expected `a` or `b`"), "unknown variant `x`, expected `a` or `b`");
     }
 }

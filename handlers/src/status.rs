@@ -272,10 +272,10 @@ mod tests {
             (r#"[{"CallSid": "a"}]"#, "body must be a JSON object, got an array"),
             ("\"CallSid=a\"", "body must be a JSON object, got a string"),
             ("null", "body must be a JSON object, got null"),
-            (r#"{"CallSid": {"a": 1}}"#, "CallSid: invalid type: map, expected a string or a number"),
-            (r#"{"CallSid": "a", "Status": [1]}"#, "Status: invalid type: sequence, expected a string or a number"),
-            (r#"{"CallSid": "a", "Legs": 5}"#, "Legs: invalid type: integer `5`, expected a sequence"),
-            (r#"{"CallSid": "a", "Legs": ["x"]}"#, "Legs[0]: invalid type: string \"x\", expected a map"),
+            (r#"{"CallSid": {"a": 1}}"#, "CallSid: invalid type: object, expected a string or a number"),
+            (r#"{"CallSid": "a", "Status": [1]}"#, "Status: invalid type: array, expected a string or a number"),
+            (r#"{"CallSid": "a", "Legs": 5}"#, "Legs: invalid type: integer `5`, expected an array"),
+            (r#"{"CallSid": "a", "Legs": ["x"]}"#, "Legs[0]: invalid type: string \"x\", expected an object"),
         ] {
             let e = StatusReport::from_json(body.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(want), "{body}: {e}");
