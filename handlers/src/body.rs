@@ -139,11 +139,18 @@ pub fn client_terms(message: &str) -> String {
             let after = skip_arity(skip_ident(&s[i + pattern.len()..])).to_owned();
             // "invalid length 0, expected struct X with 2 elements": an
             // array where an object belongs; say only what belongs there.
-            let start = if s[..i].starts_with("invalid length ") { 0 } else { i };
+            let start = invalid_length_at(&s[..i]).unwrap_or(i);
             s = format!("{}{say}{after}", &s[..start]);
         }
     }
     s
+}
+
+/// Where `before` ends in serde's "invalid length 0, ".
+fn invalid_length_at(before: &str) -> Option<usize> {
+    let j = before.rfind("invalid length ")?;
+    let n = before[j + "invalid length ".len()..].strip_suffix(", ")?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(j)
 }
 
 /// What follows serde's " with 2 elements" at the start of `s`.
@@ -242,6 +249,15 @@ mod tests {
         );
         assert_eq!(client_terms("invalid length 0, expected struct Inner with 1 element"), "expected an object");
         assert_eq!(client_terms("invalid length 3, expected tuple struct P with 2 elements"), "expected an array");
+        // Inside another error's text, as `EventError` wraps serde's.
+        assert_eq!(
+            client_terms("event body is not an event object: invalid length 0, expected struct Event with 7 elements at line 1 column 2"),
+            "event body is not an event object: expected an object at line 1 column 2"
+        );
+        assert_eq!(
+            client_terms("x: invalid type: sequence, expected struct EventData at line 1 column 41"),
+            "x: invalid type: array, expected an object at line 1 column 41"
+        );
         assert_eq!(client_terms("unknown variant `x`, expected `a` or `b`"), "unknown variant `x`, expected `a` or `b`");
     }
 }
