@@ -3,11 +3,13 @@
 //!
 //! A declared `Content-Length` over the limit is refused before a byte is
 //! read. Otherwise the body is read as the stream it is (a chunked upload
-//! has no length), counted chunk by chunk ([`handlers::body::Collector`]),
-//! and the first chunk that would pass the limit ends the read: the stream
-//! is dropped, which cancels it (wasm-streams cancels a reader on drop), so
-//! the runtime stops pulling the client's bytes and the route answers 413
-//! holding at most the limit plus one chunk. `Request::bytes()` would
+//! has no length), counted chunk by chunk ([`handlers::body::Collector`]);
+//! nothing past the limit is kept. Up to [`handlers::body::DRAIN_BYTES`]
+//! past it are read and dropped, so a client slightly over gets its 413
+//! rather than a connection reset; past that the stream is dropped, which
+//! cancels it (wasm-streams cancels a reader on drop), the runtime stops
+//! pulling the client's bytes, and the route answers 413 having held at
+//! most the limit plus one chunk. `Request::bytes()` would
 //! instead buffer everything the client sends, up to the edge's 100 MB, in
 //! an isolate of 128 MB that also serves live calls (issue 17,
 //! RELIABILITY.md).
@@ -35,5 +37,5 @@ pub async fn read(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError>
         // On Err the stream is dropped here, cancelling the rest unread.
         body.push(&chunk)?;
     }
-    Ok(body.finish())
+    body.finish()
 }

@@ -6,8 +6,8 @@
 use worker::{event, Context, Env, Request, Response, Result};
 
 mod app;
-mod body;
 mod bindings;
+mod body;
 mod budget;
 mod config;
 mod events_guard;

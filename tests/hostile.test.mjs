@@ -32,6 +32,8 @@ const UPLOAD = 64 * MB;
  * bounded read holds the limit plus a chunk or two.
  */
 const GROWTH_BOUND = 16 * MB;
+/** What the worker reads and drops past a limit before it cancels (handlers::body::DRAIN_BYTES). */
+const DRAIN = 256 * 1024;
 
 let w, base, workerdPid;
 const figures = [];
@@ -142,8 +144,9 @@ function raw(method, path, { headers = {}, body } = {}) {
  * A server that answers without reading the rest closes the connection
  * with our bytes unread, which resets it; a write after that reset would
  * pre-empt reading the answer that came before it. So the client stops
- * once, for up to a second, after `pauseAt` bytes (one past the route's
- * limit) and waits for the answer: a bounded reader has answered by then,
+ * once, for up to a second, after `pauseAt` bytes (one past what the
+ * worker reads for a route: its limit plus the drain) and waits for the
+ * answer: a bounded reader has answered by then,
  * and with no write in flight the answer is read before the reset. A
  * reader that wants the whole body keeps waiting, and the client goes on
  * sending all of `total`.
@@ -222,7 +225,7 @@ test("a chunked body of tens of MB is refused with 413 on every body route, with
   }
   const answers = [];
   for (const r of BODY_ROUTES) {
-    const a = await upload(r.path, headersOf(r), r.limit + 1);
+    const a = await upload(r.path, headersOf(r), r.limit + DRAIN + 1);
     figures.push({ route: r.path, status: a.status, sent_mb: +(a.sent / MB).toFixed(1), rss_growth_mb: +(a.growth / MB).toFixed(1) });
     answers.push([r, a]);
   }
@@ -236,6 +239,24 @@ test("a chunked body of tens of MB is refused with 413 on every body route, with
   // The worker still serves callbacks afterwards.
   const ok = await raw("GET", `/t/${TOKEN}/exotel/greeting?${Q}`);
   assert.equal(ok.status, 200);
+});
+
+test("a body a little over the limit, streamed whole, gets a clean 413 with its message, not a reset", async () => {
+  for (const r of BODY_ROUTES) {
+    const body = Buffer.alloc(r.limit + 100 * 1024, 0x20);
+    const a = await new Promise((resolve, reject) => {
+      const req = http.request(new URL(r.path, base), { method: "POST", headers: { ...headersOf(r), "transfer-encoding": "chunked" }, agent: false }, (res) => {
+        let t = "";
+        res.on("data", (d) => { t += d; });
+        res.on("end", () => resolve({ status: res.statusCode, body: t }));
+      });
+      req.on("error", reject);
+      for (let i = 0; i < body.length; i += 4096) req.write(body.subarray(i, i + 4096));
+      req.end();
+    });
+    assert.equal(a.status, 413, `${r.path}: ${a.body}`);
+    assert.match(a.body, new RegExp(`body longer than ${r.limit} bytes`), r.path);
+  }
 });
 
 test("a declared Content-Length over the limit is refused at once, without waiting for the body", async () => {

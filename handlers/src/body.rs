@@ -3,12 +3,12 @@
 //! Every route that reads a body goes through the worker's `src/body.rs`,
 //! which uses the two halves here: [`check_declared`] refuses a body whose
 //! `Content-Length` is over the route's limit before a byte of it is read,
-//! and [`Collector`] counts a streamed (chunked) body chunk by chunk and
-//! refuses the first chunk that would pass the limit, so the runtime never
-//! holds more than the limit plus one chunk of it. A Worker isolate has
-//! 128 MB and the edge accepts bodies up to 100 MB: reading first and
-//! measuring afterwards would let one anonymous request take the isolate
-//! that serves live calls down.
+//! and [`Collector`] counts a streamed (chunked) body chunk by chunk, keeps
+//! nothing past the limit, and tells the reader to stop (cancel) once
+//! [`DRAIN_BYTES`] past it, so the runtime never holds more than the limit
+//! plus one chunk. A Worker isolate has 128 MB and the edge accepts bodies
+//! up to 100 MB: reading first and measuring afterwards would let one
+//! anonymous request take the isolate that serves live calls down.
 //!
 //! [`object`] decodes a JSON body into a route's request type with errors
 //! that name the field (`Legs[0]: ...`) and the JSON kind expected, never
@@ -44,28 +44,58 @@ pub fn check_declared(content_length: Option<&str>, limit: usize) -> Result<Opti
     }
 }
 
+/// How much of a streamed body past its limit is still read, and thrown
+/// away at once, before the read is cancelled. A server that stops reading
+/// closes the connection with the client's bytes unread, and the client's
+/// kernel then resets it, often before the client has read the 413: a
+/// client a little over the limit (Exotel, an app, the gateway) should get
+/// the 413 and its message, not a reset. Only a count is kept, so memory
+/// stays bounded; a body far over the limit is cancelled after this much.
+pub const DRAIN_BYTES: usize = 256 * 1024;
+
 /// Collects a streamed body up to a limit.
 #[derive(Debug)]
 pub struct Collector {
     buf: Vec<u8>,
     limit: usize,
+    /// Bytes thrown away since the body passed the limit.
+    discarded: Option<usize>,
 }
 
 impl Collector {
     /// Starts a body of at most `limit` bytes; `declared` (already checked
     /// against the limit) sizes the buffer once.
     pub fn new(limit: usize, declared: Option<usize>) -> Self {
-        Self { buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)), limit }
+        Self { buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)), limit, discarded: None }
     }
 
-    /// Adds a chunk, or refuses it (keeping nothing of it) when it would
-    /// take the body past the limit. The caller stops reading then.
+    /// Adds a chunk. A chunk that takes the body past the limit, and every
+    /// chunk after it, is counted and dropped; `Err` means the body is more
+    /// than [`DRAIN_BYTES`] past the limit and the caller must stop reading
+    /// (and cancel) now.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
-        if chunk.len() > self.limit - self.buf.len() {
+        let over = match self.discarded {
+            Some(d) => d + chunk.len(),
+            None if chunk.len() > self.limit - self.buf.len() => {
+                // Nothing of an oversized body is needed any more.
+                self.buf = Vec::new();
+                chunk.len()
+            }
+            None => {
+                self.buf.extend_from_slice(chunk);
+                return Ok(());
+            }
+        };
+        self.discarded = Some(over);
+        if over > DRAIN_BYTES {
             return Err(BodyError::TooLarge { limit: self.limit });
         }
-        self.buf.extend_from_slice(chunk);
         Ok(())
+    }
+
+    /// Whether the body passed its limit (it will be refused).
+    pub fn is_over(&self) -> bool {
+        self.discarded.is_some()
     }
 
     /// Bytes collected so far.
@@ -78,9 +108,12 @@ impl Collector {
         self.buf.is_empty()
     }
 
-    /// The whole body.
-    pub fn finish(self) -> Vec<u8> {
-        self.buf
+    /// The whole body, or `TooLarge` if it passed the limit.
+    pub fn finish(self) -> Result<Vec<u8>, BodyError> {
+        match self.discarded {
+            Some(_) => Err(BodyError::TooLarge { limit: self.limit }),
+            None => Ok(self.buf),
+        }
     }
 }
 
@@ -187,18 +220,43 @@ mod tests {
     }
 
     #[test]
-    fn collector_stops_at_the_limit_and_keeps_nothing_past_it() {
-        let mut c = Collector::new(10, None);
+    fn collector_keeps_the_limit_exactly() {
+        let mut c = Collector::new(10, Some(10));
         c.push(b"12345").unwrap();
         c.push(b"67890").unwrap();
-        assert_eq!(c.push(b"x"), Err(BodyError::TooLarge { limit: 10 }));
+        c.push(b"").unwrap();
         assert_eq!(c.len(), 10);
-        assert_eq!(c.finish(), b"1234567890");
-        // One huge chunk is refused whole, not copied.
-        let mut c = Collector::new(10, Some(1 << 40));
-        assert_eq!(c.push(&[0; 11]), Err(BodyError::TooLarge { limit: 10 }));
+        assert!(!c.is_over());
+        assert_eq!(c.finish().unwrap(), b"1234567890");
+        assert_eq!(Collector::new(0, None).finish().unwrap(), b"");
+    }
+
+    #[test]
+    fn collector_keeps_nothing_past_the_limit_and_stops_after_the_drain() {
+        let mut c = Collector::new(10, None);
+        c.push(b"1234567890").unwrap();
+        // Past the limit: dropped (and what was kept is released), reading may go on.
+        c.push(b"x").unwrap();
+        assert!(c.is_over() && c.is_empty());
+        assert_eq!(c.finish(), Err(BodyError::TooLarge { limit: 10 }));
+        // A little over, the client's whole body read: a clean 413.
+        let mut c = Collector::new(10, None);
+        for _ in 0..DRAIN_BYTES / 1024 {
+            c.push(&[0; 1024]).unwrap();
+        }
         assert!(c.is_empty());
-        assert!(Collector::new(0, None).push(b"").is_ok());
+        assert_eq!(c.finish(), Err(BodyError::TooLarge { limit: 10 }));
+        // Far over: stop once more than DRAIN_BYTES were thrown away.
+        let mut c = Collector::new(10, None);
+        let chunk = [0u8; 64 * 1024];
+        let mut chunks = 0;
+        while c.push(&chunk).is_ok() {
+            chunks += 1;
+            assert!(chunks <= DRAIN_BYTES / chunk.len());
+        }
+        assert_eq!(chunks, DRAIN_BYTES / chunk.len());
+        // One chunk larger than the drain: stop at once.
+        assert_eq!(Collector::new(10, None).push(&vec![0; DRAIN_BYTES + 1]), Err(BodyError::TooLarge { limit: 10 }));
     }
 
     #[derive(Debug, Deserialize)]
