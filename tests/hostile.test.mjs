@@ -342,7 +342,8 @@ test("every route answers every method it does not list with 405 and a correct A
     s.on("close", () => resolve(got.split("\r\n")[0]));
     s.on("error", () => resolve(got.split("\r\n")[0]));
   });
-  assert.ok(["HTTP/1.1 405 Method Not Allowed", "HTTP/1.1 400 Bad Request", "HTTP/1.1 501 Not Implemented", ""].includes(line), line);
+  // workerd refuses it itself (501); were it passed on, the worker's check is exact (405).
+  assert.ok(["HTTP/1.1 405 Method Not Allowed", "HTTP/1.1 501 Not Implemented"].includes(line), line);
 });
 
 test("HEAD answers exactly GET's status and headers, with no body", async () => {
