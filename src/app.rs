@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{console_error, kv::KvStore, Env, Request};
 
-use crate::bindings;
+use crate::{bindings, body};
 use crate::relay::{post, secret, var_or};
 
 /// Who is calling an app route.
@@ -77,13 +77,15 @@ pub async fn put_json<T: serde::Serialize>(kv: &KvStore, key: &str, v: &T, ttl_s
     })
 }
 
-/// Reads the JSON body of an app request.
+/// Largest app request body: the apps send a few hundred bytes.
+pub const MAX_APP_BODY_BYTES: usize = 16 * 1024;
+
+/// Reads the JSON body of an app request: at most [`MAX_APP_BODY_BYTES`]
+/// are read (413 past them, see `crate::body`), and shape errors name the
+/// field in JSON's words.
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, BackendError> {
-    let bytes = req.bytes().await.map_err(|_| BackendError::BadRequest("unreadable body".into()))?;
-    if bytes.len() > 16 * 1024 {
-        return Err(BackendError::BadRequest("body larger than 16 KB".into()));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| BackendError::BadRequest(e.to_string()))
+    let bytes = body::read(req, MAX_APP_BODY_BYTES).await?;
+    Ok(handlers::body::object(&bytes)?)
 }
 
 /// The account this deployment serves.

@@ -1,7 +1,7 @@
 //! Converting `handlers`' replies and errors into HTTP responses: the one
 //! place that decides statuses and headers.
 
-use handlers::error::{ParamError, Unauthorized};
+use handlers::error::{BodyError, ParamError, Unauthorized};
 use handlers::reply::Reply;
 use worker::{Headers, Response};
 
@@ -40,4 +40,17 @@ pub fn unauthorized(_: Unauthorized) -> worker::Result<Response> {
         .with_status(401)
         .with_headers(h)
         .fixed(br#"{"error":"unauthorized"}"#.to_vec()))
+}
+
+/// The reply for a body refused or unreadable (`crate::body`).
+pub fn body_error(e: &BodyError) -> Reply {
+    Reply::error(handlers::body::status(e), e.to_string())
+}
+
+/// 405 with the route's `Allow` (RFC 9110 requires it). `reply` is the
+/// route family's own error body.
+pub fn method_not_allowed(reply: &Reply, allow: &str, head: bool) -> worker::Result<Response> {
+    let mut r = respond(reply, head)?;
+    r.headers_mut().set("allow", allow)?;
+    Ok(r)
 }

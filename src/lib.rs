@@ -7,6 +7,7 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 mod app;
 mod bindings;
+mod body;
 mod budget;
 mod config;
 mod events_guard;

@@ -7,9 +7,10 @@ use handlers::auth::Tokens;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
 use handlers::route::{self, Route};
-use worker::{console_error, console_warn, Context, Env, Method, Request, Response};
+use handlers::push::backend::api_reply;
+use worker::{console_error, console_warn, Context, Env, Request, Response};
 
-use crate::http::{param_error, respond, unauthorized};
+use crate::http::{method_not_allowed, param_error, respond, unauthorized};
 use crate::{bindings, config, routes};
 
 thread_local! {
@@ -43,23 +44,21 @@ fn wants_fallback(query: &str) -> bool {
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = req.url()?;
     let resolved = route::resolve(url.path());
-    let method = req.method();
-    let head = method == Method::Head;
+    // The method as the client sent it: `Request::method()` maps every
+    // method it has no variant for (PROPFIND, PURGE, MKCOL...) to GET.
+    let method = req.inner().method();
+    let head = method == "HEAD";
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);
     };
-    if route.is_app() {
-        // The app API has its own methods and credential (docs/push.md).
-        return respond(&routes::backend::handle_app(route, req, &env, url.path()).await, head);
+    if !route.allows(&method) {
+        let only = format!("{} only", route.allow());
+        let reply = if route.is_app() { api_reply(405, &only) } else { Reply::error(405, only) };
+        return method_not_allowed(&reply, route.allow(), head);
     }
-    let allowed = match route.method() {
-        "POST" => method == Method::Post,
-        _ => method == Method::Get || head,
-    };
-    if !allowed {
-        let mut r = respond(&Reply::error(405, format!("{} only", route.method())), head)?;
-        r.headers_mut().set("allow", if route.method() == "POST" { "POST" } else { "GET, HEAD" })?;
-        return Ok(r);
+    if route.is_app() {
+        // The app API has its own credential (docs/push.md).
+        return respond(&routes::backend::handle_app(route, req, &env, url.path()).await, head);
     }
     if route.is_protected() {
         let authorization = req.headers().get("authorization")?;

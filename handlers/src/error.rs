@@ -1,5 +1,5 @@
 //! Errors of the pure crate. The worker maps each to one HTTP status in one
-//! place (`src/reply.rs`); messages are lower-case and say what to fix.
+//! place (`src/http.rs`); messages are lower-case and say what to fix.
 
 use thiserror::Error;
 
@@ -35,6 +35,27 @@ pub enum ParamError {
     /// A content type we do not accept on this route.
     #[error("unsupported content type {0:?}; send application/json, application/x-www-form-urlencoded or multipart/form-data")]
     UnsupportedContentType(String),
+}
+
+/// A request body we refuse or cannot use, on any route that reads one
+/// (`handlers::body` and the worker's `src/body.rs`). The worker maps each
+/// variant to one status with `handlers::body::status`.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum BodyError {
+    /// Declared or streamed past the route's limit; nothing past the limit
+    /// was read.
+    #[error("body longer than {limit} bytes")]
+    TooLarge {
+        /// The route's limit in bytes.
+        limit: usize,
+    },
+    /// The client's stream failed or was cut off.
+    #[error("body could not be read: {0}")]
+    Unreadable(String),
+    /// Not JSON, or JSON of the wrong shape; the text names the field and
+    /// what it should hold, never a type of ours.
+    #[error("{0}")]
+    BadJson(String),
 }
 
 /// A routing config that cannot serve calls.

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod body;
 pub mod bounded;
 pub mod config;
 pub mod connect;

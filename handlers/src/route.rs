@@ -66,6 +66,25 @@ impl Route {
         }
     }
 
+    /// The methods the route answers, as the `Allow` header of its 405
+    /// lists them. HEAD is served wherever GET is (Exotel checks, and RFC
+    /// 9110 says so); every other method, including ones the runtime's
+    /// Rust types do not name (PROPFIND, PURGE...), gets 405.
+    pub fn allow(self) -> &'static str {
+        match self {
+            Self::Device => "DELETE",
+            Self::Context => "GET, HEAD, POST, DELETE",
+            r if r.is_app() || r.method() == "POST" => "POST",
+            _ => "GET, HEAD",
+        }
+    }
+
+    /// Whether `method`, exactly as the request line has it (methods are
+    /// case-sensitive), is one of [`Route::allow`]'s.
+    pub fn allows(self, method: &str) -> bool {
+        self.allow().split(", ").any(|m| m == method)
+    }
+
     /// Name for logs and metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -161,5 +180,31 @@ mod tests {
         assert_eq!(resolve("/accounts/sid/subscribers/bob/context").route, Some(Route::Context));
         assert_eq!(resolve("/t/x/login").route, None);
         assert!(Route::Context.is_app() && !Route::Context.is_protected());
+    }
+
+    #[test]
+    fn methods_outside_allow_are_refused() {
+        let odd = ["PROPFIND", "PURGE", "MKCOL", "LOCK", "COPY", "MOVE", "PATCH", "PUT", "OPTIONS", "TRACE", "get", "Post", ""];
+        for (route, allowed) in [
+            (Route::Connect, &["GET", "HEAD"][..]),
+            (Route::Health, &["GET", "HEAD"]),
+            (Route::Status, &["POST"]),
+            (Route::Events, &["POST"]),
+            (Route::Push, &["POST"]),
+            (Route::Login, &["POST"]),
+            (Route::Devices, &["POST"]),
+            (Route::Device, &["DELETE"]),
+            (Route::SubscriberToken, &["POST"]),
+            (Route::DeviceToken, &["POST"]),
+            (Route::Context, &["GET", "HEAD", "POST", "DELETE"]),
+        ] {
+            assert_eq!(route.allow().split(", ").collect::<Vec<_>>(), allowed, "{route:?}");
+            for m in allowed {
+                assert!(route.allows(m), "{route:?} {m}");
+            }
+            for m in odd.iter().chain(["GET", "HEAD", "POST", "DELETE"].iter().filter(|m| !allowed.contains(m))) {
+                assert!(!route.allows(m), "{route:?} {m}");
+            }
+        }
     }
 }

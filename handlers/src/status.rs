@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::body;
 use crate::error::ParamError;
 use crate::params::{AnsweredBy, Leg, MAX_LEGS};
 use crate::phone;
@@ -90,8 +91,8 @@ impl StatusReport {
     }
 
     fn from_value(v: serde_json::Value) -> Result<Self, ParamError> {
-        let raw: RawStatus =
-            serde_json::from_value(v).map_err(|e| ParamError::BadBody { kind: "StatusCallback", detail: e.to_string() })?;
+        // Errors name the field and the JSON expected, never our types.
+        let raw: RawStatus = body::object_value(v).map_err(|e| ParamError::BadBody { kind: "StatusCallback", detail: e.to_string() })?;
         let call_sid = raw.call_sid.map(|s| s.text()).filter(|s| !s.is_empty()).ok_or(ParamError::MissingCallSid)?;
         let mut legs = raw.legs.unwrap_or_default();
         legs.truncate(MAX_LEGS);
@@ -131,12 +132,38 @@ impl StatusReport {
     }
 }
 
-/// A JSON value Exotel sends as a string or a number.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A JSON value Exotel sends as a string or a number. Deserialized by
+/// hand so a wrong type reads "expected a string or a number", not the
+/// name of an untagged enum.
+#[derive(Debug)]
 enum Loose {
     S(String),
     N(serde_json::Number),
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose::S(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
+                Ok(Loose::N(v.into()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Loose, E> {
+                Ok(Loose::N(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
+                serde_json::Number::from_f64(v).map(Loose::N).ok_or_else(|| E::custom("a finite number is expected"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Loose {
@@ -235,5 +262,27 @@ mod tests {
         assert!(matches!(StatusReport::from_json(br#"{"CallSid": "a", "Legs": 5}"#), Err(ParamError::BadBody { .. })));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         assert!(matches!(StatusReport::from_json(&big), Err(ParamError::BodyTooLarge { .. })));
+    }
+
+    /// A client that sends the wrong shape is told which field, in JSON's
+    /// words; nothing names a type of ours (issue 17).
+    #[test]
+    fn shape_errors_are_in_the_clients_terms() {
+        for (body, want) in [
+            (r#"[{"CallSid": "a"}]"#, "body must be a JSON object, got an array"),
+            ("\"CallSid=a\"", "body must be a JSON object, got a string"),
+            ("null", "body must be a JSON object, got null"),
+            (r#"{"CallSid": {"a": 1}}"#, "CallSid: invalid type: object, expected a string or a number"),
+            (r#"{"CallSid": "a", "Status": [1]}"#, "Status: invalid type: array, expected a string or a number"),
+            (r#"{"CallSid": "a", "Legs": 5}"#, "Legs: invalid type: integer `5`, expected an array"),
+            (r#"{"CallSid": "a", "Legs": ["x"]}"#, "Legs[0]: invalid type: string \"x\", expected an object"),
+        ] {
+            let e = StatusReport::from_json(body.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+            for ours in ["RawStatus", "Loose", "struct", "enum", "Leg "] {
+                assert!(!e.contains(ours), "{body}: {e}");
+            }
+        }
+        assert_eq!(StatusReport::from_json(br#"{"CallSid": 12.5}"#).unwrap().call_sid, "12.5");
     }
 }

@@ -33,7 +33,7 @@ pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Re
             handle_devicetoken(req, env, &account_sid, &user).await
         }
         (Route::Context, m, Some(AppPath::Context { account_sid, user })) => match m {
-            Method::Post | Method::Get | Method::Delete => handle_context(req, env, &account_sid, &user).await,
+            Method::Post | Method::Get | Method::Head | Method::Delete => handle_context(req, env, &account_sid, &user).await,
             _ => return backend::api_reply(405, "GET, POST or DELETE only"),
         },
         (r, _, _) => {
@@ -175,7 +175,7 @@ async fn handle_context(mut req: Request, env: &Env, account_sid: &str, user: &s
     let kv = app::store(env)?;
     let key = backend::context_key(user);
     match req.method() {
-        Method::Get => {
+        Method::Get | Method::Head => {
             // Reading someone's context (the callee reads the caller's) needs
             // only membership of the account.
             if account_sid != app::account_sid(env)? {

@@ -66,19 +66,11 @@ pub async fn handle_events(mut req: Request, env: &Env, ctx: &Context) -> Reply 
     let headers = req.headers();
     let get = |name: &str| headers.get(name).ok().flatten().unwrap_or_default();
     let (id, timestamp, signature) = (get(webhook::HEADER_ID), get(webhook::HEADER_TIMESTAMP), get(webhook::HEADER_SIGNATURE));
-    if let Some(len) = headers.get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
-        if len > events::MAX_EVENT_BYTES {
-            return Reply::error(413, format!("event body longer than {} bytes", events::MAX_EVENT_BYTES));
-        }
-    }
-    let body = match req.bytes().await {
+    // At most the limit is read, declared or streamed (src/body.rs), before any HMAC runs over it.
+    let body = match crate::body::read(&mut req, events::MAX_EVENT_BYTES).await {
         Ok(b) => b,
-        Err(e) => return Reply::error(400, format!("cannot read the body: {e}")),
+        Err(e) => return crate::http::body_error(&e),
     };
-    // A streamed body has no content-length: measured here, before any HMAC runs over it.
-    if body.len() > events::MAX_EVENT_BYTES {
-        return Reply::error(413, events::EventError::TooLarge.to_string());
-    }
 
     let secrets = match secret(env, bindings::EVENTS_WEBHOOK_SECRETS).map(|s| webhook::parse_secrets(&s)) {
         Some(Ok(s)) => s,

@@ -15,9 +15,9 @@ use crate::relay::{self, Fcm};
 /// Handles one push from Exotel.
 pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
     let content_type = req.headers().get("content-type").ok().flatten();
-    let raw = match req.bytes().await {
+    let raw = match crate::body::read(&mut req, handlers::push::body::MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => return Reply::error(400, "unreadable body"),
+        Err(e) => return crate::http::body_error(&e),
     };
     let body = match PushBody::parse(content_type.as_deref(), &raw) {
         Ok(b) => b,

@@ -6,21 +6,17 @@ use handlers::status::{self, StatusReport, MAX_BODY_BYTES};
 use wasm_bindgen::JsCast;
 use worker::{Context, Env, Headers, Method, Request, RequestInit};
 
-use crate::http::param_error;
+use crate::body;
+use crate::http::{body_error, param_error};
 
 /// Reads the body by its content type, logs the outcome, answers 200. It
 /// teaches sticky routing nothing: real payloads do not name the agent
 /// (docs/routing.md).
 pub async fn handle_status(mut req: Request, _env: &Env, _ctx: &Context) -> Reply {
     let content_type = req.headers().get("content-type").ok().flatten().unwrap_or_default();
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return param_error(&ParamError::BodyTooLarge { limit: MAX_BODY_BYTES });
-    }
-    let body = match req.bytes().await {
-        Ok(b) if b.len() > MAX_BODY_BYTES => return param_error(&ParamError::BodyTooLarge { limit: MAX_BODY_BYTES }),
+    let body = match body::read(&mut req, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(e) => return Reply::error(400, format!("could not read body: {e}")),
+        Err(e) => return body_error(&e),
     };
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let parsed = match mime.as_str() {

@@ -79,6 +79,9 @@ pub enum BackendError {
     /// Storage failed.
     #[error("storage unavailable")]
     Storage,
+    /// The body is too large, unreadable or not the JSON the route takes.
+    #[error("{0}")]
+    Body(#[from] crate::error::BodyError),
 }
 
 impl BackendError {
@@ -92,6 +95,7 @@ impl BackendError {
             Self::ExotelRejected(_) => 422,
             Self::ExotelUnauthorized | Self::ExotelFailed(_) => 502,
             Self::NotConfigured(_) | Self::Storage => 503,
+            Self::Body(e) => crate::body::status(e),
         }
     }
 
