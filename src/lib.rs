@@ -16,10 +16,12 @@ mod relay;
 mod router;
 mod routes;
 mod routing_state;
+mod user_state;
 mod webcrypto;
 
 pub use events_guard::EventsGuard;
 pub use routing_state::RoutingState;
+pub use user_state::UserState;
 
 #[event(start)]
 fn start() {

@@ -19,7 +19,7 @@ fn claims_for(caller: Caller, subscriber: &SubscriberName) -> Result<(), Backend
 
 /// `POST /v1/devices` {subscriber, platform?, push_token, device_id}.
 pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env, false)?;
+    let caller = app::authenticate(&req, env)?;
     let r: RegisterRequest = app::json_body(&mut req).await?;
     claims_for(caller, &r.subscriber)?;
     let device = r.device(app::now_ms()).map_err(|e| BackendError::BadRequest(e.to_string()))?;
@@ -34,7 +34,7 @@ pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, Backe
 
 /// `DELETE /v1/devices/{subscriber}/{device_id}`.
 pub async fn handle_unregister(req: Request, env: &Env, subscriber: &str, device_id: &str) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env, false)?;
+    let caller = app::authenticate(&req, env)?;
     let subscriber = SubscriberName::parse(subscriber).map_err(|e| BackendError::BadRequest(e.to_string()))?;
     claims_for(caller, &subscriber)?;
     let kv = app::store(env)?;

@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 use handlers::push::body::{BodyError, PushBody};
-use handlers::push::devices::{self, DeviceList, Platform};
+use handlers::push::devices::{self, DeviceList, Transport};
 use handlers::push::{self, Delivery, DeviceOutcome};
 use handlers::reply::Reply;
 use worker::{console_error, console_log, Context, Env, Request};
@@ -49,10 +49,10 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
     let sends = list.devices.iter().map(|d| {
         let (fcm, body) = (&fcm, &body);
         async move {
-            let delivery = match (d.platform, fcm) {
-                (Platform::Android, Some(f)) => f.send(&d.token, body).await,
-                (Platform::Android, None) => Delivery::Failed { reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into() },
-                (Platform::Ios, _) => relay::send_apns(env, &d.token, body).await,
+            let delivery = match (d.transport(), fcm) {
+                (Transport::Fcm, Some(f)) => f.send(&d.token, body, d.platform).await,
+                (Transport::Fcm, None) => Delivery::Failed { reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into() },
+                (Transport::ApnsVoip, _) => relay::send_apns(env, &d.token, body).await,
             };
             DeviceOutcome { device_id: d.device_id.clone(), platform: d.platform, delivery }
         }
