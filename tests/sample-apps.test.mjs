@@ -359,3 +359,24 @@ test("contacts: a user's own document wins; a broken document shows an empty lis
   r = await okhttp(`${HOST}/accounts/${EXOTEL_SID}/subscribers/carol/contacts`, { method: "POST", body: "{}" });
   assert.equal(r.status, 405);
 });
+
+test("an iPhone and an Android phone registering at the same instant both stay registered", async () => {
+  for (let round = 0; round < 4; round++) {
+    const user = `dual${round}`;
+    await devices.put(userKey(user), JSON.stringify(userRecord("pw", { iterations: 10_000 })));
+    let r = await urlSession(`${HOST}/login`, { method: "POST", body: prettyJson({ user_name: user, password: "pw", device_id: IOS_VENDOR_ID, account_sid: EXOTEL_SID }) });
+    assert.equal((await r.json()).http_code, 200);
+    r = await okhttp(`${HOST}/login`, { method: "POST", body: androidJson({ user_name: user, password: "pw", account_sid: EXOTEL_SID, device_id: ANDROID_ID }) });
+    assert.equal(r.status, 200);
+    const [a, b] = await Promise.all([
+      urlSession(`${HOST}/accounts/${EXOTEL_SID}/subscribers/${user}/devicetoken`, { method: "POST", body: prettyJson({ deviceToken: `${user}-${FCM_IPHONE}` }) }),
+      okhttp(`${HOST}/accounts/${EXOTEL_SID}/subscribers/${user}/devicetoken`, { method: "POST", body: androidJson({ deviceToken: `${user}-${FCM_ANDROID}` }) }),
+    ]);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    const n = fakes.state.fcm.length;
+    r = await exotelPush(user, "both");
+    assert.equal((await r.json()).accepted, 2, `round ${round}: both devices pushed`);
+    assert.equal(fakes.state.fcm.length - n, 2);
+  }
+});

@@ -9,7 +9,7 @@ use handlers::push::backend::{
     LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
 };
 use handlers::push::contacts::{self, ContactsConfig};
-use handlers::push::devices::{self, Device, DeviceList, Platform, Registered};
+use handlers::push::devices::{self, Device, Platform, Registered};
 use handlers::push::session::{token_digest, SessionAnswer, SessionOp};
 use handlers::push::subscriber::SubscriberName;
 use handlers::reply::Reply;
@@ -234,13 +234,9 @@ async fn handle_devicetoken(mut req: Request, env: &Env, account_sid: &str, user
         .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let device = Device::new(Device::sample_app_slot(platform), platform, token, app::now_ms())
         .map_err(|e| BackendError::BadRequest(e.to_string()))?;
-    let kv = app::store(env)?;
-    let key = devices::key(&subscriber);
-    let mut list: DeviceList = app::get_json(&kv, &key).await?.unwrap_or_default();
     let device_id = device.device_id.clone();
-    list.upsert(device);
-    app::put_json(&kv, &key, &list, None).await?;
-    Ok(Reply::json(&Registered { http_code: 200, subscriber, device_id, platform, devices: list.devices.len() }))
+    let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device }).await?;
+    Ok(Reply::json(&Registered { http_code: 200, subscriber, device_id, platform, devices: a.devices }))
 }
 
 /// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context`, kept in

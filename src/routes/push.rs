@@ -5,10 +5,12 @@
 use futures_util::future::join_all;
 use handlers::push::body::{BodyError, PushBody};
 use handlers::push::devices::{self, DeviceList, Transport};
+use handlers::push::session::SessionOp;
 use handlers::push::{self, Delivery, DeviceOutcome};
 use handlers::reply::Reply;
 use worker::{console_error, console_log, Context, Env, Request};
 
+use super::devices as device_routes;
 use crate::app;
 use crate::relay::{self, Fcm};
 
@@ -66,12 +68,14 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         .map(|(d, _)| d.token.clone())
         .collect();
     if !dead.is_empty() {
-        // Off the caller's path: re-read so a registration made meanwhile survives.
+        // Off the caller's path, through the registry (one change after
+        // another), so a registration made meanwhile survives.
+        let (env, sub) = (env.clone(), body.subscriber_name.clone());
         ctx.wait_until(async move {
-            let Ok(Some(mut current)) = app::get_json::<DeviceList>(&kv, &key).await else { return };
-            let n = current.remove_tokens(&dead);
-            if n > 0 && app::put_json(&kv, &key, &current, None).await.is_ok() {
-                console_log!("push: removed {n} dead token(s)");
+            match device_routes::update_registry(&env, &sub, SessionOp::RemoveTokens { tokens: dead }).await {
+                Ok(a) if a.removed > 0 => console_log!("push: removed {} dead token(s)", a.removed),
+                Ok(_) => {}
+                Err(e) => console_error!("push: dead tokens kept: {e}"),
             }
         });
     }

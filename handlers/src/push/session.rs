@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::backend::ContextRecord;
-use super::devices::Platform;
+use super::devices::{Device, DeviceList, Platform};
 
 /// How long after a login its one uncredentialed `devicetoken` is accepted.
 /// Both apps send it right after the login answer (Android
@@ -158,6 +158,78 @@ pub enum SessionOp {
     },
     /// Clear the context.
     DeleteContext,
+    /// Add or replace a device in the registry of the subscriber this
+    /// instance is named for (`sub:<subscriber>`; see [`RegistryState`]).
+    RegisterDevice {
+        /// The device.
+        device: Device,
+    },
+    /// Remove a device by id.
+    RemoveDevice {
+        /// Its id.
+        device_id: String,
+    },
+    /// Remove every device holding one of these (dead) tokens.
+    RemoveTokens {
+        /// The tokens a provider reported dead.
+        tokens: Vec<String>,
+    },
+}
+
+impl SessionOp {
+    /// Whether it is a registry operation (instance `sub:<subscriber>`).
+    pub fn is_registry(&self) -> bool {
+        matches!(self, Self::RegisterDevice { .. } | Self::RemoveDevice { .. } | Self::RemoveTokens { .. })
+    }
+}
+
+/// A subscriber's device registry as its Durable Object keeps it: the
+/// authority, so two registrations at once cannot lose one (they are
+/// applied one after the other), mirrored to KV (`dev:<subscriber>`), which
+/// the push path reads. `version` orders the mirror writes: after writing
+/// version v to KV, the object writes again if it has moved on, so KV ends
+/// with the latest list whatever order the writes land in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryState {
+    /// The devices.
+    pub list: DeviceList,
+    /// Bumped on every change.
+    pub version: u64,
+}
+
+/// What a registry operation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryAnswer {
+    /// Devices now registered.
+    pub devices: usize,
+    /// Devices removed by this operation.
+    pub removed: usize,
+}
+
+impl RegistryState {
+    /// Applies a registry operation: the answer and whether the list
+    /// changed (then `version` moved on). `None` for other operations.
+    pub fn apply(&mut self, op: SessionOp) -> Option<(RegistryAnswer, bool)> {
+        let (removed, changed) = match op {
+            SessionOp::RegisterDevice { device } => {
+                self.list.upsert(device);
+                (0, true)
+            }
+            SessionOp::RemoveDevice { device_id } => {
+                let n = usize::from(self.list.remove_device(&device_id));
+                (n, n > 0)
+            }
+            SessionOp::RemoveTokens { tokens } => {
+                let n = self.list.remove_tokens(&tokens);
+                (n, n > 0)
+            }
+            _ => return None,
+        };
+        if changed {
+            self.version += 1;
+        }
+        Some((RegistryAnswer { devices: self.list.devices.len(), removed }, changed))
+    }
 }
 
 /// Replies of the user's Durable Object.
@@ -190,6 +262,10 @@ impl UserSession {
             }
             SessionOp::DeleteContext => {
                 self.context = None;
+                SessionAnswer::default()
+            }
+            // Registry operations go to a `sub:` instance's RegistryState.
+            SessionOp::RegisterDevice { .. } | SessionOp::RemoveDevice { .. } | SessionOp::RemoveTokens { .. } => {
                 SessionAnswer::default()
             }
         };
@@ -234,6 +310,22 @@ mod tests {
         assert_eq!(s.bearer_platform(&d, 20 + BEARER_LIFE_MS), None);
         let json = serde_json::to_string(&s).unwrap();
         assert!(!json.contains("eyJ"), "the token itself is never stored");
+    }
+
+    #[test]
+    fn registry_applies_in_order_and_versions() {
+        let mut r = RegistryState::default();
+        let dev = |id: &str, p, t: &str| Device::new(id, p, t, 1).unwrap();
+        let (a, _) = r.apply(SessionOp::RegisterDevice { device: dev("sample-app-ios", Platform::Ios, "fcm-iphone") }).unwrap();
+        let (b, _) = r.apply(SessionOp::RegisterDevice { device: dev("sample-app-android", Platform::Android, "fcm-android") }).unwrap();
+        assert_eq!((a.devices, b.devices, r.version), (1, 2, 2), "two registrations, both kept");
+        let (c, changed) = r.apply(SessionOp::RemoveTokens { tokens: vec!["fcm-iphone".into(), "nope".into()] }).unwrap();
+        assert_eq!((c.devices, c.removed, changed, r.version), (1, 1, true, 3));
+        let (d, changed) = r.apply(SessionOp::RemoveDevice { device_id: "gone".into() }).unwrap();
+        assert_eq!((d.removed, changed, r.version), (0, false, 3));
+        assert!(r.apply(SessionOp::GetContext).is_none());
+        assert!(SessionOp::RemoveDevice { device_id: "x".into() }.is_registry());
+        assert!(!SessionOp::GetContext.is_registry());
     }
 
     #[test]
