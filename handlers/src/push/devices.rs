@@ -1,9 +1,9 @@
 //! The device registry: which push tokens reach a subscriber. One record per
 //! subscriber (KV key [`key`]), holding at most [`MAX_DEVICES`] devices.
 //!
-//! Updates are read-modify-write on one KV key, so two registrations for the
-//! same subscriber within a second may race and one be lost; the app
-//! re-registers on every start and token refresh, which heals that.
+//! Changes are applied one after another by the subscriber's Durable Object
+//! (see [`super::session::RegistryState`]), which mirrors the record to KV
+//! for the push path to read.
 
 use serde::{Deserialize, Serialize};
 
