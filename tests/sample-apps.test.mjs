@@ -329,7 +329,7 @@ test("one user with an iPhone (FCM token) and an Android phone: both ring", asyn
   for (const m of sent) assert.deepEqual(m.data, { subscriberName: "carol", payload: "call-for-carol", payloadVersion: "1" });
 });
 
-test("Dial Whom for a sip: caller without a context falls back within the budget; phone callers never wait", async () => {
+test("Dial Whom for an app user without a context falls back within the budget; other callers never wait", async () => {
   let t = Date.now();
   let r = await dialWhom("carol", "no-context-1");
   assert.equal(r.status, 200);
@@ -340,6 +340,10 @@ test("Dial Whom for a sip: caller without a context falls back within the budget
   r = await w.mf.dispatchFetch(`${HOST}/t/${TOKEN}/exotel/dialwhom?CallSid=pstn-1&CallFrom=09900112233&CallTo=08047115777`);
   assert.equal(r.status, 200);
   assert.ok(Date.now() - t < 500, "a phone-number caller does not wait");
+  t = Date.now();
+  r = await dialWhom("deskphone7", "sip-not-an-app-user");
+  assert.equal(r.status, 200);
+  assert.ok(Date.now() - t < 500, "a sip: caller who never logged in here does not wait");
 });
 
 test("contacts: a user's own document wins; a broken document shows an empty list, never an error the app chokes on", async () => {
@@ -378,5 +382,28 @@ test("an iPhone and an Android phone registering at the same instant both stay r
     r = await exotelPush(user, "both");
     assert.equal((await r.json()).accepted, 2, `round ${round}: both devices pushed`);
     assert.equal(fakes.state.fcm.length - n, 2);
+  }
+});
+
+test("SAMPLE_APP_COMPAT=off: app tokens only; the unchanged apps are refused with a clear answer", async () => {
+  const off = await startWorker({ kvNamespaces: ["DEVICES"], durableObjects: USER_STATE, bindings: pushBindings(fakes, sa, { SAMPLE_APP_COMPAT: "off" }) });
+  try {
+    const kv = await off.mf.getKVNamespace("DEVICES");
+    await kv.put(userKey("eve"), JSON.stringify(userRecord("pw", { iterations: 10_000 })));
+    const at = (p, init = {}) => off.mf.dispatchFetch(`${HOST}${p}`, { ...init, headers: { "cf-connecting-ip": ANDROID_IP, ...(init.headers ?? {}) } });
+    let r = await at("/login", { method: "POST", body: androidJson({ user_name: "eve", password: "pw", account_sid: EXOTEL_SID, device_id: ANDROID_ID }) });
+    const { app_token } = await r.json();
+    assert.equal(r.status, 200);
+    for (const [p, method] of [["devicetoken", "POST"], ["context", "POST"], ["contacts", "GET"]]) {
+      r = await at(`/accounts/${EXOTEL_SID}/subscribers/eve/${p}`, { method, body: method === "POST" ? androidJson({ deviceToken: "t", dialToNumber: "sip:x", message: "" }) : undefined });
+      assert.equal(r.status, 401, p);
+      assert.equal((await r.json()).http_code, 401);
+    }
+    assert.equal(await kv.get("dev:eve"), null);
+    // an app that sends its app token still works
+    r = await at(`/accounts/${EXOTEL_SID}/subscribers/eve/devicetoken`, { method: "POST", headers: { authorization: `Bearer ${app_token}` }, body: androidJson({ deviceToken: "eve-token" }) });
+    assert.equal(r.status, 200);
+  } finally {
+    await off.close();
   }
 });

@@ -4,7 +4,8 @@
 //! Durable Object, so a read sees the latest write; since Exotel may ask
 //! before the app's post arrives, a `sip:` caller's lookup waits for it
 //! (polling the object) up to `CONTEXT_WAIT_MS`, well inside Exotel's 5 s,
-//! before the configured answer serves. Phone-number callers never wait.
+//! before the configured answer serves. Phone-number callers, and `sip:`
+//! callers who never logged in through this backend, never wait.
 
 use std::time::Duration;
 
@@ -27,12 +28,13 @@ const MAX_WAIT_MS: u64 = 3_000;
 async fn wait_for_context(env: &Env, user: &str, wait_ms: u64) -> Option<ContextRecord> {
     loop {
         // Each read may take what is left; `within` below bounds the whole wait.
-        if let Some(a) = user_state::call(env, user, &SessionOp::GetContext, wait_ms.max(1)).await {
-            if let Some(c) = a.context {
-                return Some(c);
-            }
-        } else if !user_state::bound(env) {
-            return None;
+        match user_state::call(env, user, &SessionOp::GetContext, wait_ms.max(1)).await {
+            Some(a) if a.context.is_some() => return a.context,
+            // Never logged in here: not a sample-app user, no context will come.
+            Some(a) if !a.known => return None,
+            Some(_) => {}
+            None if !user_state::bound(env) => return None,
+            None => {}
         }
         Delay::from(Duration::from_millis(POLL_MS)).await;
     }

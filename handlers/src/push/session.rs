@@ -75,6 +75,10 @@ pub struct UserSession {
     /// The latest call context.
     #[serde(default)]
     pub context: Option<ContextRecord>,
+    /// When the user last logged in through this backend (never pruned):
+    /// Dial Whom waits for a late context only for users who did.
+    #[serde(default)]
+    pub last_login_ms: Option<u64>,
 }
 
 fn keep_last<T>(v: &mut Vec<T>) {
@@ -98,6 +102,7 @@ impl UserSession {
     /// the Exotel token's digest.
     pub fn on_login(&mut self, addr: &str, platform: Platform, bearer_digest: Option<&str>, now_ms: u64) {
         self.prune(now_ms);
+        self.last_login_ms = Some(now_ms);
         self.grants.push(Grant { addr: addr.to_owned(), platform, expires_ms: now_ms + LOGIN_WINDOW_MS });
         keep_last(&mut self.grants);
         if let Some(d) = bearer_digest {
@@ -241,6 +246,10 @@ pub struct SessionAnswer {
     /// For [`SessionOp::GetContext`]: the live context, if any.
     #[serde(default)]
     pub context: Option<ContextRecord>,
+    /// For [`SessionOp::GetContext`]: whether the user ever logged in here
+    /// (a `sip:` caller who did not is no sample-app user: no context will come).
+    #[serde(default)]
+    pub known: bool,
 }
 
 impl UserSession {
@@ -253,9 +262,17 @@ impl UserSession {
                 self.on_login(&addr, platform, bearer_digest.as_deref(), now_ms);
                 SessionAnswer::default()
             }
-            SessionOp::TakeGrant { addr } => SessionAnswer { platform: self.take_grant(&addr, now_ms), context: None },
-            SessionOp::Bearer { digest } => SessionAnswer { platform: self.bearer_platform(&digest, now_ms), context: None },
-            SessionOp::GetContext => SessionAnswer { platform: None, context: self.live_context(now_ms).cloned() },
+            SessionOp::TakeGrant { addr } => {
+                SessionAnswer { platform: self.take_grant(&addr, now_ms), ..SessionAnswer::default() }
+            }
+            SessionOp::Bearer { digest } => {
+                SessionAnswer { platform: self.bearer_platform(&digest, now_ms), ..SessionAnswer::default() }
+            }
+            SessionOp::GetContext => SessionAnswer {
+                platform: None,
+                context: self.live_context(now_ms).cloned(),
+                known: self.last_login_ms.is_some() || self.context.is_some(),
+            },
             SessionOp::PutContext { context } => {
                 self.context = Some(context);
                 SessionAnswer::default()
@@ -333,6 +350,7 @@ mod tests {
         let mut s = UserSession::default();
         let ctx = ContextRecord::new(ContextRequest { dial_to_number: "sip:bob".into(), message: String::new() }, 100).unwrap();
         let (a, changed) = s.apply(SessionOp::GetContext, 100);
+        assert!(!a.known, "never logged in: Dial Whom need not wait");
         assert_eq!((a, changed), (SessionAnswer::default(), false));
         let (_, changed) = s.apply(SessionOp::PutContext { context: ctx.clone() }, 100);
         assert!(changed);
@@ -340,8 +358,12 @@ mod tests {
         assert_eq!(a.context, Some(ctx));
         let (a, _) = s.apply(SessionOp::GetContext, 100 + 120_000);
         assert_eq!(a.context, None, "expired contexts are not served");
+        assert!(s.apply(SessionOp::GetContext, 101).0.known);
         let (_, changed) = s.apply(SessionOp::TakeGrant { addr: "x".into() }, 1);
         assert!(!changed);
+        let mut t = UserSession::default();
+        t.apply(SessionOp::Login { addr: "a".into(), platform: Platform::Ios, bearer_digest: None }, 5);
+        assert!(t.apply(SessionOp::GetContext, 5 + BEARER_LIFE_MS * 10).0.known, "known long after the login");
         let op: SessionOp = serde_json::from_str(r#"{"op":"take_grant","addr":"1.2.3.4"}"#).unwrap();
         assert!(matches!(op, SessionOp::TakeGrant { .. }));
     }
