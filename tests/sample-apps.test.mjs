@@ -407,3 +407,19 @@ test("SAMPLE_APP_COMPAT=off: app tokens only; the unchanged apps are refused wit
     await off.close();
   }
 });
+
+test("a context left over from the previous call does not route the next one", async () => {
+  // alice calls bob; her app dies before removeCallContext.
+  let asked = dialWhom("alice", "leftover-1");
+  let r = await okhttp(`${HOST}/accounts/${EXOTEL_SID}/subscribers/alice/context`, { method: "POST", body: androidJson({ dialToNumber: "sip:bob", message: "" }) });
+  assert.equal(r.status, 200);
+  assert.equal(await (await asked).text(), "sip:bob");
+  // Exotel asking again for the same call gets the same answer
+  assert.equal(await (await dialWhom("alice", "leftover-1")).text(), "sip:bob");
+  // Her next call, to carol: Dial Whom comes before the new context.
+  asked = dialWhom("alice", "leftover-2");
+  await new Promise((res) => setTimeout(res, 250));
+  r = await okhttp(`${HOST}/accounts/${EXOTEL_SID}/subscribers/alice/context`, { method: "POST", body: androidJson({ dialToNumber: "sip:carol", message: "" }) });
+  assert.equal(r.status, 200);
+  assert.equal(await (await asked).text(), "sip:carol");
+});

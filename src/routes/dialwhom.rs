@@ -25,10 +25,12 @@ const POLL_MS: u64 = 100;
 /// timeout plenty of room.
 const MAX_WAIT_MS: u64 = 3_000;
 
-async fn wait_for_context(env: &Env, user: &str, wait_ms: u64) -> Option<ContextRecord> {
+async fn wait_for_context(env: &Env, user: &str, call_sid: &str, wait_ms: u64) -> Option<ContextRecord> {
+    // A context serves one call: one left from the user's previous call is skipped.
+    let op = SessionOp::TakeContext { call_sid: call_sid.to_owned() };
     loop {
         // Each read may take what is left; `within` below bounds the whole wait.
-        match user_state::call(env, user, &SessionOp::GetContext, wait_ms.max(1)).await {
+        match user_state::call(env, user, &op, wait_ms.max(1)).await {
             Some(a) if a.context.is_some() => return a.context,
             // Never logged in here: not a sample-app user, no context will come.
             Some(a) if !a.known => return None,
@@ -45,7 +47,7 @@ pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
     let user = backend::caller_user(p.caller()?)?;
     let wait_ms = var_ms(env, bindings::CONTEXT_WAIT_MS, bindings::DEFAULT_CONTEXT_WAIT_MS).min(MAX_WAIT_MS);
     let started = js_sys::Date::now();
-    let record = within(wait_ms, wait_for_context(env, &user, wait_ms)).await.flatten();
+    let record = within(wait_ms, wait_for_context(env, &user, &p.call_sid, wait_ms)).await.flatten();
     let waited = (js_sys::Date::now() - started) as u64;
     let who = format!("sip:{}***", user.chars().next().unwrap_or('?'));
     let Some(record) = record else {

@@ -519,8 +519,13 @@ pub struct ContextRecord {
     pub dial_to_number: String,
     /// Free text.
     pub message: String,
-    /// Epoch ms after which it is ignored even if KV still has it.
+    /// Epoch ms after which it is ignored.
     pub expires_ms: u64,
+    /// The call Dial Whom answered from it: a context belongs to one call,
+    /// so one left behind (the app died before deleting it) does not route
+    /// the user's next call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_to: Option<String>,
 }
 
 impl ContextRecord {
@@ -530,7 +535,12 @@ impl ContextRecord {
         if d.len() > 64 || req.message.len() > 1024 {
             return Err(BackendError::BadRequest("dialToNumber or message too long".into()));
         }
-        Ok(Self { dial_to_number: d.to_owned(), message: req.message, expires_ms: now_ms + CONTEXT_TTL_SECS * 1000 })
+        Ok(Self {
+            dial_to_number: d.to_owned(),
+            message: req.message,
+            expires_ms: now_ms + CONTEXT_TTL_SECS * 1000,
+            served_to: None,
+        })
     }
 
     /// Whether it still counts.

@@ -156,6 +156,12 @@ pub enum SessionOp {
     },
     /// Read the context.
     GetContext,
+    /// Dial Whom for `call_sid`: the context if it is unused or already
+    /// this call's, which it then becomes.
+    TakeContext {
+        /// Exotel's CallSid.
+        call_sid: String,
+    },
     /// Replace the context.
     PutContext {
         /// The new context.
@@ -273,6 +279,18 @@ impl UserSession {
                 context: self.live_context(now_ms).cloned(),
                 known: self.last_login_ms.is_some() || self.context.is_some(),
             },
+            SessionOp::TakeContext { call_sid } => {
+                let known = self.last_login_ms.is_some() || self.context.is_some();
+                self.prune(now_ms);
+                let context = match self.context.as_mut() {
+                    Some(c) if c.served_to.as_deref().is_none_or(|s| s == call_sid) => {
+                        c.served_to = Some(call_sid);
+                        Some(c.clone())
+                    }
+                    _ => None,
+                };
+                SessionAnswer { platform: None, context, known }
+            }
             SessionOp::PutContext { context } => {
                 self.context = Some(context);
                 SessionAnswer::default()
@@ -327,6 +345,23 @@ mod tests {
         assert_eq!(s.bearer_platform(&d, 20 + BEARER_LIFE_MS), None);
         let json = serde_json::to_string(&s).unwrap();
         assert!(!json.contains("eyJ"), "the token itself is never stored");
+    }
+
+    #[test]
+    fn a_context_serves_one_call() {
+        let mut s = UserSession::default();
+        let ctx = |to: &str| ContextRecord::new(ContextRequest { dial_to_number: to.into(), message: String::new() }, 0).unwrap();
+        s.apply(SessionOp::PutContext { context: ctx("sip:bob") }, 0);
+        let take = |s: &mut UserSession, call: &str| {
+            s.apply(SessionOp::TakeContext { call_sid: call.into() }, 10).0.context.map(|c| c.dial_to_number)
+        };
+        assert_eq!(take(&mut s, "call-1").as_deref(), Some("sip:bob"));
+        assert_eq!(take(&mut s, "call-1").as_deref(), Some("sip:bob"), "Exotel asking again for the same call");
+        assert_eq!(take(&mut s, "call-2"), None, "left over from call-1: not the next call's");
+        s.apply(SessionOp::PutContext { context: ctx("sip:carol") }, 20);
+        assert_eq!(take(&mut s, "call-2").as_deref(), Some("sip:carol"));
+        // the callee still reads it
+        assert!(s.apply(SessionOp::GetContext, 30).0.context.is_some());
     }
 
     #[test]
