@@ -2,12 +2,13 @@
 //! namespace, and the subscriber-token exchange with Exotel.
 
 use base64::Engine;
-use handlers::push::backend::{self, AppClaims, BackendError, ExotelTokenRequest};
+use handlers::push::backend::{self, AppClaims, BackendError, ExotelTokenRequest, SampleAppMode};
 use handlers::push::devices::Platform;
+use handlers::push::session::token_digest;
 use handlers::push::subscriber::SubscriberName;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use worker::{console_error, kv::KvStore, Env, Request};
+use worker::{console_error, console_warn, kv::KvStore, Env, Request};
 
 use crate::{bindings, body};
 use crate::relay::{post, secret, var_or};
@@ -16,8 +17,11 @@ use crate::relay::{post, secret, var_or};
 pub enum Caller {
     /// Holder of a valid app token.
     App(AppClaims),
-    /// No app token, let in because `SAMPLE_APP_COMPAT=open`.
-    SampleApp,
+    /// A bearer that is not an app token (the iOS sample app sends its
+    /// Exotel access token): only its SHA-256 digest is kept.
+    OtherBearer(String),
+    /// No credential (the Android sample app sends none).
+    Anonymous,
 }
 
 /// Seconds since the epoch.
@@ -38,17 +42,39 @@ pub fn app_secret(env: &Env) -> Result<Vec<u8>, BackendError> {
         .ok_or(BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"))
 }
 
-/// Checks the caller's credential. `sample_app_route` marks the routes the
-/// unchanged sample apps call without one.
-pub fn authenticate(req: &Request, env: &Env, sample_app_route: bool) -> Result<Caller, BackendError> {
+/// Checks the caller's credential: a valid app token, another bearer (its
+/// digest, for the routes that recognise the Exotel token they handed out),
+/// or none. A malformed or expired app token is refused here.
+pub fn authenticate(req: &Request, env: &Env) -> Result<Caller, BackendError> {
     let authorization = req.headers().get("authorization").ok().flatten();
     if let Some(token) = backend::app_bearer(authorization.as_deref()) {
         return backend::verify_app_token(&app_secret(env)?, token, now_secs()).map(Caller::App);
     }
-    if sample_app_route && var_or(env, bindings::SAMPLE_APP_COMPAT, "") == "open" {
-        return Ok(Caller::SampleApp);
+    let other = authorization.as_deref().and_then(|a| a.trim().split_once(' ')).and_then(|(scheme, t)| {
+        (scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()).then(|| token_digest(t))
+    });
+    Ok(other.map_or(Caller::Anonymous, Caller::OtherBearer))
+}
+
+/// How the unchanged sample apps are let in (`SAMPLE_APP_COMPAT`).
+pub fn sample_app_mode(env: &Env) -> SampleAppMode {
+    let (mode, warn) = SampleAppMode::parse(&var_or(env, bindings::SAMPLE_APP_COMPAT, ""));
+    if warn {
+        console_warn!("SAMPLE_APP_COMPAT has an unknown value (\"open\" no longer exists): using the narrow mode, see docs/push.md");
     }
-    Err(BackendError::Unauthenticated)
+    mode
+}
+
+/// The client's address as Cloudflare saw it (`unknown` when absent, as
+/// in local tests without the header).
+pub fn client_addr(req: &Request) -> String {
+    req.headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The push KV namespace.

@@ -56,9 +56,22 @@ pub const APNS_RELAY_SECRET: &str = "APNS_RELAY_SECRET";
 /// Secret: HMAC key of app tokens (at least 32 bytes).
 pub const APP_TOKEN_SECRET: &str = "APP_TOKEN_SECRET";
 
-/// Var: `open` lets the unchanged sample apps call devicetoken/context
-/// without an app token (trials only; see docs/push.md).
+/// Var: how the unchanged sample apps are let in without an app token:
+/// unset/`narrow` (a device token only right after the user's login, see
+/// docs/push.md) or `off` (app tokens only).
 pub const SAMPLE_APP_COMPAT: &str = "SAMPLE_APP_COMPAT";
+
+/// Durable Object namespace with one instance per sample-app user
+/// (`user:<name>`): login grants, known Exotel tokens, the call context.
+pub const USER_STATE: &str = "USER_STATE";
+
+/// Var: milliseconds Dial Whom waits for a `sip:` caller's context to be
+/// posted (the apps post it after dialling) before the configured answer.
+pub const CONTEXT_WAIT_MS: &str = "CONTEXT_WAIT_MS";
+
+/// Default for [`CONTEXT_WAIT_MS`]: long enough for the app's post after
+/// dialling, far inside Exotel's 5 s.
+pub const DEFAULT_CONTEXT_WAIT_MS: u64 = 1_500;
 
 /// Var: Exotel's subscriber API base for the account's stamp, e.g. `https://chaotix.mum1.exotel.in`.
 pub const EXOTEL_API_BASE: &str = "EXOTEL_API_BASE";

@@ -17,11 +17,13 @@ mod relay;
 mod router;
 mod routes;
 mod routing_state;
+mod user_state;
 mod webcrypto;
 mod zones;
 
 pub use events_guard::EventsGuard;
 pub use routing_state::RoutingState;
+pub use user_state::UserState;
 
 #[event(start)]
 fn start() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use handlers::push::apns::{RelayAnswer, RelayRequest};
 use handlers::push::body::PushBody;
+use handlers::push::devices::Platform;
 use handlers::push::fcm::{self, CachedToken, ServiceAccount, TokenResponse};
 use handlers::push::jwt::{self, GoogleClaims, Header};
 use handlers::push::Delivery;
@@ -129,9 +130,10 @@ impl Fcm {
         Ok(token)
     }
 
-    async fn send_once(&self, device_token: &str, body: &PushBody) -> Result<Delivery, String> {
+    async fn send_once(&self, device_token: &str, body: &PushBody, platform: Platform) -> Result<Delivery, String> {
         let access = self.access_token().await?;
-        let msg = serde_json::to_string(&fcm::message(device_token, body)).map_err(|e| e.to_string())?;
+        let now_secs = (now_ms() / 1000.0) as u64;
+        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs)).map_err(|e| e.to_string())?;
         let auth = format!("Bearer {access}");
         let a = post(&self.send_url, &[("authorization", &auth), ("content-type", "application/json")], msg).await?;
         if a.status == 401 {
@@ -141,12 +143,15 @@ impl Fcm {
         Ok(fcm::classify(a.status, &a.body))
     }
 
-    /// Sends one data-only high-priority message. A 401 (token revoked
-    /// early) is retried once with a fresh token.
-    pub async fn send(&self, device_token: &str, body: &PushBody) -> Delivery {
-        let first = self.send_once(device_token, body).await;
+    /// Sends one data-only message: high priority for Android, a background
+    /// notification for an iPhone's FCM token. A 401 (token revoked early)
+    /// is retried once with a fresh token.
+    pub async fn send(&self, device_token: &str, body: &PushBody, platform: Platform) -> Delivery {
+        let first = self.send_once(device_token, body, platform).await;
         let result = match first {
-            Ok(Delivery::Failed { reason }) if reason.starts_with("fcm 401") => self.send_once(device_token, body).await,
+            Ok(Delivery::Failed { reason }) if reason.starts_with("fcm 401") => {
+                self.send_once(device_token, body, platform).await
+            }
             other => other,
         };
         result.unwrap_or_else(|reason| {

@@ -88,6 +88,7 @@ const ROUTES = [
   ["/v1/subscriber-token", "POST"],
   [`/accounts/${SID}/subscribers/bob/devicetoken`, "POST"],
   [`/accounts/${SID}/subscribers/bob/context`, "GET, HEAD, POST, DELETE"],
+  [`/accounts/${SID}/subscribers/bob/contacts`, "GET, HEAD"],
 ];
 const ODD_METHODS = ["PROPFIND", "PROPPATCH", "PURGE", "MKCOL", "LOCK", "UNLOCK", "COPY", "MOVE", "SEARCH", "REPORT", "PATCH", "PUT", "DELETE", "OPTIONS", "TRACE", "GET", "HEAD", "POST"];
 
@@ -288,13 +289,17 @@ test("credentials carried in headers are checked before any body is read", async
     ["/v1/devices", {}],
     ["/v1/devices", { authorization: "Bearer eat1.forged.AAAA" }],
     ["/v1/subscriber-token", {}],
-    [`/accounts/${SID}/subscribers/bob/devicetoken`, {}],
-    [`/accounts/${SID}/subscribers/bob/context`, {}],
+    // Narrow mode lets a user of the store reach context with no credential
+    // (docs/push.md); bob is not one, so: 404, still before any body.
+    [`/accounts/${SID}/subscribers/bob/context`, {}, "HTTP/1.1 404 Not Found"],
+    // Not devicetoken: in the default narrow mode the unchanged apps send it
+    // with no credential at all (docs/push.md), so its body (at most 16 KiB,
+    // tested above) is read before the login window is taken.
   ];
   // A client that starts a chunked body and stalls: the answer must not wait for it.
-  for (const [path, headers] of denied) {
+  for (const [path, headers, want = "HTTP/1.1 401 Unauthorized"] of denied) {
     const line = await stall(path, { ...headers, "content-type": "application/json", "transfer-encoding": "chunked" }, "5\r\n{\"a\":\r\n");
-    assert.equal(line, "HTTP/1.1 401 Unauthorized", path);
+    assert.equal(line, want, path);
   }
   // And a body of tens of MB without a credential costs nothing either.
   for (const [path, headers] of [["/exotel/status", {}], ["/v1/devices", {}]]) {

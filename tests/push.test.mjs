@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, TOKEN } from "./support/worker.mjs";
-import { startFakes, fakeServiceAccount, pushBindings, PROJECT, SA_EMAIL, EXOTEL_SID, APNS_SECRET } from "./support/push-fakes.mjs";
+import { startFakes, fakeServiceAccount, pushBindings, PROJECT, SA_EMAIL, EXOTEL_SID, APNS_SECRET, USER_STATE } from "./support/push-fakes.mjs";
 import { userRecord, userKey } from "../scripts/add-user.mjs";
 
 let fakes, sa, w, devices;
@@ -35,7 +35,7 @@ before(async () => {
   fakes = await startFakes();
   sa = fakeServiceAccount(`${fakes.base}/token`);
   fakes.state.publicKey = sa.publicKey;
-  w = await startWorker({ kvNamespaces: ["DEVICES"], bindings: pushBindings(fakes, sa, { SAMPLE_APP_COMPAT: "open" }) });
+  w = await startWorker({ kvNamespaces: ["DEVICES"], durableObjects: USER_STATE, bindings: pushBindings(fakes, sa) });
   devices = await w.mf.getKVNamespace("DEVICES");
 });
 
@@ -200,7 +200,7 @@ test("/v1/subscriber-token calls Exotel with the API key, and maps its 400", asy
 });
 
 test("Exotel refusing our API credentials is a clear 502", async () => {
-  const w2 = await startWorker({ kvNamespaces: ["DEVICES"], bindings: pushBindings(fakes, sa, { EXOTEL_API_TOKEN: "wrong" }) });
+  const w2 = await startWorker({ kvNamespaces: ["DEVICES"], durableObjects: USER_STATE, bindings: pushBindings(fakes, sa, { EXOTEL_API_TOKEN: "wrong" }) });
   try {
     const kv = await w2.mf.getKVNamespace("DEVICES");
     await kv.put(userKey("jo"), JSON.stringify(userRecord("pw", { iterations: 10_000 })));
@@ -209,9 +209,10 @@ test("Exotel refusing our API credentials is a clear 502", async () => {
     const e = await r.json();
     assert.equal(e.http_code, 502);
     assert.match(e.message, /EXOTEL_API_KEY/);
-    // without SAMPLE_APP_COMPAT, the sample apps' unauthenticated calls are refused
+    // a failed login opens no window: the app's uncredentialed devicetoken is refused
     const d = await w2.fetch(`/accounts/${EXOTEL_SID}/subscribers/jo/devicetoken`, { method: "POST", body: JSON.stringify({ deviceToken: "x" }) });
     assert.equal(d.status, 401);
+    assert.equal(await kv.get("dev:jo"), null);
   } finally {
     await w2.close();
   }
@@ -264,7 +265,7 @@ test("the sample apps' sequence: login -> devicetoken -> context -> dial whom ->
   assert.equal(reg.http_code, 200);
   assert.equal(reg.platform, "ios");
   r = await w.fetch(`/accounts/${EXOTEL_SID}/subscribers/nobody/devicetoken`, { method: "POST", body: JSON.stringify({ deviceToken: "x" }) });
-  assert.equal(r.status, 404);
+  assert.equal(r.status, 401, "no login, no window");
 
   // 3. alice dials bob2: the app posts the context first
   r = await w.fetch(`/accounts/${EXOTEL_SID}/subscribers/alice/context`, { method: "POST", body: JSON.stringify({ dialToNumber: "sip:bob2", message: "lunch?" }) });
@@ -298,7 +299,9 @@ test("the sample apps' sequence: login -> devicetoken -> context -> dial whom ->
   assert.notEqual(await r.text(), "sip:bob2");
   r = await w.fetch(`/accounts/${EXOTEL_SID}/subscribers/alice/context`);
   assert.equal(r.status, 404);
-  assert.equal((await r.json()).http_code, 404);
+  const none = await r.json();
+  assert.equal(none.http_code, 404);
+  assert.equal(none.message, "", "Android shows a non-empty message as the call's text");
 });
 
 test("a context with a phone number answers Dial Whom with the number; wa: does not", async () => {

@@ -38,6 +38,8 @@ pub enum Route {
     DeviceToken,
     /// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context` (app API; sample apps).
     Context,
+    /// `GET /accounts/{sid}/subscribers/{user}/contacts` (app API; sample apps).
+    Contacts,
 }
 
 impl Route {
@@ -52,7 +54,13 @@ impl Route {
     pub fn is_app(self) -> bool {
         matches!(
             self,
-            Self::Login | Self::Devices | Self::Device | Self::SubscriberToken | Self::DeviceToken | Self::Context
+            Self::Login
+                | Self::Devices
+                | Self::Device
+                | Self::SubscriberToken
+                | Self::DeviceToken
+                | Self::Context
+                | Self::Contacts
         )
     }
 
@@ -74,6 +82,7 @@ impl Route {
         match self {
             Self::Device => "DELETE",
             Self::Context => "GET, HEAD, POST, DELETE",
+            Self::Contacts => "GET, HEAD",
             r if r.is_app() || r.method() == "POST" => "POST",
             _ => "GET, HEAD",
         }
@@ -105,6 +114,7 @@ impl Route {
             Self::SubscriberToken => "subscriber-token",
             Self::DeviceToken => "devicetoken",
             Self::Context => "context",
+            Self::Contacts => "contacts",
         }
     }
 }

@@ -1,22 +1,30 @@
 //! The app API: the drop-in backend of Exotel's sample apps (`/login`,
-//! `devicetoken`, `context`) and exoedge's own `/v1/*` routes. Each handler
-//! returns a `Result`; [`handle_app`] turns errors into `{http_code, message}`.
+//! `devicetoken`, `context`, `contacts`) and exoedge's own `/v1/*` routes.
+//! Each handler returns a `Result`; [`handle_app`] turns errors into
+//! `{http_code, message}` (for the context, `{http_code, message: "", error}`:
+//! the apps display its `message`).
 
 use handlers::push::backend::{
     self, AppClaims, AppPath, BackendError, ContextAnswer, ContextRecord, ContextRequest, DeviceTokenRequest,
-    LoginAnswer, LoginRequest, UserRecord,
+    LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
 };
-use handlers::push::devices::{self, Device, DeviceList, Registered};
+use handlers::push::contacts::{self, ContactsConfig};
+use handlers::push::devices::{self, Device, Platform, Registered};
+use handlers::push::session::{token_digest, SessionAnswer, SessionOp};
 use handlers::push::subscriber::SubscriberName;
 use handlers::reply::Reply;
 use handlers::route::Route;
-use worker::{console_log, Env, Method, Request};
+use worker::{console_error, console_log, console_warn, Env, Method, Request};
 
 use super::{devices as device_routes, subscriber_token};
 use crate::app::{self, Caller};
 use crate::bindings;
 use crate::relay::secret;
-use crate::webcrypto;
+use crate::{user_state, webcrypto};
+
+/// Budget of a user-state call from an app route (not on a caller's path:
+/// the phone waits, not a ringing call).
+const SESSION_BUDGET_MS: u64 = 2_000;
 
 /// Dispatches an app route (see [`Route::is_app`]).
 pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Reply {
@@ -36,15 +44,24 @@ pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Re
             Method::Post | Method::Get | Method::Head | Method::Delete => handle_context(req, env, &account_sid, &user).await,
             _ => return backend::api_reply(405, "GET, POST or DELETE only"),
         },
+        (Route::Contacts, Method::Get | Method::Head, Some(AppPath::Contacts { account_sid, user })) => {
+            handle_contacts(req, env, &account_sid, &user).await
+        }
         (r, _, _) => {
             let allowed = match r {
                 Route::Device => "DELETE",
+                Route::Contacts => "GET, HEAD",
                 _ => "POST",
             };
             return backend::api_reply(405, &format!("{allowed} only"));
         }
     };
-    let reply = result.unwrap_or_else(|e| e.reply());
+    let reply = match result {
+        Ok(r) => r,
+        // Android shows a context answer's non-empty `message` as the call's text.
+        Err(e) if route == Route::Context => e.quiet_reply(),
+        Err(e) => e.reply(),
+    };
     console_log!("{} -> {}", route.name(), reply.status);
     reply
 }
@@ -74,6 +91,7 @@ fn decoy() -> backend::PasswordHash {
 
 /// `POST /login`.
 async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
+    let addr = app::client_addr(&req);
     let login: LoginRequest = app::json_body(&mut req).await?;
     let sid = app::account_sid(env)?;
     let secret_key = app::app_secret(env)?;
@@ -116,6 +134,13 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         .ok_or(BackendError::NotConfigured("EXOPHONE (or exophone in the user record)"))?;
     // Without it the apps cannot reach Exotel at all: refuse rather than hand out "".
     let host_name = secret(env, bindings::EXOTEL_SDK_HOST).ok_or(BackendError::NotConfigured("EXOTEL_SDK_HOST"))?;
+    // Open this login's device-token window and remember the Exotel token
+    // handed out (its digest), for the sample apps' uncredentialed calls.
+    let bearer_digest = token["access_token"].as_str().map(token_digest);
+    let op = SessionOp::Login { addr, platform, bearer_digest };
+    if user_state::call(env, user, &op, SESSION_BUDGET_MS).await.is_none() {
+        console_warn!("login: user state unavailable; this login opens no device-token window");
+    }
     Ok(Reply::json(&LoginAnswer {
         http_code: 200,
         subscriber_token: token,
@@ -128,81 +153,149 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
     }))
 }
 
-/// The subscriber a sample-app path names, after checking the caller may act for it.
-async fn path_subscriber(caller: &Caller, env: &Env, account_sid: &str, user: &str) -> Result<SubscriberName, BackendError> {
-    let sid = app::account_sid(env)?;
-    if account_sid != sid {
-        return Err(BackendError::Forbidden);
+/// Asks the user's Durable Object; a missing binding or a failure is a clear 503.
+async fn session(env: &Env, user: &str, op: SessionOp) -> Result<SessionAnswer, BackendError> {
+    match user_state::call(env, user, &op, SESSION_BUDGET_MS).await {
+        Some(a) => Ok(a),
+        None if !user_state::bound(env) => Err(BackendError::NotConfigured("the USER_STATE Durable Object binding")),
+        None => Err(BackendError::Storage),
     }
+}
+
+/// The subscriber of a user of the store.
+async fn user_subscriber(env: &Env, user: &str) -> Result<SubscriberName, BackendError> {
+    if !backend::valid_user_name(user) {
+        return Err(BackendError::NotFound("user"));
+    }
+    let record: UserRecord =
+        app::get_json(&app::store(env)?, &backend::user_key(user)).await?.ok_or(BackendError::NotFound("user"))?;
+    match record.subscriber_name {
+        Some(s) => Ok(s),
+        None => SubscriberName::parse(user).map_err(|e| BackendError::BadRequest(e.to_string())),
+    }
+}
+
+/// The account in the path must be ours (and the app token's).
+fn check_account(caller: &Caller, env: &Env, account_sid: &str) -> Result<(), BackendError> {
+    let sid = app::account_sid(env)?;
+    match caller {
+        _ if account_sid != sid => Err(BackendError::Forbidden),
+        Caller::App(c) if c.acct != sid => Err(BackendError::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+/// The subscriber a sample-app path names, for a caller that may act for
+/// it: the app token's own user, or (narrow mode, no app token) any user of
+/// the store. Device tokens have their own, stricter rule.
+async fn path_subscriber(caller: &Caller, env: &Env, user: &str) -> Result<SubscriberName, BackendError> {
     match caller {
         Caller::App(c) if c.user == user || c.sub.as_str() == user => Ok(c.sub.clone()),
         Caller::App(_) => Err(BackendError::Forbidden),
-        Caller::SampleApp => {
-            // Without a credential, only users of the store can be named.
-            let record: UserRecord = app::get_json(&app::store(env)?, &backend::user_key(user))
-                .await?
-                .ok_or(BackendError::NotFound("user"))?;
-            match record.subscriber_name {
-                Some(s) => Ok(s),
-                None => SubscriberName::parse(user).map_err(|e| BackendError::BadRequest(e.to_string())),
-            }
-        }
+        _ if app::sample_app_mode(env) == SampleAppMode::Off => Err(BackendError::Unauthenticated),
+        _ => user_subscriber(env, user).await,
     }
 }
 
 /// `POST /accounts/{sid}/subscribers/{user}/devicetoken` {deviceToken}.
+///
+/// Who may register: an app token for this user; or (narrow mode) the
+/// Exotel token this backend obtained at one of the user's logins; or no
+/// credential at all, once, from the address of a login of this user within
+/// its window. Anything else is refused before anything is stored.
 async fn handle_devicetoken(mut req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env, true)?;
-    let subscriber = path_subscriber(&caller, env, account_sid, user).await?;
+    let caller = app::authenticate(&req, env)?;
+    let addr = app::client_addr(&req);
     let body: DeviceTokenRequest = app::json_body(&mut req).await?;
+    check_account(&caller, env, account_sid)?;
     let token = body.device_token.trim();
-    let platform = devices::infer_platform(token, body.platform.as_deref())
+    // A malformed token must not use up the login's window.
+    Device::new("check", Platform::Android, token, 0).map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let (subscriber, login_platform) = match caller {
+        Caller::App(c) if c.user == user || c.sub.as_str() == user => (c.sub, None),
+        Caller::App(_) => return Err(BackendError::Forbidden),
+        _ if app::sample_app_mode(env) == SampleAppMode::Off => return Err(BackendError::Unauthenticated),
+        other => {
+            if !backend::valid_user_name(user) {
+                return Err(BackendError::NoLoginWindow);
+            }
+            let known = match other {
+                Caller::OtherBearer(digest) => session(env, user, SessionOp::Bearer { digest }).await?.platform,
+                _ => None,
+            };
+            let platform = match known {
+                Some(p) => p,
+                None => session(env, user, SessionOp::TakeGrant { addr }).await?.platform.ok_or(BackendError::NoLoginWindow)?,
+            };
+            (user_subscriber(env, user).await?, Some(platform))
+        }
+    };
+    let platform = devices::sample_app_platform(token, body.platform.as_deref(), login_platform.unwrap_or(Platform::Android))
         .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let device = Device::new(Device::sample_app_slot(platform), platform, token, app::now_ms())
         .map_err(|e| BackendError::BadRequest(e.to_string()))?;
-    let kv = app::store(env)?;
-    let key = devices::key(&subscriber);
-    let mut list: DeviceList = app::get_json(&kv, &key).await?.unwrap_or_default();
     let device_id = device.device_id.clone();
-    list.upsert(device);
-    app::put_json(&kv, &key, &list, None).await?;
-    Ok(Reply::json(&Registered { http_code: 200, subscriber, device_id, platform, devices: list.devices.len() }))
+    let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device }).await?;
+    Ok(Reply::json(&Registered { http_code: 200, subscriber, device_id, platform, devices: a.devices }))
 }
 
-/// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context`.
+/// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context`, kept in
+/// the user's Durable Object so Dial Whom reads the latest write.
 async fn handle_context(mut req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env, true)?;
-    let kv = app::store(env)?;
-    let key = backend::context_key(user);
+    let caller = app::authenticate(&req, env)?;
+    check_account(&caller, env, account_sid)?;
     match req.method() {
         Method::Get | Method::Head => {
             // Reading someone's context (the callee reads the caller's) needs
             // only membership of the account.
-            if account_sid != app::account_sid(env)? {
-                return Err(BackendError::Forbidden);
+            if !matches!(caller, Caller::App(_)) && app::sample_app_mode(env) == SampleAppMode::Off {
+                return Err(BackendError::Unauthenticated);
             }
-            if let Caller::App(c) = &caller {
-                if c.acct != account_sid {
-                    return Err(BackendError::Forbidden);
-                }
+            if !backend::valid_user_name(user) {
+                return Err(BackendError::NotFound("context"));
             }
-            let record: Option<ContextRecord> = app::get_json(&kv, &key).await?;
-            match record.filter(|r| r.live(app::now_ms())) {
+            match session(env, user, SessionOp::GetContext).await?.context {
                 Some(r) => Ok(Reply::json(&ContextAnswer { http_code: 200, dial_to_number: &r.dial_to_number, message: &r.message })),
                 None => Err(BackendError::NotFound("context")),
             }
         }
         Method::Delete => {
-            path_subscriber(&caller, env, account_sid, user).await?;
-            kv.delete(&key).await.map_err(|_| BackendError::Storage)?;
+            path_subscriber(&caller, env, user).await?;
+            session(env, user, SessionOp::DeleteContext).await?;
             Ok(backend::api_reply(200, "context cleared"))
         }
         _ => {
-            path_subscriber(&caller, env, account_sid, user).await?;
+            path_subscriber(&caller, env, user).await?;
             let body: ContextRequest = app::json_body(&mut req).await?;
-            let record = ContextRecord::new(body, app::now_ms())?;
-            app::put_json(&kv, &key, &record, Some(backend::CONTEXT_TTL_SECS)).await?;
+            let context = ContextRecord::new(body, app::now_ms())?;
+            session(env, user, SessionOp::PutContext { context }).await?;
             Ok(backend::api_reply(200, "context saved"))
         }
     }
+}
+
+/// `GET /accounts/{sid}/subscribers/{user}/contacts`: the contact groups
+/// from the `DEVICES` KV (`contacts:<user>`, else `contacts`).
+async fn handle_contacts(req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
+    let caller = app::authenticate(&req, env)?;
+    check_account(&caller, env, account_sid)?;
+    path_subscriber(&caller, env, user).await?;
+    let kv = app::store(env)?;
+    let mut text = None;
+    for key in [contacts::user_key(user), contacts::SHARED_KEY.to_owned()] {
+        text = kv.get(&key).text().await.map_err(|_| BackendError::Storage)?;
+        if text.is_some() {
+            break;
+        }
+    }
+    let config = match text.as_deref().map(ContactsConfig::parse) {
+        None => ContactsConfig::default(),
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            // The apps cannot show our error; they show an empty list, the log says why.
+            console_error!("contacts for {}: {e}", handlers::phone::mask(user));
+            ContactsConfig::default()
+        }
+    };
+    Ok(Reply::json(&contacts::answer(&config)))
 }

@@ -1,42 +1,64 @@
 //! Dial Whom for app-to-app calls: when `CallFrom` is `sip:<user>` and that
-//! user posted a context (the sample apps do, right before dialling), the
-//! context's `dialToNumber` is the answer. Anything else falls back to the
-//! configured answer, and phone-number callers never touch KV.
+//! user posted a context (the sample apps do, right *after* dialling), the
+//! context's `dialToNumber` is the answer. The context lives in the user's
+//! Durable Object, so a read sees the latest write; since Exotel may ask
+//! before the app's post arrives, a `sip:` caller's lookup waits for it
+//! (polling the object) up to `CONTEXT_WAIT_MS`, well inside Exotel's 5 s,
+//! before the configured answer serves. Phone-number callers, and `sip:`
+//! callers who never logged in through this backend, never wait.
 
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::params::CallParams;
 use handlers::push::backend::{self, ContextRecord};
+use handlers::push::session::SessionOp;
 use handlers::reply::Reply;
 use worker::{console_log, Delay, Env};
 
-use crate::{app, bindings};
+use crate::budget::{var_ms, within};
+use crate::{bindings, user_state};
 
-/// The longest a context read may hold up a call before the configured
-/// answer serves (the same budget as the config read).
-const BUDGET_MS: u64 = bindings::DEFAULT_KV_BUDGET_MS;
+/// Pause between two reads of the object while waiting for a late context.
+const POLL_MS: u64 = 100;
 
-/// The answer from the caller's context, if there is one.
+/// Upper bound of `CONTEXT_WAIT_MS`: the answer must leave Exotel's 5 s
+/// timeout plenty of room.
+const MAX_WAIT_MS: u64 = 3_000;
+
+async fn wait_for_context(env: &Env, user: &str, call_sid: &str, wait_ms: u64) -> Option<ContextRecord> {
+    // A context serves one call: one left from the user's previous call is skipped.
+    let op = SessionOp::TakeContext { call_sid: call_sid.to_owned() };
+    loop {
+        // Each read may take what is left; `within` below bounds the whole wait.
+        match user_state::call(env, user, &op, wait_ms.max(1)).await {
+            Some(a) if a.context.is_some() => return a.context,
+            // Never logged in here: not a sample-app user, no context will come.
+            Some(a) if !a.known => return None,
+            Some(_) => {}
+            None if !user_state::bound(env) => return None,
+            None => {}
+        }
+        Delay::from(Duration::from_millis(POLL_MS)).await;
+    }
+}
+
+/// The answer from the caller's context, if there is one within the budget.
 pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
     let user = backend::caller_user(p.caller()?)?;
-    let kv = app::store(env).ok()?;
-    let key = backend::context_key(&user);
-    let get = Box::pin(async move { app::get_json::<ContextRecord>(&kv, &key).await });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(BUDGET_MS)));
-    let record = match select(get, timeout).await {
-        Either::Left((Ok(Some(r)), _)) => r,
-        _ => return None,
-    };
-    if !record.live(app::now_ms()) {
+    let wait_ms = var_ms(env, bindings::CONTEXT_WAIT_MS, bindings::DEFAULT_CONTEXT_WAIT_MS).min(MAX_WAIT_MS);
+    let started = js_sys::Date::now();
+    let record = within(wait_ms, wait_for_context(env, &user, &p.call_sid, wait_ms)).await.flatten();
+    let waited = (js_sys::Date::now() - started) as u64;
+    let who = format!("sip:{}***", user.chars().next().unwrap_or('?'));
+    let Some(record) = record else {
+        console_log!("dialwhom call={} from={who}: no context within {waited} ms", p.call_sid);
         return None;
-    }
+    };
     let numbers = backend::dial_target(&record.dial_to_number)?;
     let reply = handlers::dialwhom::reply(&numbers);
     console_log!(
-        "dialwhom call={} from=sip:{}*** -> context {}",
+        "dialwhom call={} from={who} -> context {} after {waited} ms",
         p.call_sid,
-        user.chars().next().unwrap_or('?'),
         handlers::phone::mask(&reply.body)
     );
     Some(reply)

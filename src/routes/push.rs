@@ -4,11 +4,13 @@
 
 use futures_util::future::join_all;
 use handlers::push::body::{BodyError, PushBody};
-use handlers::push::devices::{self, DeviceList, Platform};
+use handlers::push::devices::{self, DeviceList, Transport};
+use handlers::push::session::SessionOp;
 use handlers::push::{self, Delivery, DeviceOutcome};
 use handlers::reply::Reply;
 use worker::{console_error, console_log, Context, Env, Request};
 
+use super::devices as device_routes;
 use crate::app;
 use crate::relay::{self, Fcm};
 
@@ -49,10 +51,10 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
     let sends = list.devices.iter().map(|d| {
         let (fcm, body) = (&fcm, &body);
         async move {
-            let delivery = match (d.platform, fcm) {
-                (Platform::Android, Some(f)) => f.send(&d.token, body).await,
-                (Platform::Android, None) => Delivery::Failed { reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into() },
-                (Platform::Ios, _) => relay::send_apns(env, &d.token, body).await,
+            let delivery = match (d.transport(), fcm) {
+                (Transport::Fcm, Some(f)) => f.send(&d.token, body, d.platform).await,
+                (Transport::Fcm, None) => Delivery::Failed { reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into() },
+                (Transport::ApnsVoip, _) => relay::send_apns(env, &d.token, body).await,
             };
             DeviceOutcome { device_id: d.device_id.clone(), platform: d.platform, delivery }
         }
@@ -66,12 +68,14 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         .map(|(d, _)| d.token.clone())
         .collect();
     if !dead.is_empty() {
-        // Off the caller's path: re-read so a registration made meanwhile survives.
+        // Off the caller's path, through the registry (one change after
+        // another), so a registration made meanwhile survives.
+        let (env, sub) = (env.clone(), body.subscriber_name.clone());
         ctx.wait_until(async move {
-            let Ok(Some(mut current)) = app::get_json::<DeviceList>(&kv, &key).await else { return };
-            let n = current.remove_tokens(&dead);
-            if n > 0 && app::put_json(&kv, &key, &current, None).await.is_ok() {
-                console_log!("push: removed {n} dead token(s)");
+            match device_routes::update_registry(&env, &sub, SessionOp::RemoveTokens { tokens: dead }).await {
+                Ok(a) if a.removed > 0 => console_log!("push: removed {} dead token(s)", a.removed),
+                Ok(_) => {}
+                Err(e) => console_error!("push: dead tokens kept: {e}"),
             }
         });
     }

@@ -11,7 +11,7 @@ use crate::app::{self, Caller};
 
 /// Handles one token request.
 pub async fn handle_subscriber_token(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
-    let Caller::App(claims) = app::authenticate(&req, env, false)? else {
+    let Caller::App(claims) = app::authenticate(&req, env)? else {
         return Err(BackendError::Unauthenticated);
     };
     let r: SubscriberTokenRequest = app::json_body(&mut req).await?;

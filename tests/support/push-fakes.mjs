@@ -123,6 +123,9 @@ export async function startFakes() {
   return { state, base, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** The sample-app backend's per-user Durable Object, for startWorker's `durableObjects`. */
+export const USER_STATE = { USER_STATE: "UserState" };
+
 /** Bindings that point the worker at the fakes. */
 export function pushBindings(fakes, sa, extra = {}) {
   return {

@@ -30,7 +30,7 @@ export async function startWorker(opts = {}) {
     ],
     compatibilityDate: "2026-04-01",
     kvNamespaces: ["CONFIG", "STATE", ...(opts.kvNamespaces ?? [])],
-    durableObjects: { ROUTING_STATE: "RoutingState", ...(opts.durableObjects ?? {}) },
+    durableObjects: { ROUTING_STATE: "RoutingState", USER_STATE: "UserState", ...(opts.durableObjects ?? {}) },
     bindings: { EXOEDGE_TOKENS: `${TOKEN},${TOKEN2}`, KV_BUDGET_MS: "150", ...(opts.bindings ?? {}) },
     ...(opts.miniflare ?? {}),
   });

@@ -8,9 +8,9 @@
 //! `eat1.<base64url(claims JSON)>.<base64url(HMAC-SHA256(secret, "eat1." + claims))>`
 //! where the secret is the `APP_TOKEN_SECRET` the customer sets. App routes
 //! take it as `Authorization: Bearer <app_token>`. The unchanged sample apps
-//! do not send it (Android sends no header; iOS sends its Exotel token), so
-//! a `SAMPLE_APP_COMPAT` switch lets their calls through without it, for
-//! trials only (see docs/push.md).
+//! do not send it (Android sends no header; iOS sends its Exotel token);
+//! [`SampleAppMode::Narrow`] (the default) lets them register a device only
+//! right after a login ([`super::session`]); see docs/push.md.
 //!
 //! Every JSON answer here carries `http_code`, which the iOS app checks
 //! instead of the HTTP status.
@@ -64,6 +64,9 @@ pub enum BackendError {
     /// Nothing stored under that name.
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// An uncredentialed `devicetoken` outside a login's window.
+    #[error("no credential: a device token without one is accepted only once, from the same address, within 60 s after this user's /login; log in again")]
+    NoLoginWindow,
     /// Exotel refused the request as malformed (its 400).
     #[error("exotel refused the subscriber-token request: {0}")]
     ExotelRejected(String),
@@ -89,7 +92,7 @@ impl BackendError {
     pub fn status(&self) -> u16 {
         match self {
             Self::BadRequest(_) => 400,
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::NoLoginWindow => 401,
             Self::Forbidden | Self::BadCredentials => 403,
             Self::NotFound(_) => 404,
             Self::ExotelRejected(_) => 422,
@@ -102,6 +105,46 @@ impl BackendError {
     /// `{"http_code": .., "message": ..}` with the same status.
     pub fn reply(&self) -> Reply {
         api_reply(self.status(), &self.to_string())
+    }
+
+    /// For answers whose `message` the apps display (the context: Android
+    /// shows any non-empty `message` as the call's text): `message` stays
+    /// empty and the explanation goes in `error`.
+    pub fn quiet_reply(&self) -> Reply {
+        #[derive(Serialize)]
+        struct A<'a> {
+            http_code: u16,
+            message: &'static str,
+            error: &'a str,
+        }
+        let status = self.status();
+        Reply::json_status(status, &A { http_code: status, message: "", error: &self.to_string() })
+    }
+}
+
+/// How the routes the unchanged sample apps call without an app token are
+/// guarded (var `SAMPLE_APP_COMPAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleAppMode {
+    /// The default: an uncredentialed `devicetoken` only within a login's
+    /// window (same address, once) or with the Exotel token this backend
+    /// obtained at a login; uncredentialed context and contacts calls for
+    /// users of the store.
+    Narrow,
+    /// App tokens only: for apps changed to send one.
+    Off,
+}
+
+impl SampleAppMode {
+    /// Reads the var: `off` (or `app-token`) is [`Self::Off`]; unset,
+    /// `narrow` and anything else is [`Self::Narrow`]. The former `open`
+    /// no longer exists: it reads as `Narrow`, and `.1` says to warn.
+    pub fn parse(v: &str) -> (Self, bool) {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "off" | "app-token" | "app_token" => (Self::Off, false),
+            "" | "narrow" => (Self::Narrow, false),
+            _ => (Self::Narrow, true),
+        }
     }
 }
 
@@ -139,6 +182,13 @@ pub enum AppPath {
         /// User (subscriber) name.
         user: String,
     },
+    /// `GET /accounts/{sid}/subscribers/{user}/contacts`
+    Contacts {
+        /// Account SID.
+        account_sid: String,
+        /// User (subscriber) name.
+        user: String,
+    },
 }
 
 fn segment(s: &str) -> Option<String> {
@@ -158,6 +208,9 @@ impl AppPath {
             ["accounts", sid, "subscribers", user, "context"] => {
                 Some(Self::Context { account_sid: segment(sid)?, user: segment(user)? })
             }
+            ["accounts", sid, "subscribers", user, "contacts"] => {
+                Some(Self::Contacts { account_sid: segment(sid)?, user: segment(user)? })
+            }
             _ => None,
         }
     }
@@ -168,6 +221,7 @@ impl AppPath {
             Self::Device { .. } => Route::Device,
             Self::DeviceToken { .. } => Route::DeviceToken,
             Self::Context { .. } => Route::Context,
+            Self::Contacts { .. } => Route::Contacts,
         }
     }
 }
@@ -460,7 +514,8 @@ pub struct ContextRequest {
     pub message: String,
 }
 
-/// A stored context (KV key [`context_key`], KV-expired after [`CONTEXT_TTL_SECS`]).
+/// A stored context (in the user's Durable Object, see [`super::session`];
+/// ignored after [`CONTEXT_TTL_SECS`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextRecord {
     /// Whom the user is calling.
@@ -468,8 +523,13 @@ pub struct ContextRecord {
     pub dial_to_number: String,
     /// Free text.
     pub message: String,
-    /// Epoch ms after which it is ignored even if KV still has it.
+    /// Epoch ms after which it is ignored.
     pub expires_ms: u64,
+    /// The call Dial Whom answered from it: a context belongs to one call,
+    /// so one left behind (the app died before deleting it) does not route
+    /// the user's next call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_to: Option<String>,
 }
 
 impl ContextRecord {
@@ -479,7 +539,12 @@ impl ContextRecord {
         if d.len() > 64 || req.message.len() > 1024 {
             return Err(BackendError::BadRequest("dialToNumber or message too long".into()));
         }
-        Ok(Self { dial_to_number: d.to_owned(), message: req.message, expires_ms: now_ms + CONTEXT_TTL_SECS * 1000 })
+        Ok(Self {
+            dial_to_number: d.to_owned(),
+            message: req.message,
+            expires_ms: now_ms + CONTEXT_TTL_SECS * 1000,
+            served_to: None,
+        })
     }
 
     /// Whether it still counts.
@@ -498,11 +563,6 @@ pub struct ContextAnswer<'a> {
     pub dial_to_number: &'a str,
     /// Free text.
     pub message: &'a str,
-}
-
-/// KV key of a user's context.
-pub fn context_key(user: &str) -> String {
-    format!("ctx:{user}")
 }
 
 /// The app user behind a Dial Whom `CallFrom` of `sip:<user>` (or
@@ -569,6 +629,10 @@ mod tests {
         );
         assert_eq!(AppPath::parse("accounts/a/subscribers/b%40c/context").unwrap().route(), Route::Context);
         assert_eq!(
+            AppPath::parse("accounts/a/subscribers/alice/contacts"),
+            Some(AppPath::Contacts { account_sid: "a".into(), user: "alice".into() })
+        );
+        assert_eq!(
             AppPath::parse("v1/devices/bob/dev%201"),
             Some(AppPath::Device { subscriber: "bob".into(), device_id: "dev 1".into() })
         );
@@ -609,6 +673,13 @@ mod tests {
         assert_eq!(subscriber_token_url("https://x/", "sid"), "https://x/v2/accounts/sid/subscriber-token");
         let v: Value = serde_json::from_str(&BackendError::BadCredentials.reply().body).unwrap();
         assert_eq!(v["http_code"], 403);
+        // where the apps display `message`, our text goes elsewhere
+        let v: Value = serde_json::from_str(&BackendError::NotFound("context").quiet_reply().body).unwrap();
+        assert_eq!(v, serde_json::json!({"http_code": 404, "message": "", "error": "not found: context"}));
+        assert_eq!(BackendError::NoLoginWindow.status(), 401);
+        assert_eq!(SampleAppMode::parse(""), (SampleAppMode::Narrow, false));
+        assert_eq!(SampleAppMode::parse("OFF"), (SampleAppMode::Off, false));
+        assert_eq!(SampleAppMode::parse("open"), (SampleAppMode::Narrow, true));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The device registry: which push tokens reach a subscriber. One record per
 //! subscriber (KV key [`key`]), holding at most [`MAX_DEVICES`] devices.
 //!
-//! Updates are read-modify-write on one KV key, so two registrations for the
-//! same subscriber within a second may race and one be lost; the app
-//! re-registers on every start and token refresh, which heals that.
+//! Changes are applied one after another by the subscriber's Durable Object
+//! (see [`super::session::RegistryState`]), which mirrors the record to KV
+//! for the push path to read.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,14 +24,26 @@ pub fn key(subscriber: &SubscriberName) -> String {
     format!("dev:{subscriber}")
 }
 
-/// Where a push goes.
+/// The phone's operating system. Which provider carries a push follows
+/// from it and the token's shape ([`Device::transport`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
-    /// FCM, sent by the worker itself.
+    /// Android: always FCM, sent by the worker itself.
     Android,
-    /// APNs VoIP (PushKit), sent by proto-gateway over HTTP/2.
+    /// iOS: an FCM token (the published sample app) goes through FCM with
+    /// an `apns` block; a PushKit VoIP token goes to APNs through proto-gateway.
     Ios,
+}
+
+/// Which provider delivers to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// FCM HTTP v1 from the worker (Android, and iPhones with an FCM token).
+    Fcm,
+    /// APNs VoIP (PushKit) through proto-gateway's HTTP/2 relay.
+    ApnsVoip,
 }
 
 impl Platform {
@@ -67,10 +79,18 @@ pub fn is_pushkit_token(token: &str) -> bool {
 /// The platform of a token: the hint when given, else iOS for a PushKit
 /// token and Android (FCM) for anything else.
 pub fn infer_platform(token: &str, hint: Option<&str>) -> Result<Platform, DeviceError> {
+    sample_app_platform(token, hint, Platform::Android)
+}
+
+/// The platform of a sample app's `devicetoken`: the hint when given, iOS
+/// for a PushKit token (no FCM token is 64 hex digits), else `known`: the
+/// platform of the login it belongs to. FCM tokens of iPhones and Android
+/// phones look alike, so only the login's device id tells them apart.
+pub fn sample_app_platform(token: &str, hint: Option<&str>, known: Platform) -> Result<Platform, DeviceError> {
     match hint.map(str::trim).filter(|h| !h.is_empty()) {
         Some(h) => Platform::parse(h).ok_or_else(|| DeviceError::BadPlatform(h.to_owned())),
         None if is_pushkit_token(token) => Ok(Platform::Ios),
-        None => Ok(Platform::Android),
+        None => Ok(known),
     }
 }
 
@@ -109,6 +129,15 @@ impl Device {
         let token = token.trim();
         check_token(token)?;
         Ok(Self { device_id: device_id.to_owned(), platform, token: token.to_owned(), registered_ms: now_ms })
+    }
+
+    /// The provider for this device: APNs VoIP for an iPhone's PushKit
+    /// token, FCM for everything else.
+    pub fn transport(&self) -> Transport {
+        match self.platform {
+            Platform::Ios if is_pushkit_token(&self.token) => Transport::ApnsVoip,
+            _ => Transport::Fcm,
+        }
     }
 
     /// The device id the sample apps' `devicetoken` call implies: it carries
@@ -211,6 +240,22 @@ mod tests {
         assert_eq!(infer_platform(FCM, Some(" iOS ")), Ok(Platform::Ios));
         assert_eq!(infer_platform(FCM, Some("")), Ok(Platform::Android));
         assert_eq!(infer_platform(FCM, Some("web")), Err(DeviceError::BadPlatform("web".into())));
+        // An iPhone's FCM token is iOS because its login said so.
+        assert_eq!(sample_app_platform(FCM, None, Platform::Ios), Ok(Platform::Ios));
+        assert_eq!(sample_app_platform(IOS, None, Platform::Android), Ok(Platform::Ios));
+    }
+
+    #[test]
+    fn transport_follows_platform_and_token() {
+        let d = |p, t: &str| Device::new("d", p, t, 1).unwrap().transport();
+        assert_eq!(d(Platform::Android, FCM), Transport::Fcm);
+        assert_eq!(d(Platform::Ios, FCM), Transport::Fcm);
+        assert_eq!(d(Platform::Ios, IOS), Transport::ApnsVoip);
+        // An iPhone's FCM token and an Android token of one subscriber are two devices.
+        let mut l = DeviceList::default();
+        l.upsert(Device::new(Device::sample_app_slot(Platform::Ios), Platform::Ios, FCM, 1).unwrap());
+        l.upsert(Device::new(Device::sample_app_slot(Platform::Android), Platform::Android, "fcm-android", 2).unwrap());
+        assert_eq!(l.devices.len(), 2);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::body::PushBody;
+use super::devices::Platform;
 use super::Delivery;
 
 /// FCM's production host; tests point the `FCM_BASE_URL` var elsewhere.
@@ -113,16 +114,21 @@ pub struct SendRequest<'a> {
     pub message: Message<'a>,
 }
 
-/// A data-only message: no `notification`, so the app's
-/// `onMessageReceived` runs even in the background and rings itself.
+/// A data-only message: no `notification`, so the app's own code runs and
+/// rings (Android's `onMessageReceived`; iOS's
+/// `application(_:didReceiveRemoteNotification:fetchCompletionHandler:)`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Message<'a> {
     /// The device's registration token.
     pub token: &'a str,
     /// Exactly the three keys the app reads.
     pub data: &'a PushBody,
-    /// Delivery options.
-    pub android: AndroidConfig,
+    /// Delivery options for an Android device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub android: Option<AndroidConfig>,
+    /// Delivery options for an iPhone that registered an FCM token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apns: Option<ApnsConfig>,
 }
 
 /// The Android delivery options.
@@ -134,9 +140,68 @@ pub struct AndroidConfig {
     pub ttl: &'static str,
 }
 
-/// The message for one device.
-pub fn message<'a>(token: &'a str, body: &'a PushBody) -> SendRequest<'a> {
-    SendRequest { message: Message { token, data: body, android: AndroidConfig { priority: "HIGH", ttl: TTL } } }
+/// What FCM forwards to APNs for an iPhone: a background notification, the
+/// only kind that wakes the app with data and no alert. Apple requires
+/// `apns-push-type: background`, `apns-priority: 5` and
+/// `content-available: 1` for it (FCM rejects a data message to an Apple
+/// device at priority 10 with `INVALID_ARGUMENT`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApnsConfig {
+    /// APNs request headers.
+    pub headers: ApnsHeaders,
+    /// The `aps` dictionary; the data keys are added by FCM at the top level.
+    pub payload: ApnsPayload,
+}
+
+/// The APNs headers FCM passes on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApnsHeaders {
+    /// `background`.
+    #[serde(rename = "apns-push-type")]
+    pub push_type: &'static str,
+    /// `5`, as background notifications must be.
+    #[serde(rename = "apns-priority")]
+    pub priority: &'static str,
+    /// Epoch seconds after which APNs drops it: the same 30 s as Android's `ttl`.
+    #[serde(rename = "apns-expiration")]
+    pub expiration: String,
+}
+
+/// `{"aps": {"content-available": 1}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApnsPayload {
+    /// The `aps` dictionary.
+    pub aps: Aps,
+}
+
+/// The `aps` dictionary of a background notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Aps {
+    /// 1: wake the app in the background.
+    #[serde(rename = "content-available")]
+    pub content_available: u8,
+}
+
+/// Seconds [`TTL`] stands for.
+pub const TTL_SECS: u64 = 30;
+
+/// The message for one device of `platform`, sent at `now_secs`.
+pub fn message<'a>(token: &'a str, body: &'a PushBody, platform: Platform, now_secs: u64) -> SendRequest<'a> {
+    let (android, apns) = match platform {
+        Platform::Android => (Some(AndroidConfig { priority: "HIGH", ttl: TTL }), None),
+        Platform::Ios => (
+            None,
+            Some(ApnsConfig {
+                headers: ApnsHeaders {
+                    push_type: "background",
+                    priority: "5",
+                    expiration: (now_secs + TTL_SECS).to_string(),
+                },
+                payload: ApnsPayload { aps: Aps { content_available: 1 } },
+            }),
+        ),
+    };
+    SendRequest { message: Message { token, data: body, android, apns } }
 }
 
 /// What an FCM answer means. A 404 `UNREGISTERED`, or a 400
@@ -182,7 +247,7 @@ mod tests {
     #[test]
     fn the_exact_message() {
         let b = body();
-        let v = serde_json::to_value(message("tok-1", &b)).unwrap();
+        let v = serde_json::to_value(message("tok-1", &b, Platform::Android, 1_000)).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"message": {
@@ -192,6 +257,19 @@ mod tests {
             }})
         );
         assert!(v["message"].get("notification").is_none());
+        // An iPhone's FCM token: the same data, woken as a background notification.
+        let v = serde_json::to_value(message("tok-2", &b, Platform::Ios, 1_000)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"message": {
+                "token": "tok-2",
+                "data": {"subscriberName": "bob", "payload": "p-data", "payloadVersion": "2"},
+                "apns": {
+                    "headers": {"apns-push-type": "background", "apns-priority": "5", "apns-expiration": "1030"},
+                    "payload": {"aps": {"content-available": 1}}
+                }
+            }})
+        );
         assert_eq!(send_url("https://fcm.googleapis.com/", "proj-1"), "https://fcm.googleapis.com/v1/projects/proj-1/messages:send");
     }
 

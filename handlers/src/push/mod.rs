@@ -9,8 +9,9 @@
 //! and answers with [`answer`].
 //!
 //! The rest serves the phone: subscriber names ([`subscriber`]), provider
-//! JWTs ([`jwt`]), and the backend Exotel's sample apps expect plus the app
-//! credential that guards it ([`backend`]).
+//! JWTs ([`jwt`]), the backend Exotel's sample apps expect plus the app
+//! credential that guards it ([`backend`]), the login sessions and call
+//! contexts kept per user ([`session`]), and the contacts tab ([`contacts`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +20,11 @@ use crate::reply::Reply;
 pub mod apns;
 pub mod backend;
 pub mod body;
+pub mod contacts;
 pub mod devices;
 pub mod fcm;
 pub mod jwt;
+pub mod session;
 pub mod subscriber;
 
 use devices::Platform;
