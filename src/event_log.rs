@@ -366,7 +366,7 @@ impl DurableObject for EventLog {
         }
         self.flush_index().await;
         let cutoff = now_ms() - retention_ms(&self.env);
-        self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms < ?", vec![i(cutoff)])?;
+        self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms <= ?", vec![i(cutoff)])?;
         self.schedule().await?;
         Response::ok("done")
     }
@@ -839,7 +839,7 @@ impl DurableObject for DeadLetterIndex {
                 let rows: Vec<E> = sql
                     .exec(
                         "SELECT entry FROM dead WHERE dead_ms >= ? AND dead_ms <= ? ORDER BY dead_ms, key, event_sid LIMIT ?",
-                        vec![i(range.from_ms), i(range.to_ms.min(i64::from(i32::MAX) * 1_000_000)), i(limit as i64)],
+                        vec![i(range.from_ms), i(range.to_ms.min(Range::MAX_MS)), i(limit as i64)],
                     )?
                     .to_array()?;
                 let dead = rows.into_iter().filter_map(|r| serde_json::from_str(&r.entry).ok()).collect();
@@ -853,7 +853,7 @@ impl DurableObject for DeadLetterIndex {
     async fn alarm(&self) -> Result<Response> {
         let sql = self.state.storage().sql();
         let retention = retention_ms(&self.env);
-        sql.exec("DELETE FROM dead WHERE dead_ms < ?", vec![i(now_ms() - retention)])?;
+        sql.exec("DELETE FROM dead WHERE dead_ms <= ?", vec![i(now_ms() - retention)])?;
         let left: Vec<Count> = sql.exec("SELECT COUNT(*) AS n FROM dead", None)?.to_array()?;
         if left.first().is_some_and(|c| c.n > 0) {
             self.state.storage().set_alarm(at(now_ms() + retention.clamp(1_000, 86_400_000))).await?;
