@@ -43,6 +43,9 @@ use worker::{
 
 use crate::{bindings, budget, config};
 
+/// How soon an alarm that hit a storage error runs again.
+const STORAGE_RETRY_MS: i64 = 5_000;
+
 /// Operations on a key's log, as JSON bodies.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -352,11 +355,13 @@ impl DurableObject for EventLog {
         let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
         // Bounded work per alarm; the next one continues right away.
         let mut applied = 0;
+        let mut broken = false;
         while applied < 200 && now_ms() - started < 20_000 {
             match rules::next_to_apply(&self.pending()?, now_ms(), window) {
                 Next::Apply(seq) => {
                     if let Err(e) = self.apply(seq).await {
                         console_error!("event log: applying #{seq} failed: {e}");
+                        broken = true;
                         break;
                     }
                     applied += 1;
@@ -368,6 +373,10 @@ impl DurableObject for EventLog {
         let cutoff = now_ms() - retention_ms(&self.env);
         self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms <= ?", vec![i(cutoff)])?;
         self.schedule().await?;
+        if broken {
+            // Storage trouble: try again shortly rather than spin.
+            self.state.storage().set_alarm(at(now_ms() + STORAGE_RETRY_MS)).await?;
+        }
         Response::ok("done")
     }
 }

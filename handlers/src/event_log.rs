@@ -162,7 +162,7 @@ fn check_event(raw: &str) -> Result<Incoming, (Option<String>, String)> {
         Err(e) => return Err((sid_of(), e.to_string())),
     };
     if !is_header_value(&e.event_sid) {
-        return Err((None, "event_sid must be printable ASCII (it is sent as a header value)".into()));
+        return Err((Some(e.event_sid), "event_sid must be printable ASCII (it is sent as a header value)".into()));
     }
     Ok(Incoming::from_event(e, raw.to_owned()))
 }
@@ -748,7 +748,7 @@ mod tests {
         assert!(matches!(&els[3], Element::Valid(i) if i.key == "leg:L2"));
         assert_eq!(els[4], Element::Repeated { event_sid: "A".into() });
         assert!(matches!(&els[5], Element::Rejected { event_sid: Some(s), error } if s == "BIG" && error.contains("longer")));
-        assert!(matches!(&els[6], Element::Rejected { event_sid: None, error } if error.contains("ASCII")));
+        assert!(matches!(&els[6], Element::Rejected { event_sid: Some(s), error } if s == "caf\u{e9}" && error.contains("ASCII")));
         assert_eq!(group(&els), vec![("leg:L1".to_owned(), vec![0]), ("leg:L2".to_owned(), vec![3])]);
     }
 
