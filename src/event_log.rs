@@ -323,11 +323,13 @@ enum Decided {
 pub struct EventLog {
     state: State,
     env: Env,
+    /// Whether this instance created its tables (again after `delete_all`).
+    schema_ready: std::cell::Cell<bool>,
 }
 
 impl DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, schema_ready: std::cell::Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -387,10 +389,14 @@ impl EventLog {
     }
 
     fn schema(&self) -> Result<()> {
+        if self.schema_ready.get() {
+            return Ok(());
+        }
         let sql = self.sql();
         for stmt in SCHEMA {
             sql.exec(stmt, None)?;
         }
+        self.schema_ready.set(true);
         Ok(())
     }
 
@@ -754,6 +760,7 @@ impl EventLog {
             Some(t) => storage.set_alarm(at(t)).await?,
             None => {
                 if scalar(&sql, "SELECT COUNT(*) FROM events")?.unwrap_or(0) == 0 {
+                    self.schema_ready.set(false);
                     storage.delete_all().await?;
                 }
             }
