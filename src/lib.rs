@@ -10,7 +10,7 @@ mod bindings;
 mod body;
 mod budget;
 mod config;
-mod events_guard;
+mod event_log;
 mod http;
 mod lookup;
 mod relay;
@@ -21,7 +21,7 @@ mod user_state;
 mod webcrypto;
 mod zones;
 
-pub use events_guard::EventsGuard;
+pub use event_log::{DeadLetterIndex, EventLog};
 pub use routing_state::RoutingState;
 pub use user_state::UserState;
 

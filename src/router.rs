@@ -48,6 +48,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     // method it has no variant for (PROPFIND, PURGE, MKCOL...) to GET.
     let method = req.inner().method();
     let head = method == "HEAD";
+    // Operators' routes: their own credential and methods (docs/events.md).
+    if let Some(rest) = url.path().strip_prefix("/admin/events") {
+        return respond(&routes::admin::handle_admin(req, &env, rest).await, head);
+    }
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);
     };

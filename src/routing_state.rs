@@ -80,11 +80,16 @@ fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
+/// When the clean-up alarm fires. worker-rs reads a bare `i64` as an offset
+/// from now (`ScheduledTime: From<i64>`), not as a Unix time: an absolute
+/// `now + ttl` here once put the alarm decades away.
+const ALARM_IN: i64 = CALL_STATE_TTL_MS;
+
 impl RoutingState {
     async fn expire_later(&self) -> Result<()> {
         let storage = self.state.storage();
         if storage.get_alarm().await?.is_none() {
-            storage.set_alarm(now_ms() + CALL_STATE_TTL_MS).await?;
+            storage.set_alarm(ALARM_IN).await?;
         }
         Ok(())
     }
@@ -148,7 +153,7 @@ impl RoutingState {
             storage.delete_multiple(chunk.to_vec()).await?;
         }
         if kept > 0 {
-            storage.set_alarm(now_ms() + CALL_STATE_TTL_MS).await?;
+            storage.set_alarm(ALARM_IN).await?;
         }
         Ok(())
     }

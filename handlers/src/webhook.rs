@@ -182,19 +182,8 @@ pub fn verify(secrets: &[Secret], headers: &SignedHeaders<'_>, payload: &[u8], n
     if secrets.is_empty() {
         return Err(WebhookError::NoSecret);
     }
-    let id = headers.id.trim();
-    if id.is_empty() || id.len() > MAX_ID_LEN || id.contains('.') {
-        return Err(WebhookError::BadId);
-    }
-    let ts_text = headers.timestamp.trim();
-    // Digits only: `i64::from_str` would take "+5", which signs differently.
-    if ts_text.is_empty() || ts_text.len() > 12 || !ts_text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(WebhookError::BadTimestamp);
-    }
-    let ts: i64 = ts_text.parse().map_err(|_| WebhookError::BadTimestamp)?;
-    if (now - ts).abs() > TOLERANCE_SECONDS {
-        return Err(WebhookError::Stale);
-    }
+    check_headers(headers, now)?;
+    let (id, ts_text) = (headers.id.trim(), headers.timestamp.trim());
     let candidates: Vec<Vec<u8>> = headers
         .signature
         .split_whitespace()
@@ -215,6 +204,31 @@ pub fn verify(secrets: &[Secret], headers: &SignedHeaders<'_>, payload: &[u8], n
     } else {
         Err(WebhookError::NoMatch)
     }
+}
+
+/// The checks of [`verify`] that need no body and no secret: a well-formed
+/// id, a timestamp within the window, at least one `v1` signature. A
+/// receiver runs them before reading a large body, so a delivery that can
+/// never verify costs no read.
+pub fn check_headers(headers: &SignedHeaders<'_>, now: i64) -> Result<(), WebhookError> {
+    let id = headers.id.trim();
+    if id.is_empty() || id.len() > MAX_ID_LEN || id.contains('.') {
+        return Err(WebhookError::BadId);
+    }
+    let ts_text = headers.timestamp.trim();
+    // Digits only: `i64::from_str` would take "+5", which signs differently.
+    if ts_text.is_empty() || ts_text.len() > 12 || !ts_text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WebhookError::BadTimestamp);
+    }
+    let ts: i64 = ts_text.parse().map_err(|_| WebhookError::BadTimestamp)?;
+    if (now - ts).abs() > TOLERANCE_SECONDS {
+        return Err(WebhookError::Stale);
+    }
+    let any_v1 = headers.signature.split_whitespace().any(|s| s.split_once(',').is_some_and(|(v, _)| v == VERSION));
+    if !any_v1 {
+        return Err(WebhookError::NoMatch);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -290,6 +304,19 @@ mod tests {
         assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS - 300), Ok(()));
         assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS + 301), Err(WebhookError::Stale));
         assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS - 301), Err(WebhookError::Stale));
+    }
+
+    #[test]
+    fn header_checks_need_no_body_and_refuse_what_can_never_verify() {
+        let ok = SignedHeaders { id: VECTOR_ID, timestamp: "1614265330", signature: VECTOR_SIG };
+        assert_eq!(check_headers(&ok, VECTOR_TS), Ok(()));
+        assert_eq!(check_headers(&ok, VECTOR_TS + TOLERANCE_SECONDS + 1), Err(WebhookError::Stale));
+        let no_sig = SignedHeaders { signature: "", ..ok };
+        assert_eq!(check_headers(&no_sig, VECTOR_TS), Err(WebhookError::NoMatch));
+        let other_scheme = SignedHeaders { signature: "v1a,abc", ..ok };
+        assert_eq!(check_headers(&other_scheme, VECTOR_TS), Err(WebhookError::NoMatch));
+        let no_id = SignedHeaders { id: "", ..ok };
+        assert_eq!(check_headers(&no_id, VECTOR_TS), Err(WebhookError::BadId));
     }
 
     #[test]
