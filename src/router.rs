@@ -50,7 +50,12 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let head = method == "HEAD";
     // Operators' routes: their own credential and methods (docs/events.md).
     if let Some(rest) = url.path().strip_prefix("/admin/events") {
-        return respond(&routes::admin::handle_admin(req, &env, rest).await, head);
+        if let Some(allow) = handlers::event_log::AdminRequest::allow(rest) {
+            if !allow.split(", ").any(|m| m == method) {
+                return method_not_allowed(&Reply::error(405, format!("{allow} only")), allow, head);
+            }
+        }
+        return respond(&routes::admin::handle_admin(req, &env, rest, &method).await, head);
     }
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);

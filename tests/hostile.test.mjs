@@ -88,6 +88,9 @@ const ROUTES = [
   [`/accounts/${SID}/subscribers/bob/devicetoken`, "POST"],
   [`/accounts/${SID}/subscribers/bob/context`, "GET, HEAD, POST, DELETE"],
   [`/accounts/${SID}/subscribers/bob/contacts`, "GET, HEAD"],
+  ["/admin/events/log?leg=L1", "GET, HEAD"],
+  ["/admin/events/dead", "GET, HEAD"],
+  ["/admin/events/replay?leg=L1", "POST"],
 ];
 const ODD_METHODS = ["PROPFIND", "PROPPATCH", "PURGE", "MKCOL", "LOCK", "UNLOCK", "COPY", "MOVE", "SEARCH", "REPORT", "PATCH", "PUT", "DELETE", "OPTIONS", "TRACE", "GET", "HEAD", "POST"];
 

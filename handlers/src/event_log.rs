@@ -662,6 +662,16 @@ fn limit_from(q: &HashMap<String, String>) -> Result<usize, AdminError> {
 }
 
 impl AdminRequest {
+    /// The methods an admin path answers, as its 405's `Allow` lists them
+    /// (`None`: no such path).
+    pub fn allow(rest: &str) -> Option<&'static str> {
+        match rest.trim_end_matches('/') {
+            "/log" | "/dead" => Some("GET, HEAD"),
+            "/replay" => Some("POST"),
+            _ => None,
+        }
+    }
+
     /// Parses the path after `/admin/events`, the method and the query.
     pub fn parse(rest: &str, method: &str, query: &str) -> Result<Self, AdminError> {
         let q: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -853,6 +863,9 @@ mod tests {
         assert_eq!(AdminRequest::parse("/log", "GET", "leg=L1"), Ok(AdminRequest::Log { key: "leg:L1".into(), limit: 100 }));
         assert_eq!(AdminRequest::parse("/log/", "GET", "key=bridge%3AB1&limit=5"), Ok(AdminRequest::Log { key: "bridge:B1".into(), limit: 5 }));
         assert_eq!(AdminRequest::parse("/log", "POST", "leg=L1"), Err(AdminError::Method("GET")));
+        assert_eq!(AdminRequest::allow("/log/"), Some("GET, HEAD"));
+        assert_eq!(AdminRequest::allow("/replay"), Some("POST"));
+        assert_eq!(AdminRequest::allow("/nope"), None);
         assert_eq!(AdminRequest::parse("/log", "GET", "").unwrap_err().status(), 400);
         assert_eq!(AdminRequest::parse("/log", "GET", "key=nope:x").unwrap_err().status(), 400);
         assert_eq!(AdminRequest::parse("/log", "GET", "leg=a&bridge=b").unwrap_err().status(), 400);

@@ -73,13 +73,14 @@ struct ReplayAnswer {
 }
 
 /// Handles `/admin/events{rest}`.
-pub async fn handle_admin(req: Request, env: &Env, rest: &str) -> Reply {
+/// `method` is the raw method (the router's: `Request::method()` would read
+/// PROPFIND as GET).
+pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> Reply {
     if !authorized(&req, env) {
         return Reply::error(401, "unauthorized");
     }
     let query = req.url().ok().and_then(|u| u.query().map(str::to_owned)).unwrap_or_default();
-    let method = req.method().to_string();
-    let admin = match AdminRequest::parse(rest, &method, &query) {
+    let admin = match AdminRequest::parse(rest, method, &query) {
         Ok(a) => a,
         Err(e) => return Reply::error(e.status(), e.to_string()),
     };
