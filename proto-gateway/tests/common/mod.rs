@@ -196,6 +196,8 @@ pub fn config(dir: &Path, sink_url: &str) -> Config {
     c.forward.initial_backoff_ms = 20;
     c.forward.max_backoff_ms = 200;
     c.forward.timeout_ms = 3_000;
+    // The sink takes one event per POST (the single-event contract).
+    c.forward.batch = false;
     c
 }
 
