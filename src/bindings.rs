@@ -84,21 +84,38 @@ pub const EXOPHONE: &str = "EXOPHONE";
 /// events with, separated by commas or whitespace (rotation: any one verifies).
 pub const EVENTS_WEBHOOK_SECRETS: &str = "EVENTS_WEBHOOK_SECRETS";
 
-/// Durable Object namespace remembering delivered `webhook-id`s, one
-/// instance per id, so a replay acts once even when copies race.
-pub const EVENTS_GUARD: &str = "EVENTS_GUARD";
+/// Durable Object namespace of the event logs (`EventLog`), one per
+/// ordering key (`leg:<sid>`, `bridge:<sid>`, `event:<sid>`).
+pub const EVENT_LOG: &str = "EVENT_LOG";
 
-/// KV namespace remembering delivered `webhook-id`s: the fallback when
-/// [`EVENTS_GUARD`] is not bound (no compare-and-set, so best effort).
-pub const EVENTS_SEEN: &str = "EVENTS_SEEN";
+/// Durable Object namespace of the dead-letter index (`DeadLetterIndex`),
+/// one instance named [`DEAD_LETTER_INDEX_NAME`].
+pub const EVENT_INDEX: &str = "EVENT_INDEX";
 
-/// Var: seconds a `webhook-id` is remembered (KV's minimum TTL is 60).
-pub const EVENTS_SEEN_TTL_SECONDS: &str = "EVENTS_SEEN_TTL_SECONDS";
+/// The one instance of [`EVENT_INDEX`].
+pub const DEAD_LETTER_INDEX_NAME: &str = "dead-letters";
 
-/// Default for [`EVENTS_SEEN_TTL_SECONDS`]: a day, longer than the
-/// gateway's retry schedule, so a retry of an event we already acted on
-/// (whose 200 the gateway never saw) is still recognised.
-pub const DEFAULT_EVENTS_SEEN_TTL_SECONDS: u64 = 86_400;
+/// Var: most events one `POST /events` array may carry (default 500).
+pub const EVENTS_MAX_BATCH: &str = "EVENTS_MAX_BATCH";
+
+/// Var: largest `POST /events` body in bytes (default 4 MiB).
+pub const EVENTS_MAX_BATCH_BYTES: &str = "EVENTS_MAX_BATCH_BYTES";
+
+/// Var: ms the event logs may take to confirm a delivery's writes (default 2000).
+pub const EVENTS_STORE_BUDGET_MS: &str = "EVENTS_STORE_BUDGET_MS";
+
+/// Var: ms an event waits for earlier-stamped events of its key (default 500).
+pub const EVENTS_REORDER_MS: &str = "EVENTS_REORDER_MS";
+
+/// Var: days applied and dead events are kept (default 7; fractions allowed).
+pub const EVENTS_RETENTION_DAYS: &str = "EVENTS_RETENTION_DAYS";
+
+/// Var: attempts at an event's actions before it is dead-lettered (default 8).
+pub const EVENTS_MAX_ATTEMPTS: &str = "EVENTS_MAX_ATTEMPTS";
+
+/// Secret: admin bearer tokens for `/admin/events/...`, separated by commas
+/// or whitespace, at least 16 characters each.
+pub const ADMIN_TOKENS: &str = "EXOEDGE_ADMIN_TOKENS";
 
 /// Var: base URL of Exotel's v2 (CPaaS) API; tests point it at a fake.
 pub const EXOTEL_CPAAS_BASE: &str = "EXOTEL_CPAAS_BASE";
@@ -116,11 +133,11 @@ pub const EVENTS_API_KEY: &str = "EXOTEL_API_KEY";
 /// Secret: Exotel API token for the actions' Basic auth.
 pub const EVENTS_API_TOKEN: &str = "EXOTEL_API_TOKEN";
 
-/// Var: milliseconds one event may spend posting its actions, 429 backoff included.
+/// Var: milliseconds one POST of an action may take before it counts as a
+/// failed attempt (retried with backoff).
 pub const EVENTS_ACTION_BUDGET_MS: &str = "EVENTS_ACTION_BUDGET_MS";
 
-/// Default for [`EVENTS_ACTION_BUDGET_MS`]: well inside the gateway's
-/// delivery timeout, long enough for a few backoff rounds.
+/// Default for [`EVENTS_ACTION_BUDGET_MS`].
 pub const DEFAULT_EVENTS_ACTION_BUDGET_MS: u64 = 8_000;
 
 /// Var: first backoff step in ms after a 429 or 5xx (doubles per attempt).

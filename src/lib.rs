@@ -9,7 +9,7 @@ mod app;
 mod bindings;
 mod budget;
 mod config;
-mod events_guard;
+mod event_log;
 mod http;
 mod lookup;
 mod relay;
@@ -18,7 +18,7 @@ mod routes;
 mod routing_state;
 mod webcrypto;
 
-pub use events_guard::EventsGuard;
+pub use event_log::{DeadLetterIndex, EventLog};
 pub use routing_state::RoutingState;
 
 #[event(start)]

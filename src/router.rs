@@ -45,6 +45,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let resolved = route::resolve(url.path());
     let method = req.method();
     let head = method == Method::Head;
+    // Operators' routes: their own credential and methods (docs/events.md).
+    if let Some(rest) = url.path().strip_prefix("/admin/events") {
+        return respond(&routes::admin::handle_admin(req, &env, rest).await, head);
+    }
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);
     };

@@ -23,6 +23,7 @@ pub mod connect;
 pub mod destination;
 pub mod dialwhom;
 pub mod error;
+pub mod event_log;
 pub mod events;
 pub mod exoml;
 pub mod gather;

@@ -7,6 +7,7 @@ use handlers::reply::Reply;
 use handlers::route::Route;
 use worker::{Context, Env};
 
+pub mod admin;
 pub mod backend;
 pub mod connect;
 pub mod devices;

@@ -30,7 +30,13 @@ export async function startWorker(opts = {}) {
     ],
     compatibilityDate: "2026-04-01",
     kvNamespaces: ["CONFIG", "STATE", ...(opts.kvNamespaces ?? [])],
-    durableObjects: { ROUTING_STATE: "RoutingState", ...(opts.durableObjects ?? {}) },
+    // As wrangler.toml binds them; the event logs are SQLite-backed.
+    durableObjects: {
+      ROUTING_STATE: "RoutingState",
+      EVENT_LOG: { className: "EventLog", useSQLite: true },
+      EVENT_INDEX: { className: "DeadLetterIndex", useSQLite: true },
+      ...(opts.durableObjects ?? {}),
+    },
     bindings: { EXOEDGE_TOKENS: `${TOKEN},${TOKEN2}`, KV_BUDGET_MS: "150", ...(opts.bindings ?? {}) },
     ...(opts.miniflare ?? {}),
   });
