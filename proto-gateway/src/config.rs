@@ -259,6 +259,8 @@ pub struct ReplicaConfig {
     pub ack_budget_ms: u64,
     /// Most events per edge-store POST (concurrent RPCs share one POST).
     pub max_batch: usize,
+    /// Edge-store POSTs in flight at once (each key in one at a time).
+    pub max_in_flight: usize,
 }
 
 impl Default for ReplicaConfig {
@@ -267,6 +269,7 @@ impl Default for ReplicaConfig {
             mode: ReplicaMode::Auto,
             ack_budget_ms: 250,
             max_batch: 500,
+            max_in_flight: 4,
         }
     }
 }
@@ -428,9 +431,10 @@ impl Config {
         if self.forward.batch_max_events == 0
             || self.forward.batches_in_flight == 0
             || self.replica.max_batch == 0
+            || self.replica.max_in_flight == 0
         {
             return Err(Error::Config(
-                "forward.batch_max_events, forward.batches_in_flight and replica.max_batch must be >= 1"
+                "forward.batch_max_events, forward.batches_in_flight, replica.max_batch and replica.max_in_flight must be >= 1"
                     .into(),
             ));
         }

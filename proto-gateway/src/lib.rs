@@ -116,6 +116,7 @@ impl Gateway {
                     metrics.clone(),
                     Duration::from_millis(config.replica.ack_budget_ms),
                     config.replica.max_batch,
+                    config.replica.max_in_flight,
                 );
                 (Some(edge), Some(task))
             }

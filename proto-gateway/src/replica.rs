@@ -5,11 +5,12 @@
 //! after its fsync, exactly as in local-outbox mode; the dispatcher drains
 //! the outbox in order when the edge is back.
 //!
-//! Concurrent RPCs share POSTs: one task (the batcher) takes everything
-//! queued, sends it as one batch, answers each RPC from the edge's
-//! per-event results, then takes what arrived meanwhile (group commit to
-//! the edge, like the outbox writer's group commit to disk). One batch at a
-//! time keeps a key's events in arrival order.
+//! Concurrent RPCs share POSTs: the batcher takes everything queued, sends
+//! it as one batch, answers each RPC from the edge's per-event results, and
+//! meanwhile takes what arrives into the next batch (group commit to the
+//! edge, like the outbox writer's group commit to disk), up to
+//! `replica.max_in_flight` POSTs at once. A key is in one POST at a time,
+//! which keeps its events in arrival order.
 //!
 //! Order across the two paths: while a key has events in the local outbox
 //! ("local keys"), its later events go to the outbox too, behind them; and
@@ -18,12 +19,12 @@
 //! outbox append happen under one lock, so the outbox's commit order is the
 //! decision order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::convert::Event;
 use crate::error::{Error, Result};
@@ -184,6 +185,7 @@ impl EdgeStore {
         metrics: Arc<Metrics>,
         budget: Duration,
         max_batch: usize,
+        max_in_flight: usize,
     ) -> (EdgeStore, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let batcher = Batcher {
@@ -193,8 +195,9 @@ impl EdgeStore {
             metrics,
             budget,
             max_batch,
+            max_in_flight: max_in_flight.max(1),
         };
-        let task = tokio::spawn(batcher.run(rx));
+        let task = tokio::spawn(Arc::new(batcher).run(rx));
         (EdgeStore { tx, state, outbox }, task)
     }
 
@@ -247,25 +250,79 @@ struct Batcher {
     metrics: Arc<Metrics>,
     budget: Duration,
     max_batch: usize,
+    max_in_flight: usize,
 }
 
 impl Batcher {
-    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
-        let mut taken = Vec::with_capacity(self.max_batch);
-        while let Some(first) = rx.recv().await {
-            taken.push(first);
-            while taken.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(p) => taken.push(p),
-                    Err(_) => break,
+    /// Takes queued RPCs into batches, up to `max_in_flight` POSTs at once.
+    /// A key is in at most one POST at a time: an event whose key is in a
+    /// POST still in flight waits (in arrival order) for the next one, so a
+    /// key's events reach the edge, or fall back to the outbox, in order.
+    async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<Pending>) {
+        let mut waiting: VecDeque<Pending> = VecDeque::new();
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut posts: JoinSet<Vec<String>> = JoinSet::new();
+        let mut open = true;
+        loop {
+            while posts.len() < self.max_in_flight {
+                let mut batch = Vec::new();
+                let mut keys = HashSet::new();
+                let mut later = VecDeque::new();
+                let mut consider =
+                    |p: Pending, batch: &mut Vec<Pending>, later: &mut VecDeque<Pending>| {
+                        if batch.len() < self.max_batch && !busy.contains(&p.event.ordering_key) {
+                            keys.insert(p.event.ordering_key.clone());
+                            batch.push(p);
+                        } else {
+                            later.push_back(p);
+                        }
+                    };
+                for p in waiting.drain(..) {
+                    consider(p, &mut batch, &mut later);
                 }
+                while open && batch.len() < self.max_batch {
+                    match rx.try_recv() {
+                        Ok(p) => consider(p, &mut batch, &mut later),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                    }
+                }
+                waiting = later;
+                if batch.is_empty() {
+                    break;
+                }
+                busy.extend(keys.iter().cloned());
+                let me = self.clone();
+                posts.spawn(async move {
+                    me.send(batch).await;
+                    keys.into_iter().collect()
+                });
             }
-            self.send(&mut taken).await;
+            if !open && posts.is_empty() && waiting.is_empty() {
+                return;
+            }
+            tokio::select! {
+                received = rx.recv(), if open && posts.len() < self.max_in_flight => match received {
+                    Some(p) => waiting.push_back(p),
+                    None => open = false,
+                },
+                Some(done) = posts.join_next(), if !posts.is_empty() => match done {
+                    Ok(keys) => {
+                        for key in &keys {
+                            busy.remove(key);
+                        }
+                    }
+                    // Its RPCs see StoreClosed (not acknowledged); its keys
+                    // stay busy rather than risk reordering.
+                    Err(e) => tracing::error!(error = %e, "edge-store batch task failed"),
+                },
+                else => return,
+            }
         }
     }
 
     /// Sends one batch and answers every RPC in it.
-    async fn send(&self, taken: &mut Vec<Pending>) {
+    async fn send(&self, mut taken: Vec<Pending>) {
         // Route again now: the replica may have fallen back, or a key may
         // have gained local events, since these RPCs were queued.
         let mut direct: Vec<Pending> = Vec::with_capacity(taken.len());
