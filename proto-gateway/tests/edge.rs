@@ -205,3 +205,48 @@ async fn edge_store_acks_once_stored_at_the_edge_and_falls_back_to_the_outbox_wh
     );
     gw.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_never_in_two_posts_at_once_even_with_concurrent_rpcs_of_one_leg() {
+    // Slow, jittery answers and many RPCs of the same few legs at once:
+    // the edge-store batcher and the outbox dispatcher must each keep a
+    // leg in one POST at a time (the fake edge records any overlap).
+    let edge = FakeEdge::start(EdgeMode::Up(15)).await;
+    for mode in [ReplicaMode::EdgeStore, ReplicaMode::LocalOutbox] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), &edge.url);
+        cfg.forward.batch = true;
+        cfg.replica.mode = mode;
+        cfg.replica.ack_budget_ms = 2_000;
+        let gw = Gateway::start(cfg, vec![]).await.unwrap();
+        let client = Client::connect(gw.grpc_addr()).await;
+        let before = edge.log().len();
+        let mut tasks = Vec::new();
+        for t in 0..40 {
+            let mut c = client.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    let sid = format!("ev-{mode:?}-{t:02}-{i:02}");
+                    c.send(&sid, Some(&format!("leg-{mode:?}-{}", t % 3)))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        edge.wait_for("every event", WAIT, |l| l.len() == before + 400)
+            .await;
+        assert!(
+            edge.posts().iter().any(|&n| n > 1),
+            "{mode:?}: concurrent RPCs share POSTs"
+        );
+        assert_eq!(
+            edge.overlaps(),
+            Vec::<String>::new(),
+            "{mode:?}: a leg in two POSTs at once"
+        );
+        gw.stop().await.unwrap();
+    }
+}

@@ -311,6 +311,29 @@ struct EdgeState {
     mode: Arc<Mutex<EdgeMode>>,
     log: Arc<Mutex<Vec<Logged>>>,
     posts: Arc<Mutex<Vec<usize>>>,
+    /// Legs in POSTs being answered right now, and how often a POST
+    /// arrived with a leg that was already in one (never, if the gateway
+    /// keeps one POST per key in flight).
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    overlaps: Arc<Mutex<Vec<String>>>,
+}
+
+/// Takes a POST's legs out of the in-flight set when its answer is done or
+/// the client gave up (the handler is dropped).
+struct InFlight(Arc<Mutex<HashMap<String, usize>>>, Vec<String>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut m = self.0.lock().unwrap();
+        for leg in &self.1 {
+            if let Some(n) = m.get_mut(leg) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(leg);
+                }
+            }
+        }
+    }
 }
 
 /// A fake of the worker's `POST /events` batch contract
@@ -329,6 +352,8 @@ impl FakeEdge {
             mode: Arc::new(Mutex::new(mode)),
             log: Arc::default(),
             posts: Arc::default(),
+            in_flight: Arc::default(),
+            overlaps: Arc::default(),
         };
         let app = axum::Router::new()
             .route("/events", axum::routing::post(edge_receive))
@@ -359,6 +384,12 @@ impl FakeEdge {
             .unwrap()
             .iter()
             .any(|l| l.event_sid == sid)
+    }
+
+    /// Legs that arrived in a POST while another POST with the same leg
+    /// was still being answered.
+    pub fn overlaps(&self) -> Vec<String> {
+        self.state.overlaps.lock().unwrap().clone()
     }
 
     /// Events per POST received, in order.
@@ -447,6 +478,26 @@ async fn edge_receive(State(state): State<EdgeState>, headers: HeaderMap, body: 
         other => (vec![other], true),
     };
     state.posts.lock().unwrap().push(events.len());
+    let legs: Vec<String> = {
+        let mut legs: Vec<String> = events
+            .iter()
+            .filter_map(|e| e["data"]["leg_sid"].as_str().map(str::to_owned))
+            .collect();
+        legs.sort();
+        legs.dedup();
+        legs
+    };
+    let _in_flight = {
+        let mut m = state.in_flight.lock().unwrap();
+        for leg in &legs {
+            let n = m.entry(leg.clone()).or_insert(0);
+            if *n > 0 {
+                state.overlaps.lock().unwrap().push(leg.clone());
+            }
+            *n += 1;
+        }
+        InFlight(state.in_flight.clone(), legs)
+    };
     let mode = *state.mode.lock().unwrap();
     let sid_of = |e: &serde_json::Value| e["event_sid"].as_str().unwrap_or("").to_owned();
     match mode {
