@@ -43,6 +43,9 @@ use worker::{
 
 use crate::{bindings, budget, config};
 
+/// How soon an alarm that hit a storage error runs again.
+const STORAGE_RETRY_MS: i64 = 5_000;
+
 /// Operations on a key's log, as JSON bodies.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -254,15 +257,42 @@ const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS index_outbox (event_sid TEXT PRIMARY KEY, op TEXT NOT NULL, entry TEXT)",
 ];
 
-#[derive(Deserialize)]
-struct PendingRow {
-    seq: i64,
-    ts_us: Option<i64>,
-    arrived_ms: i64,
-    not_before_ms: i64,
+/// One result row, columns in SELECT order. Rows are read this way rather
+/// than deserialized into structs: one small reader instead of a serde
+/// deserializer per row type keeps the wasm smaller.
+struct Row(Vec<SqlStorageValue>);
+
+impl Row {
+    fn int(&self, col: usize) -> Option<i64> {
+        match self.0.get(col) {
+            Some(SqlStorageValue::Integer(v)) => Some(*v),
+            Some(SqlStorageValue::Float(f)) => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    fn text(&self, col: usize) -> Option<String> {
+        match self.0.get(col) {
+            Some(SqlStorageValue::String(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn string(&self, col: usize) -> String {
+        self.text(col).unwrap_or_default()
+    }
 }
 
-#[derive(Deserialize)]
+/// Runs a query and reads its rows.
+fn rows(sql: &SqlStorage, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Row>> {
+    sql.exec(query, bindings)?.raw().map(|r| r.map(Row)).collect()
+}
+
+/// The first column of the first row as an integer (COUNT, MIN).
+fn scalar(sql: &SqlStorage, query: &str) -> Result<Option<i64>> {
+    Ok(rows(sql, query, Vec::new())?.first().and_then(|r| r.int(0)))
+}
+
 struct WorkRow {
     event_sid: String,
     event_name: String,
@@ -272,37 +302,10 @@ struct WorkRow {
     actions: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct EntryRow {
-    seq: i64,
-    event_sid: String,
-    event_name: String,
-    ts_us: Option<i64>,
-    arrived_ms: i64,
-    body: String,
-    state: String,
-    result: Option<String>,
-    attempts: i64,
-    done_ms: Option<i64>,
-    error: Option<String>,
-    actions: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct OutboxRow {
     event_sid: String,
     op: String,
     entry: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
-}
-
-#[derive(Deserialize)]
-struct MinDone {
-    t: Option<i64>,
 }
 
 /// What the flow made of an event.
@@ -320,11 +323,13 @@ enum Decided {
 pub struct EventLog {
     state: State,
     env: Env,
+    /// Whether this instance created its tables (again after `delete_all`).
+    schema_ready: std::cell::Cell<bool>,
 }
 
 impl DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self { state, env, schema_ready: std::cell::Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -352,11 +357,13 @@ impl DurableObject for EventLog {
         let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
         // Bounded work per alarm; the next one continues right away.
         let mut applied = 0;
+        let mut broken = false;
         while applied < 200 && now_ms() - started < 20_000 {
             match rules::next_to_apply(&self.pending()?, now_ms(), window) {
                 Next::Apply(seq) => {
                     if let Err(e) = self.apply(seq).await {
                         console_error!("event log: applying #{seq} failed: {e}");
+                        broken = true;
                         break;
                     }
                     applied += 1;
@@ -366,8 +373,12 @@ impl DurableObject for EventLog {
         }
         self.flush_index().await;
         let cutoff = now_ms() - retention_ms(&self.env);
-        self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms < ?", vec![i(cutoff)])?;
+        self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms <= ?", vec![i(cutoff)])?;
         self.schedule().await?;
+        if broken {
+            // Storage trouble: try again shortly rather than spin.
+            self.state.storage().set_alarm(at(now_ms() + STORAGE_RETRY_MS)).await?;
+        }
         Response::ok("done")
     }
 }
@@ -378,20 +389,19 @@ impl EventLog {
     }
 
     fn schema(&self) -> Result<()> {
+        if self.schema_ready.get() {
+            return Ok(());
+        }
         let sql = self.sql();
         for stmt in SCHEMA {
             sql.exec(stmt, None)?;
         }
+        self.schema_ready.set(true);
         Ok(())
     }
 
     fn key(&self) -> Option<String> {
-        #[derive(Deserialize)]
-        struct V {
-            v: String,
-        }
-        let rows: Vec<V> = self.sql().exec("SELECT v FROM meta WHERE k = 'key'", None).ok()?.to_array().ok()?;
-        rows.into_iter().next().map(|r| r.v)
+        rows(&self.sql(), "SELECT v FROM meta WHERE k = 'key'", Vec::new()).ok()?.first().and_then(|r| r.text(0))
     }
 
     /// One transaction: de-duplicate, insert, remember the key. Then the
@@ -427,26 +437,34 @@ impl EventLog {
     }
 
     fn pending(&self) -> Result<Vec<Pending>> {
-        let rows: Vec<PendingRow> = self
-            .sql()
-            .exec("SELECT seq, ts_us, arrived_ms, not_before_ms FROM events WHERE state = 'pending'", None)?
-            .to_array()?;
+        let rows = rows(&self.sql(), "SELECT seq, ts_us, arrived_ms, not_before_ms FROM events WHERE state = 'pending'", Vec::new())?;
         Ok(rows
-            .into_iter()
-            .map(|r| Pending { seq: r.seq, ts_us: r.ts_us, arrived_ms: r.arrived_ms, not_before_ms: r.not_before_ms })
+            .iter()
+            .map(|r| Pending {
+                seq: r.int(0).unwrap_or(0),
+                ts_us: r.int(1),
+                arrived_ms: r.int(2).unwrap_or(0),
+                not_before_ms: r.int(3).unwrap_or(0),
+            })
             .collect())
     }
 
     /// Decides (once) and posts the event's actions, then records the outcome.
     async fn apply(&self, seq: i64) -> Result<()> {
-        let rows: Vec<WorkRow> = self
-            .sql()
-            .exec(
-                "SELECT event_sid, event_name, arrived_ms, body, attempts, actions FROM events WHERE seq = ? AND state = 'pending'",
-                vec![i(seq)],
-            )?
-            .to_array()?;
-        let Some(row) = rows.into_iter().next() else { return Ok(()) };
+        let found = rows(
+            &self.sql(),
+            "SELECT event_sid, event_name, arrived_ms, body, attempts, actions FROM events WHERE seq = ? AND state = 'pending'",
+            vec![i(seq)],
+        )?;
+        let Some(r) = found.first() else { return Ok(()) };
+        let row = WorkRow {
+            event_sid: r.string(0),
+            event_name: r.string(1),
+            arrived_ms: r.int(2).unwrap_or(0),
+            body: r.string(3),
+            attempts: r.int(4).unwrap_or(0),
+            actions: r.text(5),
+        };
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX).saturating_add(1);
         let base_ms = var_u64(&self.env, bindings::EVENTS_BACKOFF_MS, events::BACKOFF_BASE_MS);
         let event = match Event::from_json(row.body.as_bytes()) {
@@ -638,30 +656,28 @@ impl EventLog {
     }
 
     fn view(&self, limit: usize) -> Result<LogView> {
-        let mut rows: Vec<EntryRow> = self
-            .sql()
-            .exec(
-                "SELECT seq, event_sid, event_name, ts_us, arrived_ms, body, state, result, attempts, done_ms, error, actions
-                 FROM events ORDER BY seq DESC LIMIT ?",
-                vec![i(limit as i64)],
-            )?
-            .to_array()?;
-        rows.reverse();
-        let events = rows
-            .into_iter()
+        let mut found = rows(
+            &self.sql(),
+            "SELECT seq, event_sid, event_name, ts_us, arrived_ms, body, state, result, attempts, done_ms, error, actions
+             FROM events ORDER BY seq DESC LIMIT ?",
+            vec![i(limit as i64)],
+        )?;
+        found.reverse();
+        let events = found
+            .iter()
             .map(|r| LogEntry {
-                seq: r.seq,
-                event_sid: r.event_sid,
-                event_name: r.event_name,
-                event_ts_us: r.ts_us,
-                arrived_ms: r.arrived_ms,
-                state: EventState::parse(&r.state).unwrap_or(EventState::Pending),
-                result: r.result,
-                attempts: u32::try_from(r.attempts).unwrap_or(0),
-                done_ms: r.done_ms,
-                error: r.error,
-                actions: r.actions.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
-                event: serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+                seq: r.int(0).unwrap_or(0),
+                event_sid: r.string(1),
+                event_name: r.string(2),
+                event_ts_us: r.int(3),
+                arrived_ms: r.int(4).unwrap_or(0),
+                state: EventState::parse(&r.string(6)).unwrap_or(EventState::Pending),
+                result: r.text(7),
+                attempts: u32::try_from(r.int(8).unwrap_or(0)).unwrap_or(0),
+                done_ms: r.int(9),
+                error: r.text(10),
+                actions: r.text(11).and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+                event: serde_json::from_str(&r.string(5)).unwrap_or(serde_json::Value::Null),
             })
             .collect();
         Ok(LogView { key: self.key(), events })
@@ -670,18 +686,13 @@ impl EventLog {
     /// Dead events back to pending, attempts reset, accepted actions kept
     /// (never posted twice); the index is told.
     fn replay(&self, range: Range, sids: Option<Vec<String>>) -> Result<usize> {
-        #[derive(Deserialize)]
-        struct Dead {
-            seq: i64,
-            event_sid: String,
-            done_ms: Option<i64>,
-        }
         let sql = self.sql();
-        let dead: Vec<Dead> = sql.exec("SELECT seq, event_sid, done_ms FROM events WHERE state = 'dead'", None)?.to_array()?;
-        let chosen: Vec<Dead> = dead
-            .into_iter()
-            .filter(|d| range.contains(d.done_ms.unwrap_or(0)))
-            .filter(|d| sids.as_ref().is_none_or(|s| s.contains(&d.event_sid)))
+        let dead = rows(&sql, "SELECT seq, event_sid, done_ms FROM events WHERE state = 'dead'", Vec::new())?;
+        let chosen: Vec<(i64, String)> = dead
+            .iter()
+            .map(|r| (r.int(0).unwrap_or(0), r.string(1), r.int(2).unwrap_or(0)))
+            .filter(|(_, sid, done)| range.contains(*done) && sids.as_ref().is_none_or(|s| s.contains(sid)))
+            .map(|(seq, sid, _)| (seq, sid))
             .collect();
         let n = chosen.len();
         if n == 0 {
@@ -689,15 +700,12 @@ impl EventLog {
         }
         let now = now_ms();
         transaction_sync(&self.state.storage(), move || {
-            for d in &chosen {
+            for (seq, sid) in &chosen {
                 sql.exec(
                     "UPDATE events SET state = 'pending', attempts = 0, not_before_ms = ?, done_ms = NULL, error = NULL WHERE seq = ?",
-                    vec![i(now), i(d.seq)],
+                    vec![i(now), i(*seq)],
                 )?;
-                sql.exec(
-                    "INSERT OR REPLACE INTO index_outbox (event_sid, op, entry) VALUES (?, 'remove', NULL)",
-                    vec![s(&d.event_sid)],
-                )?;
+                sql.exec("INSERT OR REPLACE INTO index_outbox (event_sid, op, entry) VALUES (?, 'remove', NULL)", vec![s(sid)])?;
             }
             Ok(())
         })?;
@@ -707,8 +715,8 @@ impl EventLog {
 
     /// Sends the outbox to the index; what was sent is removed unless it changed meanwhile.
     async fn flush_index(&self) {
-        let rows: Vec<OutboxRow> = match self.sql().exec("SELECT event_sid, op, entry FROM index_outbox LIMIT 500", None).and_then(|c| c.to_array()) {
-            Ok(r) => r,
+        let rows: Vec<OutboxRow> = match rows(&self.sql(), "SELECT event_sid, op, entry FROM index_outbox LIMIT 500", Vec::new()) {
+            Ok(r) => r.iter().map(|r| OutboxRow { event_sid: r.string(0), op: r.string(1), entry: r.text(2) }).collect(),
             Err(e) => return console_error!("event log: outbox unreadable: {e}"),
         };
         if rows.is_empty() {
@@ -745,15 +753,14 @@ impl EventLog {
         let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
         let head = rules::next_to_apply(&self.pending()?, now, window);
         let sql = self.sql();
-        let oldest: Vec<MinDone> = sql.exec("SELECT MIN(done_ms) AS t FROM events WHERE state != 'pending'", None)?.to_array()?;
-        let unsent: Vec<Count> = sql.exec("SELECT COUNT(*) AS n FROM index_outbox", None)?.to_array()?;
-        let unsent = unsent.first().is_some_and(|c| c.n > 0);
+        let oldest = scalar(&sql, "SELECT MIN(done_ms) FROM events WHERE state != 'pending'")?;
+        let unsent = scalar(&sql, "SELECT COUNT(*) FROM index_outbox")?.unwrap_or(0) > 0;
         let storage = self.state.storage();
-        match rules::next_alarm(head, oldest.first().and_then(|m| m.t), retention_ms(&self.env), unsent, now) {
+        match rules::next_alarm(head, oldest, retention_ms(&self.env), unsent, now) {
             Some(t) => storage.set_alarm(at(t)).await?,
             None => {
-                let left: Vec<Count> = sql.exec("SELECT COUNT(*) AS n FROM events", None)?.to_array()?;
-                if left.first().is_none_or(|c| c.n == 0) {
+                if scalar(&sql, "SELECT COUNT(*) FROM events")?.unwrap_or(0) == 0 {
+                    self.schema_ready.set(false);
                     storage.delete_all().await?;
                 }
             }
@@ -832,17 +839,12 @@ impl DurableObject for DeadLetterIndex {
                 Response::from_json(&DeadList::default())
             }
             IndexOp::List { range, limit } => {
-                #[derive(Deserialize)]
-                struct E {
-                    entry: String,
-                }
-                let rows: Vec<E> = sql
-                    .exec(
-                        "SELECT entry FROM dead WHERE dead_ms >= ? AND dead_ms <= ? ORDER BY dead_ms, key, event_sid LIMIT ?",
-                        vec![i(range.from_ms), i(range.to_ms.min(i64::from(i32::MAX) * 1_000_000)), i(limit as i64)],
-                    )?
-                    .to_array()?;
-                let dead = rows.into_iter().filter_map(|r| serde_json::from_str(&r.entry).ok()).collect();
+                let found = rows(
+                    &sql,
+                    "SELECT entry FROM dead WHERE dead_ms >= ? AND dead_ms <= ? ORDER BY dead_ms, key, event_sid LIMIT ?",
+                    vec![i(range.from_ms), i(range.to_ms.min(Range::MAX_MS)), i(limit as i64)],
+                )?;
+                let dead = found.iter().filter_map(|r| serde_json::from_str(&r.string(0)).ok()).collect();
                 Response::from_json(&DeadList { dead })
             }
         }
@@ -853,9 +855,8 @@ impl DurableObject for DeadLetterIndex {
     async fn alarm(&self) -> Result<Response> {
         let sql = self.state.storage().sql();
         let retention = retention_ms(&self.env);
-        sql.exec("DELETE FROM dead WHERE dead_ms < ?", vec![i(now_ms() - retention)])?;
-        let left: Vec<Count> = sql.exec("SELECT COUNT(*) AS n FROM dead", None)?.to_array()?;
-        if left.first().is_some_and(|c| c.n > 0) {
+        sql.exec("DELETE FROM dead WHERE dead_ms <= ?", vec![i(now_ms() - retention)])?;
+        if scalar(&sql, "SELECT COUNT(*) FROM dead")?.unwrap_or(0) > 0 {
             self.state.storage().set_alarm(at(now_ms() + retention.clamp(1_000, 86_400_000))).await?;
         }
         Response::ok("done")

@@ -321,7 +321,7 @@ test("a batch: stored per element in request order, duplicates in and across bat
     { event_sid: a1.event_sid, status: "duplicate" },
     { status: "rejected", error: "an event must be a JSON object" },
     { event_sid: big.event_sid, status: "rejected", error: "event longer than 65536 bytes" },
-    { status: "rejected", error: "event_sid must be printable ASCII (it is sent as a header value)" },
+    { event_sid: "bad\nsid", status: "rejected", error: "event_sid must be printable ASCII (it is sent as a header value)" },
     { event_sid: a3.event_sid, status: "stored" },
   ]);
   // Across batches: a second array with a known and a new event.
