@@ -82,10 +82,9 @@ pub async fn run(
     };
     let mut sched = Scheduler::default();
     let mut replay_high_water = initial.iter().map(|j| j.seq).max().unwrap_or(0);
+    // (Edge-store mode: the caller counted these as local events before
+    // the gRPC server started, so no RPC can overtake them.)
     for job in initial {
-        if let Some(r) = &delivery.replica {
-            r.mark_local(&job.ordering_key);
-        }
         sched.push(job);
     }
     let mut tasks: JoinSet<Finished> = JoinSet::new();

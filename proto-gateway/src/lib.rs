@@ -107,6 +107,13 @@ impl Gateway {
         let replica = config
             .edge_store()
             .then(|| Arc::new(replica::ReplicaState::new(metrics.clone())));
+        if let Some(state) = &replica {
+            // Before the gRPC server starts: a key with events left in the
+            // outbox sends its new events behind them.
+            for job in &initial {
+                state.mark_local(&job.ordering_key);
+            }
+        }
         let (edge, batcher) = match &replica {
             Some(state) => {
                 let (edge, task) = replica::EdgeStore::start(

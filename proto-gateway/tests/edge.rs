@@ -250,3 +250,39 @@ async fn a_key_is_never_in_two_posts_at_once_even_with_concurrent_rpcs_of_one_le
         gw.stop().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_new_events_of_a_leg_queue_behind_its_stored_ones() {
+    // Acknowledged from the outbox while the edge is unavailable; the
+    // replica restarts once it is back and new events of the same legs
+    // arrive at once: they must reach the edge after the stored ones.
+    let edge = FakeEdge::start(EdgeMode::Unavailable).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &edge.url);
+    cfg.forward.batch = true;
+    cfg.forward.max_attempts = 10_000;
+    cfg.forward.initial_backoff_ms = 300;
+    cfg.forward.max_backoff_ms = 300;
+    cfg.replica.mode = ReplicaMode::EdgeStore;
+    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
+    let client = Client::connect(gw.grpc_addr()).await;
+    send_legs(&client, 5, 0, 5, |_| {}).await;
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_queue_depth").await,
+        25.0
+    );
+    gw.stop().await.unwrap();
+
+    // Back, but slow to answer: the first delivery is still in flight when
+    // the new events arrive.
+    edge.set(EdgeMode::Stalled(Duration::from_millis(500)));
+    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let h = health(gw.admin_addr()).await;
+    assert_eq!(h["local_keys"], 5, "{h}");
+    let client = Client::connect(gw.grpc_addr()).await;
+    send_legs(&client, 5, 5, 5, |_| {}).await;
+    edge.set(EdgeMode::Up(5));
+    edge.wait_for("all 50", WAIT, |l| l.len() == 50).await;
+    edge.assert_once_and_in_order();
+    gw.stop().await.unwrap();
+}
