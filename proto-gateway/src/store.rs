@@ -495,7 +495,11 @@ impl Store {
     /// replay poll interval, a stopped one at its next start.
     pub fn replay(&self, id: Option<i64>) -> Result<usize> {
         let mut conn = self.connect()?;
-        let tx = conn.transaction()?;
+        // Immediate: take the write lock first (waiting up to the busy
+        // timeout). A deferred transaction that reads and then writes fails
+        // at once with SQLITE_BUSY if the running gateway committed in
+        // between (seen as a flaky `replay --all` while it delivered).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let ids: Vec<i64> = match id {
             Some(id) => {
                 let exists: Option<i64> = tx
