@@ -12,9 +12,9 @@
 #      one workerd, at 1, 50 and 200 connections, two rounds in opposite order;
 #   3. cold start of a fresh workerd, exoedge vs hello-world;
 #   4. criterion: parse + decide + serialise per callback (handlers/benches);
-#   5. proto-gateway: fixed 5,000 events/s and flat out, durable outbox vs the
-#      same gateway with its outbox on tmpfs (fsync is a no-op there), then
-#      the sink down for 60 s and back;
+#   5. proto-gateway (bench/gateway.sh): ack at the edge vs after the local
+#      fsync at 5,000 events/s; two replicas flat out; durable outbox vs
+#      tmpfs; the sink down for 60 s and back;
 #   6. bench/push-latency.mjs, when present.
 # Results land in bench/results/<UTC time>/; the summary (summary.md) is
 # printed at the end, ready to paste into BENCHMARKS.md.
@@ -168,55 +168,9 @@ CARGO_TARGET_DIR=$CARGO_TARGET_DIR_NATIVE cargo bench -p handlers --bench callba
   --warm-up-time 1 --measurement-time "$CRIT_TIME" --noplot > "$OUT/criterion.txt" 2>&1
 grep -E '^[a-z_]+/[a-z_0-9]+|time:' "$OUT/criterion.txt" >&2 || true
 
-# --- 5. proto-gateway ------------------------------------------------------------
-GW_GRPC=127.0.0.1:50161
-GW_ADMIN=127.0.0.1:19464
-SINK=127.0.0.1:18800
-gw_start() { # $1 = durable | tmpfs, $2 = run name
-  local store
-  if [ "$1" = durable ]; then store="$OUT/gw-$2/outbox.sqlite3"; else store="/dev/shm/exoedge-bench-$$/$2/outbox.sqlite3"; fi
-  mkdir -p "$OUT/gw-$2" "$(dirname "$store")"
-  cat > "$OUT/gw-$2/gateway.toml" <<EOF
-[grpc]
-listen = "$GW_GRPC"
-[admin]
-listen = "$GW_ADMIN"
-[store]
-path = "$store"
-[forward]
-url = "http://$SINK/events"
-EOF
-  "$GW_BIN" --config "$OUT/gw-$2/gateway.toml" > "$OUT/gw-$2/gateway.log" 2>&1 &
-  GW_PID=$!
-  PIDS+=("$GW_PID")
-  for _ in $(seq 100); do curl -sf -o /dev/null "http://$GW_ADMIN/healthz" && return 0; sleep 0.1; done
-  echo "proto-gateway did not start; see $OUT/gw-$2/gateway.log" >&2
-  exit 1
-}
-gw_stop() { kill -TERM "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; }
-gw_run() { # $1 = durable | tmpfs, $2 = run name, rest = loadgen run args
-  local mode=$1 name=$2; shift 2
-  gw_start "$mode" "$name"
-  "$LOADGEN" run --grpc "$GW_GRPC" --sink "$SINK" --label "$name" --prefix "$name" "$@" > "$OUT/gw-$name/result.json" 2> "$OUT/gw-$name/loadgen.log"
-  gw_stop
-  echo "$name: $(cat "$OUT/gw-$name/result.json")" >&2
-}
-log "proto-gateway: durable outbox vs outbox on tmpfs, same load, same run"
-gw_run durable durable-5k --rate 5000 --duration "$GW_SECS"
-gw_run tmpfs tmpfs-5k --rate 5000 --duration "$GW_SECS"
-gw_run durable durable-max --rate 0 --concurrency 256 --duration "$GW_SECS"
-gw_run tmpfs tmpfs-max --rate 0 --concurrency 256 --duration "$GW_SECS"
-gw_run durable durable-20k --rate 20000 --concurrency 4096 --duration "$GW_SECS"
-# The gateway logs every delivery at info (its default filter); the same
-# flat-out load with warn shows what that logging costs.
-PROTO_GATEWAY_LOG=warn gw_run durable durable-max-logwarn --rate 0 --concurrency 256 --duration "$GW_SECS"
-
-log "proto-gateway: sink down ${OUTAGE_DOWN}s, then back"
-gw_start durable outage
-"$LOADGEN" outage --grpc "$GW_GRPC" --sink "$SINK" --admin "$GW_ADMIN" --label outage --prefix outage \
-  --rate 1000 --before 5 --down "$OUTAGE_DOWN" --drain-timeout "$OUTAGE_DRAIN" > "$OUT/gw-outage/result.json" 2> "$OUT/gw-outage/loadgen.log"
-gw_stop
-echo "outage: $(cat "$OUT/gw-outage/result.json")" >&2
+# --- 5. proto-gateway (bench/gateway.sh, also runnable alone) -------------------
+OUT=$OUT GW_BIN=$GW_BIN LOADGEN=$LOADGEN GW_SECS=$GW_SECS OUTAGE_DOWN=$OUTAGE_DOWN OUTAGE_DRAIN=$OUTAGE_DRAIN \
+  bench/gateway.sh
 
 # --- 6. Push relay latency (the push helper's script, if present) -------------------
 if [ -f bench/push-latency.mjs ]; then

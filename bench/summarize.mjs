@@ -196,6 +196,27 @@ if (runNames.length) {
   if (d5) p(`Target p99 ack < 10 ms at 5,000 events/s (durable): ${f3(d5.ack_ms.p99)} ms, ${verdict(d5.ack_ms.p99 < 10 && d5.failed === 0)}.`);
   p();
 }
+const replicaRuns = ["local-5k", "edge-5k", "2x-local-max", "2x-edge-max"].filter((n) => gw[n]);
+if (replicaRuns.length) {
+  p("### proto-gateway: edge-store vs local-fsync acks, two replicas (loadgen, in-process sink as the edge)");
+  p();
+  p("`local-*`: acknowledged after the local outbox's fsync, then delivered in batch POSTs. `edge-*`: edge-store mode, acknowledged once the edge (here loadgen's sink, answering per event at once) confirmed the store; no fsync. `2x-*`: two replicas flat out, loadgen's connections spread over both.");
+  p();
+  p("| run | sent | acked | accepted/s | delivered/s | delivered ÷ accepted | ack p50 ms | ack p99 ms | ack p99.9 ms | all delivered |");
+  p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  for (const n of replicaRuns) {
+    const r = gw[n];
+    p(`| ${n} | ${int(r.sent)} | ${int(r.acked)}${r.failed ? ` (${r.failed} failed)` : ""} | ${int(r.accepted_per_s)} | ${int(r.delivered_per_s)} | ${f2(r.delivered_per_s / r.accepted_per_s)} | ${f3(r.ack_ms.p50)} | ${f3(r.ack_ms.p99)} | ${f3(r.ack_ms.p999)} | ${r.all_delivered ? "yes" : "**no**"} |`);
+  }
+  p();
+  const l5 = gw["local-5k"], e5 = gw["edge-5k"];
+  if (l5 && e5) p(`At 5,000/s, ack p99 edge-store ÷ local fsync: ${f2(e5.ack_ms.p99 / l5.ack_ms.p99)}; p50: ${f2(e5.ack_ms.p50 / l5.ack_ms.p50)}.`);
+  for (const n of ["2x-local-max", "2x-edge-max"]) {
+    const r = gw[n];
+    if (r) p(`${n}: delivered ${int(r.delivered_per_s)}/s ÷ accepted ${int(r.accepted_per_s)}/s = ${f2(r.delivered_per_s / r.accepted_per_s)} (goal ≥ 0.95), ${verdict(r.delivered_per_s / r.accepted_per_s >= 0.95)}; ≥ 20,000/s accepted and delivered: ${verdict(r.accepted_per_s >= 20000 && r.delivered_per_s >= 20000)}.`);
+  }
+  p();
+}
 const o = gw.outage;
 if (o?.outage) {
   const x = o.outage;

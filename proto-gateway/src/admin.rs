@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 use crate::config::Config;
 use crate::error::Result;
 use crate::metrics::Metrics;
+use crate::replica::ReplicaState;
 use crate::store::Outbox;
 
 /// What the built-in admin routes read.
@@ -34,12 +35,24 @@ pub struct AdminState {
     /// The outbox writer; unhealthy when it has stopped, since no event
     /// can be acknowledged then.
     pub outbox: Option<Outbox>,
+    /// Edge-store mode's state; `None` in local-outbox mode.
+    pub replica: Option<Arc<ReplicaState>>,
 }
 
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
     queue_depth: i64,
+    /// `edge-store` (ack once the edge stored) or `local-outbox` (ack once
+    /// the local fsync committed).
+    mode: &'static str,
+    /// Edge-store mode: `confirming` (acks at the edge) or `fallback` (the
+    /// edge did not confirm; acks from the local outbox until it delivers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edge: Option<&'static str>,
+    /// Edge-store mode: keys whose events wait in the local outbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_keys: Option<usize>,
 }
 
 /// `/healthz` and `/metrics`.
@@ -61,26 +74,33 @@ pub fn extensions(config: &Config) -> Result<Vec<Router>> {
 
 async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {
     let queue_depth = state.metrics.queue_depth().max(0);
+    let (mode, edge, local_keys) = match &state.replica {
+        Some(r) => (
+            "edge-store",
+            Some(if r.in_fallback() {
+                "fallback"
+            } else {
+                "confirming"
+            }),
+            Some(r.local_keys()),
+        ),
+        None => ("local-outbox", None, None),
+    };
+    let health = |status| Health {
+        status,
+        queue_depth,
+        mode,
+        edge,
+        local_keys,
+    };
     let status = if !state.serving.load(Ordering::Relaxed) {
         "shutting down"
     } else if state.outbox.as_ref().is_some_and(|o| !o.is_running()) {
         "outbox writer stopped"
     } else {
-        return (
-            StatusCode::OK,
-            Json(Health {
-                status: "ok",
-                queue_depth,
-            }),
-        );
+        return (StatusCode::OK, Json(health("ok")));
     };
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(Health {
-            status,
-            queue_depth,
-        }),
-    )
+    (StatusCode::SERVICE_UNAVAILABLE, Json(health(status)))
 }
 
 async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
@@ -139,6 +159,7 @@ mod tests {
             metrics: Arc::new(Metrics::default()),
             serving: Arc::new(AtomicBool::new(true)),
             outbox: None,
+            replica: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Config {
     pub forward: ForwardConfig,
     /// Logging.
     pub log: LogConfig,
+    /// How an RPC is acknowledged: once the edge stored the event, or once
+    /// the local outbox did.
+    pub replica: ReplicaConfig,
     /// The APNs VoIP relay for the worker (see [`crate::apns`]); not
     /// mounted when absent.
     pub apns: Option<crate::apns::ApnsConfig>,
@@ -180,6 +183,17 @@ pub struct ForwardConfig {
     /// Statuses meaning "the receiver already has this event" (e.g. its
     /// replay guard saw the webhook-id): counted as delivered.
     pub already_delivered_statuses: Vec<u16>,
+    /// Send many events per POST (a JSON array answered with per-event
+    /// results, the exoedge `/events` batch contract). `false`: one event
+    /// per POST, for receivers that take single events only.
+    pub batch: bool,
+    /// Most events in one batch POST (the edge's EVENTS_MAX_BATCH).
+    pub batch_max_events: usize,
+    /// Most body bytes in one batch POST (under the edge's
+    /// EVENTS_MAX_BATCH_BYTES, 4 MiB).
+    pub batch_max_bytes: usize,
+    /// Batch POSTs in flight at once (each carries distinct keys).
+    pub batches_in_flight: usize,
 }
 
 impl Default for ForwardConfig {
@@ -193,6 +207,10 @@ impl Default for ForwardConfig {
             max_backoff_ms: 60_000,
             max_in_flight: 64,
             already_delivered_statuses: vec![409],
+            batch: true,
+            batch_max_events: 500,
+            batch_max_bytes: 4_000_000,
+            batches_in_flight: 4,
         }
     }
 }
@@ -201,6 +219,58 @@ impl ForwardConfig {
     /// Per-attempt timeout as a duration.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// How RPCs are acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicaMode {
+    /// `edge-store` when `forward.url` is not loopback (and batches are on),
+    /// `local-outbox` otherwise.
+    Auto,
+    /// Ack once the edge confirmed the store; the local outbox only when the
+    /// edge does not confirm within the budget (stateless replicas).
+    EdgeStore,
+    /// Ack once the local outbox committed (fsync); deliver afterwards.
+    LocalOutbox,
+}
+
+impl std::str::FromStr for ReplicaMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "auto" => Ok(ReplicaMode::Auto),
+            "edge-store" => Ok(ReplicaMode::EdgeStore),
+            "local-outbox" => Ok(ReplicaMode::LocalOutbox),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The acknowledgement path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// `auto`, `edge-store` or `local-outbox`.
+    pub mode: ReplicaMode,
+    /// How long an RPC waits for the edge to confirm before the event goes
+    /// to the local outbox instead.
+    pub ack_budget_ms: u64,
+    /// Most events per edge-store POST (concurrent RPCs share one POST).
+    pub max_batch: usize,
+    /// Edge-store POSTs in flight at once (each key in one at a time).
+    pub max_in_flight: usize,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig {
+            mode: ReplicaMode::Auto,
+            ack_budget_ms: 250,
+            max_batch: 500,
+            max_in_flight: 4,
+        }
     }
 }
 
@@ -235,6 +305,12 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "forward.secrets (comma-separated whsec_...)",
     ),
     ("PROTO_GATEWAY_MAX_ATTEMPTS", "forward.max_attempts"),
+    ("PROTO_GATEWAY_FORWARD_BATCH", "forward.batch (true/false)"),
+    (
+        "PROTO_GATEWAY_REPLICA_MODE",
+        "replica.mode (auto/edge-store/local-outbox)",
+    ),
+    ("PROTO_GATEWAY_ACK_BUDGET_MS", "replica.ack_budget_ms"),
     ("PROTO_GATEWAY_LOG", "log.filter"),
 ];
 
@@ -304,6 +380,15 @@ impl Config {
         if let Some(v) = get("PROTO_GATEWAY_MAX_ATTEMPTS") {
             self.forward.max_attempts = parse("PROTO_GATEWAY_MAX_ATTEMPTS", &v)?;
         }
+        if let Some(v) = get("PROTO_GATEWAY_FORWARD_BATCH") {
+            self.forward.batch = parse("PROTO_GATEWAY_FORWARD_BATCH", &v)?;
+        }
+        if let Some(v) = get("PROTO_GATEWAY_REPLICA_MODE") {
+            self.replica.mode = parse("PROTO_GATEWAY_REPLICA_MODE", &v)?;
+        }
+        if let Some(v) = get("PROTO_GATEWAY_ACK_BUDGET_MS") {
+            self.replica.ack_budget_ms = parse("PROTO_GATEWAY_ACK_BUDGET_MS", &v)?;
+        }
         if let Some(v) = get("PROTO_GATEWAY_LOG") {
             self.log.filter = v;
         }
@@ -342,7 +427,32 @@ impl Config {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::Config("forward.url must be http or https".into()));
         }
-        let local_url = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let local_url = self.forward_url_is_loopback();
+        if self.forward.batch_max_events == 0
+            || self.forward.batches_in_flight == 0
+            || self.replica.max_batch == 0
+            || self.replica.max_in_flight == 0
+        {
+            return Err(Error::Config(
+                "forward.batch_max_events, forward.batches_in_flight, replica.max_batch and replica.max_in_flight must be >= 1"
+                    .into(),
+            ));
+        }
+        if self.forward.batch_max_bytes < crate::convert::MAX_EVENT_JSON_BYTES + 2 {
+            return Err(Error::Config(format!(
+                "forward.batch_max_bytes must hold one event of {} bytes",
+                crate::convert::MAX_EVENT_JSON_BYTES
+            )));
+        }
+        if self.replica.mode == ReplicaMode::EdgeStore && !self.forward.batch {
+            return Err(Error::Config(
+                "replica.mode = \"edge-store\" needs forward.batch = true (the edge's per-event answers)"
+                    .into(),
+            ));
+        }
+        if self.replica.ack_budget_ms == 0 {
+            return Err(Error::Config("replica.ack_budget_ms must be > 0".into()));
+        }
         if self.forward.secrets.is_empty() && !local_url {
             return Err(Error::Config(
                 "forward.secrets is empty; the development secret is only used for a loopback \
@@ -356,6 +466,29 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `forward.url` points at this machine.
+    pub fn forward_url_is_loopback(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.forward.url) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or("");
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Whether RPCs are acknowledged at the edge (`auto` resolved): the
+    /// default for a non-loopback edge with batches on.
+    pub fn edge_store(&self) -> bool {
+        match self.replica.mode {
+            ReplicaMode::EdgeStore => true,
+            ReplicaMode::LocalOutbox => false,
+            ReplicaMode::Auto => self.forward.batch && !self.forward_url_is_loopback(),
+        }
     }
 
     /// Whether the gRPC listener serves without TLS.
@@ -386,6 +519,29 @@ mod tests {
         assert_eq!(c.admin.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(c.forward.url, "http://127.0.0.1:8787/events");
         assert!(c.grpc_plaintext());
+    }
+
+    #[test]
+    fn edge_store_is_the_default_for_a_remote_edge_only() {
+        let mut c = Config::default();
+        assert!(!c.edge_store(), "loopback edge: local outbox");
+        c.forward.url = "https://edge.example/events".into();
+        c.forward.secrets = vec!["whsec_x".into()];
+        assert!(c.edge_store());
+        c.forward.batch = false;
+        assert!(
+            !c.edge_store(),
+            "single-event receivers cannot confirm per event"
+        );
+        c.replica.mode = ReplicaMode::EdgeStore;
+        assert!(c.validate().is_err());
+        c.forward.batch = true;
+        c.forward.url = "http://127.0.0.1:8787/events".into();
+        c.validate().unwrap();
+        assert!(c.edge_store(), "explicit mode wins");
+        let env: HashMap<&str, &str> = [("PROTO_GATEWAY_REPLICA_MODE", "local-outbox")].into();
+        c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert!(!c.edge_store());
     }
 
     #[test]

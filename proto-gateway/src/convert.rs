@@ -64,7 +64,9 @@ pub struct EventSchema {
 }
 
 /// How events are rendered: proto field names (the snake_case the Exotel docs
-/// show), default values included so every field is always present.
+/// show), scalar defaults included (an empty string or 0 is still printed).
+/// Message fields that are not set (`event_timestamp`, `data`) have no
+/// default value in protobuf-JSON and are omitted.
 const JSON_OPTIONS: SerializeOptions = SerializeOptions::new()
     .use_proto_field_name(true)
     .skip_default_fields(false);
@@ -133,6 +135,7 @@ impl EventSchema {
             lookup_string(&value, &self.event_sid_path).ok_or_else(|| Error::MissingField {
                 field: self.event_sid_path.join("."),
             })?;
+        check_event_sid(&event_sid, &self.event_sid_path.join("."))?;
         let ordering_key = self
             .ordering_paths
             .iter()
@@ -140,10 +143,21 @@ impl EventSchema {
             // No leg or bridge: nothing to order against, so the event is
             // its own key and never waits for another.
             .unwrap_or_else(|| format!("event:{event_sid}"));
+        let json = serde_json::to_string(&value)?;
+        // The edge limits the JSON it receives, not the protobuf: characters
+        // JSON escapes (quotes, control characters) can make the JSON several
+        // times larger. Such an event could only ever dead-letter, so it is
+        // refused now, while the sender can still hear about it.
+        if json.len() > MAX_EVENT_JSON_BYTES {
+            return Err(Error::JsonTooLarge {
+                len: json.len(),
+                limit: MAX_EVENT_JSON_BYTES,
+            });
+        }
         Ok(Event {
             event_sid,
             ordering_key,
-            json: serde_json::to_string(&value)?,
+            json,
         })
     }
 
@@ -159,6 +173,41 @@ impl EventSchema {
             }
         }
         reply.encode_to_vec()
+    }
+}
+
+/// Largest event JSON the edge takes (`handlers::events::MAX_EVENT_BYTES`,
+/// the size as delivered).
+pub const MAX_EVENT_JSON_BYTES: usize = handlers::events::MAX_EVENT_BYTES;
+
+/// Refuses an event id that could not travel as the `webhook-id` header the
+/// edge verifies: printable ASCII only (no control characters, no
+/// non-ASCII), at most [`handlers::webhook::MAX_ID_LEN`] bytes, and no `.`
+/// (the signed content is `id.timestamp.body`).
+pub fn check_event_sid(sid: &str, field: &str) -> Result<()> {
+    let why = if sid.len() > handlers::webhook::MAX_ID_LEN {
+        Some(format!(
+            "is {} bytes; at most {} are allowed",
+            sid.len(),
+            handlers::webhook::MAX_ID_LEN
+        ))
+    } else if let Some(c) = sid.chars().find(|c| !(' '..='~').contains(c)) {
+        Some(format!(
+            "contains {c:?}; only printable ASCII can be an HTTP header value"
+        ))
+    } else if sid.contains('.') {
+        Some("contains '.', which the webhook signature scheme does not allow".into())
+    } else if sid.trim() != sid {
+        Some("has leading or trailing spaces".into())
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::BadEventId {
+            field: field.to_owned(),
+            why,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -244,6 +293,32 @@ mod tests {
         });
         let msg = DynamicMessage::deserialize(schema.input().clone(), json).unwrap();
         msg.encode_to_vec()
+    }
+
+    #[test]
+    fn unset_message_fields_are_omitted_and_scalars_printed() {
+        // What docs/gateway.md promises about the JSON the edge receives.
+        let s = schema();
+        let ev = s.decode(&[0x0a, 3, b'e', b'v', b'1']).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&ev.json).unwrap();
+        assert_eq!(v["event_name"], "");
+        assert_eq!(v["action_custom_parameter"], "");
+        assert!(v.get("event_timestamp").is_none(), "{}", ev.json);
+        assert!(v.get("data").is_none(), "{}", ev.json);
+    }
+
+    #[test]
+    fn event_ids_must_be_header_values() {
+        for bad in ["a\nb", "\u{e9}v", "a.b", " a", &"x".repeat(257)] {
+            assert!(
+                matches!(
+                    check_event_sid(bad, "event_sid"),
+                    Err(Error::BadEventId { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        check_event_sid("2q47dipYPQbEnwgEnNWxrTB6Ywb00000", "event_sid").unwrap();
     }
 
     #[test]

@@ -44,6 +44,26 @@ pub enum Error {
         /// The configured field path, e.g. `event_sid`.
         field: String,
     },
+    /// The event's JSON form (what the edge receives) is over the edge's
+    /// per-event limit.
+    #[error("event is {len} bytes as JSON, over the edge's limit of {limit} bytes (characters JSON escapes count several times)")]
+    JsonTooLarge {
+        /// Size of the JSON form.
+        len: usize,
+        /// The edge's limit.
+        limit: usize,
+    },
+    /// The event id cannot be sent as a `webhook-id` header.
+    #[error("{field} {why}")]
+    BadEventId {
+        /// The configured field path, e.g. `event_sid`.
+        field: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The edge refused the event as invalid (it will never take it).
+    #[error("the edge refused the event: {0}")]
+    EdgeRejected(String),
     /// The request is larger than `grpc.max_message_bytes`.
     #[error("event of {len} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
@@ -64,6 +84,9 @@ pub enum Error {
     /// The outbox writer has stopped (shutdown or a fatal store error).
     #[error("outbox writer is not running")]
     StoreClosed,
+    /// The outbox writer's queue is full: the gateway is over capacity.
+    #[error("outbox queue is full")]
+    Overloaded,
     /// A dead letter id that does not exist.
     #[error("no dead letter with id {0}; see `proto-gateway dead-letters list`")]
     NoSuchDeadLetter(i64),
@@ -105,11 +128,14 @@ impl From<Error> for tonic::Status {
     /// acknowledged); anything else is INTERNAL without internal details.
     fn from(err: Error) -> Self {
         match &err {
-            Error::Decode(_) | Error::InvalidEvent(_) | Error::MissingField { .. } => {
-                tonic::Status::invalid_argument(err.to_string())
-            }
+            Error::Decode(_)
+            | Error::InvalidEvent(_)
+            | Error::MissingField { .. }
+            | Error::JsonTooLarge { .. }
+            | Error::BadEventId { .. }
+            | Error::EdgeRejected(_) => tonic::Status::invalid_argument(err.to_string()),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(err.to_string()),
-            Error::Store(_) | Error::Commit(_) | Error::StoreClosed => {
+            Error::Store(_) | Error::Commit(_) | Error::StoreClosed | Error::Overloaded => {
                 tracing::error!(error = %err, "event not stored");
                 tonic::Status::unavailable("event not stored; retry")
             }

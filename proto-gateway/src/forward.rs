@@ -3,7 +3,10 @@
 //!
 //! Signing is `handlers::webhook`, the same code the worker verifies with.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use handlers::webhook::{self, Secret};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
@@ -46,6 +49,27 @@ pub struct Forwarder {
     url: reqwest::Url,
     secrets: Vec<Secret>,
     already_delivered: Vec<u16>,
+    /// `batch-<replica>-`: random per process, so batch ids from two
+    /// replicas (or two runs) never collide at the edge's replay guard.
+    batch_prefix: String,
+    batch_seq: AtomicU64,
+}
+
+/// One element of the edge's per-event answer to a batch.
+#[derive(Debug, Deserialize)]
+struct EventResult {
+    #[serde(default)]
+    event_sid: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// The edge's answer to a batch (200 and 503 both carry it).
+#[derive(Debug, Deserialize)]
+struct BatchAnswer {
+    results: Vec<EventResult>,
 }
 
 impl Forwarder {
@@ -76,7 +100,112 @@ impl Forwarder {
             url,
             secrets,
             already_delivered: cfg.already_delivered_statuses.clone(),
+            batch_prefix: format!("batch-{:08x}-", fastrand::u32(..)),
+            batch_seq: AtomicU64::new(0),
         })
+    }
+
+    /// A fresh batch id (`webhook-id` of a batch POST); every attempt gets
+    /// its own, so a retry is never mistaken for a replay.
+    pub fn next_batch_id(&self) -> String {
+        let n = self.batch_seq.fetch_add(1, Ordering::Relaxed);
+        format!("{}{n}", self.batch_prefix)
+    }
+
+    /// Sends `events` (event_sid, JSON) as one JSON array and returns one
+    /// verdict per event, in order: `Delivered` for `stored` / `duplicate`,
+    /// `Reject` for `rejected` (never retry it), `Retry` for `unavailable`
+    /// and for any failure of the whole request. `timeout` shortens the
+    /// configured per-request timeout (the edge-store budget).
+    pub async fn attempt_batch(
+        &self,
+        events: &[(&str, &str)],
+        timeout: Option<Duration>,
+    ) -> Vec<Attempt> {
+        let all = |a: Attempt| vec![a; events.len()];
+        let mut body =
+            String::with_capacity(events.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + 2);
+        body.push('[');
+        for (i, (_, json)) in events.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(json);
+        }
+        body.push(']');
+        let id = self.next_batch_id();
+        let now = crate::store::now_ms() / 1000;
+        let headers = match self.headers(&id, now, body.as_bytes()) {
+            Ok(h) => h,
+            Err(e) => {
+                return all(Attempt::Reject {
+                    error: e.to_string(),
+                })
+            }
+        };
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .headers(headers)
+            .body(body);
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let resp = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return all(Attempt::Retry {
+                    error: format!("request failed: {}", without_url(&e)),
+                    retry_after: None,
+                })
+            }
+        };
+        let status = resp.status();
+        let retry_after = retry_after(resp.headers());
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => {
+                return all(Attempt::Retry {
+                    error: format!("reading the answer failed: {}", without_url(&e)),
+                    retry_after,
+                })
+            }
+        };
+        match serde_json::from_str::<BatchAnswer>(&text) {
+            Ok(answer)
+                if answer.results.len() == events.len()
+                    && answer
+                        .results
+                        .iter()
+                        .zip(events)
+                        .all(|(r, (sid, _))| r.event_sid.is_empty() || r.event_sid == *sid) =>
+            {
+                answer
+                    .results
+                    .into_iter()
+                    .map(|r| match r.status.as_str() {
+                        "stored" | "duplicate" => Attempt::Delivered,
+                        "rejected" => Attempt::Reject {
+                            error: format!(
+                                "HTTP {}: rejected: {}",
+                                status.as_u16(),
+                                r.error.unwrap_or_default()
+                            ),
+                        },
+                        other => Attempt::Retry {
+                            error: format!("HTTP {}: {other}", status.as_u16()),
+                            retry_after,
+                        },
+                    })
+                    .collect()
+            }
+            // A 2xx is "stored at the edge" for the whole batch even if the
+            // per-event details are missing.
+            _ if status.is_success() || self.already_delivered.contains(&status.as_u16()) => {
+                all(Attempt::Delivered)
+            }
+            _ => all(classify(status, retry_after, &text)),
+        }
     }
 
     /// The Standard Webhooks headers for one attempt. The timestamp is the
@@ -266,6 +395,14 @@ mod tests {
         let only_new = [Secret::parse(second).unwrap()];
         assert!(webhook::verify(&only_new, &signed, body, 1_700_000_010).is_ok());
         assert_eq!(h[webhook::HEADER_ID], "ev1");
+    }
+
+    #[test]
+    fn batch_ids_are_unique_and_valid_webhook_ids() {
+        let f = Forwarder::new(&ForwardConfig::default(), &[DEV_WEBHOOK_SECRET.into()]).unwrap();
+        let (a, b) = (f.next_batch_id(), f.next_batch_id());
+        assert_ne!(a, b);
+        assert!(a.starts_with("batch-") && !a.contains('.'));
     }
 
     #[test]

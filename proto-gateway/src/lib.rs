@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod error;
 pub mod forward;
 pub mod metrics;
+pub mod replica;
 pub mod service;
 pub mod store;
 
@@ -58,7 +59,10 @@ impl Gateway {
     pub async fn start(config: Config, extra_admin: Vec<axum::Router>) -> Result<Gateway> {
         install_crypto_provider();
         let schema = Arc::new(convert::EventSchema::load(&config.proto)?);
-        let forwarder = forward::Forwarder::new(&config.forward, &config.effective_secrets())?;
+        let forwarder = Arc::new(forward::Forwarder::new(
+            &config.forward,
+            &config.effective_secrets(),
+        )?);
         if config.forward.secrets.is_empty() {
             tracing::warn!("no forward.secrets configured: signing with the development secret");
         }
@@ -100,12 +104,38 @@ impl Gateway {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serving = Arc::new(AtomicBool::new(true));
 
+        let replica = config
+            .edge_store()
+            .then(|| Arc::new(replica::ReplicaState::new(metrics.clone())));
+        if let Some(state) = &replica {
+            // Before the gRPC server starts: a key with events left in the
+            // outbox sends its new events behind them.
+            for job in &initial {
+                state.mark_local(&job.ordering_key);
+            }
+        }
+        let (edge, batcher) = match &replica {
+            Some(state) => {
+                let (edge, task) = replica::EdgeStore::start(
+                    forwarder.clone(),
+                    outbox.clone(),
+                    state.clone(),
+                    metrics.clone(),
+                    Duration::from_millis(config.replica.ack_budget_ms),
+                    config.replica.max_batch,
+                    config.replica.max_in_flight,
+                );
+                (Some(edge), Some(task))
+            }
+            None => (None, None),
+        };
         let delivery = Arc::new(dispatch::Delivery {
             forwarder,
             outbox: outbox.clone(),
             reader: Mutex::new(reader),
             config: config.forward.clone(),
             metrics: metrics.clone(),
+            replica: replica.clone(),
         });
         let dispatcher = tokio::spawn(dispatch::run(
             delivery,
@@ -120,6 +150,7 @@ impl Gateway {
             outbox.clone(),
             metrics.clone(),
             config.grpc.max_message_bytes,
+            edge,
         );
         let mut server = tonic::transport::Server::builder()
             // Pings find connections whose peer vanished (NAT timeouts,
@@ -150,6 +181,7 @@ impl Gateway {
             metrics: metrics.clone(),
             serving: serving.clone(),
             outbox: Some(outbox.clone()),
+            replica: replica.clone(),
         });
         for extra in extra_admin {
             app = app.merge(extra);
@@ -165,6 +197,7 @@ impl Gateway {
             })
         };
 
+        let ack_budget_ms = config.replica.ack_budget_ms;
         let mut stop_rx = shutdown_rx;
         let task = tokio::spawn(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -174,6 +207,14 @@ impl Gateway {
                 Ok(Ok(Err(e))) => tracing::error!(error = %e, "gRPC server error"),
                 Err(_) => tracing::warn!("in-flight RPCs did not finish in time"),
                 _ => {}
+            }
+            // RPCs still waiting on the edge are answered (stored at the
+            // edge, or in the outbox, which is still open) before it closes.
+            if let Some(batcher) = batcher {
+                let budget = Duration::from_millis(ack_budget_ms) + Duration::from_secs(1);
+                if tokio::time::timeout(budget, batcher).await.is_err() {
+                    tracing::warn!("edge-store batcher still running at shutdown");
+                }
             }
             if dispatcher.await.is_err() {
                 tracing::error!("dispatcher failed");
@@ -186,7 +227,7 @@ impl Gateway {
             tracing::info!("stopped");
             Ok(())
         });
-        tracing::info!(grpc = %grpc_addr, admin = %admin_addr, tls = config.grpc.tls.is_some(), forward_url = %redact_url(&config.forward.url), "proto-gateway started");
+        tracing::info!(grpc = %grpc_addr, admin = %admin_addr, tls = config.grpc.tls.is_some(), forward_url = %redact_url(&config.forward.url), mode = if replica.is_some() { "edge-store" } else { "local-outbox" }, batch = config.forward.batch, "proto-gateway started");
         Ok(Gateway {
             grpc_addr,
             admin_addr,

@@ -26,12 +26,37 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
+    acked_at_edge: AtomicU64,
+    edge_store: AtomicI64,
+    fallback: AtomicI64,
+    fallbacks: AtomicU64,
+    local_keys: AtomicI64,
 }
 
 impl Metrics {
     /// An event was acknowledged to the caller.
     pub fn accepted(&self) {
         self.accepted.fetch_add(1, Relaxed);
+    }
+    /// An event was acknowledged because the edge confirmed it stored it.
+    pub fn acked_at_edge(&self) {
+        self.acked_at_edge.fetch_add(1, Relaxed);
+    }
+    /// Whether this replica acknowledges at the edge (edge-store mode).
+    pub fn set_edge_store(&self, on: bool) {
+        self.edge_store.store(on as i64, Relaxed);
+    }
+    /// Whether this replica is acknowledging from its outbox because the
+    /// edge did not confirm.
+    pub fn set_fallback(&self, on: bool) {
+        if on {
+            self.fallbacks.fetch_add(1, Relaxed);
+        }
+        self.fallback.store(on as i64, Relaxed);
+    }
+    /// Ordering keys with events in the local outbox.
+    pub fn set_local_keys(&self, n: i64) {
+        self.local_keys.store(n, Relaxed);
     }
     /// A request was refused as malformed or oversized.
     pub fn rejected(&self) {
@@ -132,6 +157,36 @@ impl Metrics {
             "proto_gateway_outbox_commits_total",
             "Outbox transactions (each one fsync); far fewer than events under load.",
             self.commits.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "proto_gateway_events_acked_at_edge_total",
+            "Events acknowledged because the edge confirmed the store (edge-store mode).",
+            self.acked_at_edge.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "proto_gateway_edge_fallbacks_total",
+            "Times the replica fell back to acknowledging from its local outbox.",
+            self.fallbacks.load(Relaxed),
+        );
+        gauge(
+            &mut out,
+            "proto_gateway_edge_store_mode",
+            "1 if RPCs are acknowledged once the edge stored the event, 0 for local-outbox mode.",
+            self.edge_store.load(Relaxed),
+        );
+        gauge(
+            &mut out,
+            "proto_gateway_edge_fallback",
+            "1 while the edge does not confirm and events are acknowledged from the local outbox.",
+            self.fallback.load(Relaxed),
+        );
+        gauge(
+            &mut out,
+            "proto_gateway_local_keys",
+            "Ordering keys with events in the local outbox (their new events queue behind them).",
+            self.local_keys.load(Relaxed),
         );
         gauge(
             &mut out,

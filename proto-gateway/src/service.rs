@@ -19,6 +19,7 @@ use tonic::{Code, Status};
 use crate::convert::EventSchema;
 use crate::error::Error;
 use crate::metrics::Metrics;
+use crate::replica::{Acked, EdgeStore};
 use crate::store::{Appended, Outbox};
 
 /// Accepts events: the state behind the RPC route.
@@ -28,21 +29,26 @@ pub struct EventService {
     outbox: Outbox,
     metrics: Arc<Metrics>,
     max_message_bytes: usize,
+    /// Edge-store mode: acknowledge once the edge stored the event.
+    edge: Option<EdgeStore>,
 }
 
 impl EventService {
-    /// A service storing into `outbox`.
+    /// A service storing into `outbox`, or at the edge first when `edge`
+    /// is given (edge-store mode).
     pub fn new(
         schema: Arc<EventSchema>,
         outbox: Outbox,
         metrics: Arc<Metrics>,
         max_message_bytes: usize,
+        edge: Option<EdgeStore>,
     ) -> EventService {
         EventService {
             schema,
             outbox,
             metrics,
             max_message_bytes,
+            edge,
         }
     }
 
@@ -56,7 +62,8 @@ impl EventService {
         routes
     }
 
-    /// Decodes, stores and acknowledges one event (the RPC body).
+    /// Decodes, stores (at the edge or in the outbox) and acknowledges one
+    /// event (the RPC body).
     pub async fn accept(&self, message: Bytes) -> Result<Vec<u8>, Error> {
         if message.len() > self.max_message_bytes {
             return Err(Error::TooLarge {
@@ -66,12 +73,20 @@ impl EventService {
         }
         let event = self.schema.decode(&message)?;
         let event_sid = event.event_sid.clone();
-        match self.outbox.append(event).await? {
-            Appended::New(job) => {
+        let appended = match &self.edge {
+            Some(edge) => match edge.store(event).await? {
+                Acked::Edge => None,
+                Acked::Outbox(appended) => Some(appended),
+            },
+            None => Some(self.outbox.append(event).await?),
+        };
+        match appended {
+            None => tracing::debug!(event_sid = %event_sid, "event stored at the edge"),
+            Some(Appended::New(job)) => {
                 self.metrics.queue_depth_add(1);
                 tracing::debug!(event_sid = %event_sid, key = %job.ordering_key, seq = job.seq, "event stored");
             }
-            Appended::Duplicate => {
+            Some(Appended::Duplicate) => {
                 tracing::info!(event_sid = %event_sid, "event already queued; acknowledged again");
             }
         }
@@ -149,6 +164,9 @@ impl UnaryService<Bytes> for Unary {
                         Error::Decode(_)
                             | Error::InvalidEvent(_)
                             | Error::MissingField { .. }
+                            | Error::JsonTooLarge { .. }
+                            | Error::BadEventId { .. }
+                            | Error::EdgeRejected(_)
                             | Error::TooLarge { .. }
                     ) {
                         service.metrics.rejected();

@@ -103,6 +103,8 @@ pub struct Job {
     pub received_at_ms: i64,
     /// Failed attempts already made (before a restart).
     pub attempts: u32,
+    /// Size of its JSON (to fill a batch POST without loading it).
+    pub len: usize,
 }
 
 /// A stored event as loaded for delivery.
@@ -208,6 +210,20 @@ impl Outbox {
             .await
             .map_err(|_| Error::StoreClosed)?;
         rx.await.map_err(|_| Error::StoreClosed)?
+    }
+
+    /// Queues an append without waiting: the writer takes commands in the
+    /// order they were queued, so events queued one after another get
+    /// increasing `seq` (their delivery order). The receiver answers after
+    /// the commit. Refused (not queued) when the writer is gone or its
+    /// queue is full.
+    pub fn try_enqueue(&self, event: Event) -> Result<oneshot::Receiver<Result<Appended>>> {
+        let (tx, rx) = oneshot::channel();
+        match self.tx.try_send(Command::Append(event, tx)) {
+            Ok(()) => Ok(rx),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Error::Overloaded),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::StoreClosed),
+        }
     }
 
     /// Removes a delivered event (batched with other writes).
@@ -317,6 +333,7 @@ fn apply_batch(
                                 ordering_key: Arc::from(ev.ordering_key.as_str()),
                                 received_at_ms: now,
                                 attempts: 0,
+                                len: ev.json.len(),
                             })
                         } else {
                             Appended::Duplicate
@@ -390,7 +407,7 @@ impl Store {
     pub fn pending(&self, conn: &Connection) -> Result<Vec<Job>> {
         jobs(
             conn,
-            "SELECT seq, ordering_key, received_at_ms, attempts FROM outbox ORDER BY seq",
+            "SELECT seq, ordering_key, received_at_ms, attempts, length(payload) FROM outbox ORDER BY seq",
             [],
         )
     }
@@ -399,7 +416,7 @@ impl Store {
     pub fn replays_after(&self, conn: &Connection, after_seq: i64) -> Result<Vec<Job>> {
         jobs(
             conn,
-            "SELECT seq, ordering_key, received_at_ms, attempts FROM outbox
+            "SELECT seq, ordering_key, received_at_ms, attempts, length(payload) FROM outbox
              WHERE origin = 'replay' AND seq > ?1 ORDER BY seq",
             [after_seq],
         )
@@ -478,7 +495,11 @@ impl Store {
     /// replay poll interval, a stopped one at its next start.
     pub fn replay(&self, id: Option<i64>) -> Result<usize> {
         let mut conn = self.connect()?;
-        let tx = conn.transaction()?;
+        // Immediate: take the write lock first (waiting up to the busy
+        // timeout). A deferred transaction that reads and then writes fails
+        // at once with SQLITE_BUSY if the running gateway committed in
+        // between (seen as a flaky `replay --all` while it delivered).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let ids: Vec<i64> = match id {
             Some(id) => {
                 let exists: Option<i64> = tx
@@ -519,6 +540,7 @@ fn jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<V
             ordering_key: Arc::from(r.get::<_, String>(1)?.as_str()),
             received_at_ms: r.get(2)?,
             attempts: r.get(3)?,
+            len: r.get::<_, i64>(4)?.max(0) as usize,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

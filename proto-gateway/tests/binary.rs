@@ -31,6 +31,7 @@ secrets = ["{SECRET}"]
 initial_backoff_ms = 20
 max_backoff_ms = 200
 timeout_ms = 3000
+batch = false
 [log]
 filter = "warn"
 "#,

@@ -25,7 +25,11 @@ const WAIT: Duration = Duration::from_secs(60);
 /// it is the raw count).
 fn ok_counts(sink: &Sink) -> HashMap<String, usize> {
     let mut m = HashMap::new();
-    for r in sink.received().into_iter().filter(|r| (200..300).contains(&r.status)) {
+    for r in sink
+        .received()
+        .into_iter()
+        .filter(|r| (200..300).contains(&r.status))
+    {
         *m.entry(r.id).or_insert(0) += 1;
     }
     m
@@ -45,8 +49,14 @@ async fn an_edge_outage_of_500_429_and_timeouts_then_the_backlog_drains_in_order
         match attempt % 4 {
             0 => Reply::status(500),
             1 => Reply::status(429),
-            2 => Reply { retry_after: Some(1), ..Reply::status(503) },
-            _ => Reply { delay: Duration::from_millis(600), ..Reply::status(200) },
+            2 => Reply {
+                retry_after: Some(1),
+                ..Reply::status(503)
+            },
+            _ => Reply {
+                delay: Duration::from_millis(600),
+                ..Reply::status(200)
+            },
         }
     })
     .await;
@@ -61,18 +71,30 @@ async fn an_edge_outage_of_500_429_and_timeouts_then_the_backlog_drains_in_order
     const PER_LEG: usize = 20;
     for i in 0..PER_LEG {
         for leg in 0..LEGS {
-            client.send(&format!("out-{leg}-{i:03}"), Some(&format!("leg-{leg}"))).await.unwrap();
+            client
+                .send(&format!("out-{leg}-{i:03}"), Some(&format!("leg-{leg}")))
+                .await
+                .unwrap();
         }
     }
     // Let the outage last a while: every event is retried several times.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = sink.received().len();
-    assert!(during >= LEGS * 2, "retries happened during the outage ({during} attempts)");
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_queue_depth").await, (LEGS * PER_LEG) as f64);
+    assert!(
+        during >= LEGS * 2,
+        "retries happened during the outage ({during} attempts)"
+    );
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_queue_depth").await,
+        (LEGS * PER_LEG) as f64
+    );
     let recovered = Instant::now();
     healthy.store(true, Ordering::SeqCst);
 
-    sink.wait_for("the whole backlog", WAIT, |_| ok_counts(&sink).len() == LEGS * PER_LEG).await;
+    sink.wait_for("the whole backlog", WAIT, |_| {
+        ok_counts(&sink).len() == LEGS * PER_LEG
+    })
+    .await;
     let drain = recovered.elapsed();
     let deadline = Instant::now() + Duration::from_secs(10);
     while metric(gw.admin_addr(), "proto_gateway_queue_depth").await != 0.0 {
@@ -98,9 +120,15 @@ async fn an_edge_outage_of_500_429_and_timeouts_then_the_backlog_drains_in_order
     for (leg, ids) in &firsts {
         let mut sorted = ids.clone();
         sorted.sort();
-        assert_eq!(ids, &sorted, "leg {leg} delivered out of order after the outage");
+        assert_eq!(
+            ids, &sorted,
+            "leg {leg} delivered out of order after the outage"
+        );
     }
-    assert_eq!(metric(gw.admin_addr(), "proto_gateway_dead_letters_total").await, 0.0);
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_dead_letters_total").await,
+        0.0
+    );
     eprintln!(
         "outage: {} events, {during} attempts during 3 s of outage, backlog drained {drain:?} after recovery",
         LEGS * PER_LEG
@@ -140,7 +168,14 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
     // The edge is down, so nothing leaves the outbox while the disk fills.
     let up = Arc::new(AtomicBool::new(false));
     let u = up.clone();
-    let sink = Sink::start(move |_, _| if u.load(Ordering::SeqCst) { Reply::status(200) } else { Reply::status(503) }).await;
+    let sink = Sink::start(move |_, _| {
+        if u.load(Ordering::SeqCst) {
+            Reply::status(200)
+        } else {
+            Reply::status(503)
+        }
+    })
+    .await;
     let mut cfg = config(&fs.0, &sink.url);
     cfg.forward.max_attempts = 10_000;
     cfg.forward.max_backoff_ms = 500;
@@ -158,11 +193,20 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
     let pad = "x".repeat(2000);
     for i in 0..3000 {
         let sid = format!("disk-{i:05}");
-        let bytes = common::event(&client.schema, &sid, Some(&format!("leg-{}-{pad}", i % 7)), "leg_answered");
+        let bytes = common::event(
+            &client.schema,
+            &sid,
+            Some(&format!("leg-{}-{pad}", i % 7)),
+            "leg_answered",
+        );
         match client.send_raw(bytes).await {
             Ok(_) => acked.push(sid),
             Err(s) => {
-                assert_eq!(s.code(), tonic::Code::Unavailable, "a full disk is UNAVAILABLE, got {s:?}");
+                assert_eq!(
+                    s.code(),
+                    tonic::Code::Unavailable,
+                    "a full disk is UNAVAILABLE, got {s:?}"
+                );
                 refused += 1;
                 if refused >= 20 {
                     break;
@@ -170,7 +214,11 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
             }
         }
     }
-    assert!(refused >= 20, "the disk never filled ({} acked)", acked.len());
+    assert!(
+        refused >= 20,
+        "the disk never filled ({} acked)",
+        acked.len()
+    );
     assert!(!acked.is_empty());
     // Space comes back and the edge recovers: every acknowledged event is
     // delivered, and new events are accepted again.
@@ -178,22 +226,37 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
     up.store(true, Ordering::SeqCst);
     let mut accepted_after = false;
     for i in 0..50 {
-        if client.send(&format!("after-{i}"), Some("leg-after")).await.is_ok() {
+        if client
+            .send(&format!("after-{i}"), Some("leg-after"))
+            .await
+            .is_ok()
+        {
             accepted_after = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(accepted_after, "the gateway accepts events again once space is back");
+    assert!(
+        accepted_after,
+        "the gateway accepts events again once space is back"
+    );
     let want: HashSet<String> = acked.iter().cloned().collect();
     sink.wait_for("every acknowledged event", WAIT, |r| {
-        let got: HashSet<&str> = r.iter().filter(|x| x.status == 200).map(|x| x.id.as_str()).collect();
+        let got: HashSet<&str> = r
+            .iter()
+            .filter(|x| x.status == 200)
+            .map(|x| x.id.as_str())
+            .collect();
         want.iter().all(|a| got.contains(a.as_str()))
     })
     .await;
     // Nothing refused shows up at the edge: only acked ids and after-*.
     for r in sink.received() {
-        assert!(want.contains(&r.id) || r.id.starts_with("after-"), "unacknowledged event {} delivered", r.id);
+        assert!(
+            want.contains(&r.id) || r.id.starts_with("after-"),
+            "unacknowledged event {} delivered",
+            r.id
+        );
     }
     eprintln!("disk full: {} events acknowledged before the 2 MiB tmpfs filled, {refused} refused with UNAVAILABLE, all acknowledged delivered", acked.len());
     gw.stop().await.unwrap();
@@ -204,14 +267,20 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
 async fn a_stalled_client_and_a_flood_of_idle_connections_do_not_stop_service() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![]).await.unwrap();
+    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
+        .await
+        .unwrap();
     let addr = gw.grpc_addr();
 
     // A slow client: the HTTP/2 preface, then half a HEADERS frame, then nothing.
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    slow.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
     slow.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap(); // empty SETTINGS
-    slow.write_all(&[0, 0, 40, 1, 4, 0, 0, 0, 1, 0x82]).await.unwrap(); // HEADERS promising 40 bytes, 1 sent
+    slow.write_all(&[0, 0, 40, 1, 4, 0, 0, 0, 1, 0x82])
+        .await
+        .unwrap(); // HEADERS promising 40 bytes, 1 sent
 
     // A flood: 400 connections that never speak, plus 100 that send garbage.
     let mut idle = Vec::new();
@@ -220,7 +289,9 @@ async fn a_stalled_client_and_a_flood_of_idle_connections_do_not_stop_service() 
     }
     for _ in 0..100 {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02garbage").await;
+        let _ = s
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02garbage")
+            .await;
         idle.push(s);
     }
 
@@ -228,17 +299,30 @@ async fn a_stalled_client_and_a_flood_of_idle_connections_do_not_stop_service() 
     let t0 = Instant::now();
     let mut client = Client::connect(addr).await;
     for i in 0..50 {
-        client.send(&format!("flood-{i}"), Some("leg-f")).await.unwrap();
+        client
+            .send(&format!("flood-{i}"), Some("leg-f"))
+            .await
+            .unwrap();
     }
     let served = t0.elapsed();
-    assert!(served < Duration::from_secs(5), "50 events took {served:?} during the flood");
-    sink.wait_for("the 50 events", WAIT, |r| r.iter().filter(|x| x.status == 200).count() >= 50).await;
+    assert!(
+        served < Duration::from_secs(5),
+        "50 events took {served:?} during the flood"
+    );
+    sink.wait_for("the 50 events", WAIT, |r| {
+        r.iter().filter(|x| x.status == 200).count() >= 50
+    })
+    .await;
 
     // The gateway's own memory stays bounded (Linux: VmRSS of this process,
     // which hosts the gateway in this test).
     let rss = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        })
         .unwrap_or(0);
     eprintln!("flood: 500 idle/garbage connections + 1 stalled; 50 events served in {served:?}; test process RSS {rss} KiB");
     assert!(rss == 0 || rss < 512 * 1024, "RSS {rss} KiB");

@@ -326,6 +326,14 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&health.text().await.unwrap()).unwrap();
+    // A loopback edge: local-outbox mode, and /healthz says so.
+    assert_eq!(body["mode"], "local-outbox", "{body}");
+    assert!(body.get("edge").is_none(), "{body}");
+    assert_eq!(
+        metric(gw.admin_addr(), "proto_gateway_edge_store_mode").await,
+        0.0
+    );
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", gw.grpc_addr()))
         .unwrap()
         .connect()

@@ -63,13 +63,16 @@ enum Command {
 
 #[derive(Debug, Args, Clone)]
 struct Common {
-    /// The gateway's gRPC address (plaintext).
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    grpc: SocketAddr,
+    /// The gateway's gRPC address (plaintext); several, comma-separated, to
+    /// spread the load over replicas (as a TCP load balancer would:
+    /// connections are assigned round-robin, requests round-robin over
+    /// connections, so one leg's events reach several replicas).
+    #[arg(long, default_value = "127.0.0.1:50051", value_delimiter = ',')]
+    grpc: Vec<SocketAddr>,
     /// Where the in-process sink listens (the gateway's forward.url points here).
     #[arg(long, default_value = "127.0.0.1:18800")]
     sink: SocketAddr,
-    /// HTTP/2 connections to the gateway (requests are spread over them).
+    /// HTTP/2 connections per gateway address (requests are spread over them).
     #[arg(long, default_value_t = 4)]
     connections: usize,
     /// Label printed with the results (e.g. durable, no-durability).
@@ -216,14 +219,16 @@ struct Client {
 }
 
 impl Client {
-    async fn connect(addr: SocketAddr, n: usize, schema: &EventSchema) -> Result<Client> {
+    async fn connect(addrs: &[SocketAddr], n: usize, schema: &EventSchema) -> Result<Client> {
         let mut channels = Vec::new();
         for _ in 0..n.max(1) {
-            let ch = Channel::from_shared(format!("http://{addr}"))?
-                .connect()
-                .await
-                .with_context(|| format!("connecting to the gateway at {addr}"))?;
-            channels.push(tonic::client::Grpc::new(ch));
+            for addr in addrs {
+                let ch = Channel::from_shared(format!("http://{addr}"))?
+                    .connect()
+                    .await
+                    .with_context(|| format!("connecting to the gateway at {addr}"))?;
+                channels.push(tonic::client::Grpc::new(ch));
+            }
         }
         Ok(Client { channels, path: schema.rpc_path().parse()? })
     }
@@ -303,8 +308,11 @@ async fn flat_out(client: Arc<Client>, events: Arc<Events>, tl: Arc<Timeline>, s
     next.load(Ordering::Relaxed).min(capacity)
 }
 
-/// The sink: answers 200 to every request, records its `webhook-id`. While
-/// `up` is false it neither listens nor keeps connections (the edge is down).
+/// The sink plays the edge's `POST /events`: a single event is recorded by
+/// its `webhook-id`; a batch (JSON array) by each element's `event_sid`,
+/// answered with per-event `stored` results as the edge's batch contract
+/// does. While `up` is false it neither listens nor keeps connections (the
+/// edge is down).
 async fn sink(addr: SocketAddr, tl: Option<Arc<Timeline>>, mut up: watch::Receiver<bool>) -> Result<()> {
     loop {
         while !*up.borrow_and_update() {
@@ -324,11 +332,30 @@ async fn sink(addr: SocketAddr, tl: Option<Arc<Timeline>>, mut up: watch::Receiv
                             async move {
                                 let id = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
                                 // Read the whole body, so the connection is reused.
-                                let _ = req.into_body().collect().await;
-                                if let (Some(tl), Some(id)) = (tl, id) {
-                                    tl.arrived(&id);
-                                }
-                                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+                                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                                let answer = match body.first() {
+                                    Some(b'[') => {
+                                        let events: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap_or_default();
+                                        let results: Vec<serde_json::Value> = events
+                                            .iter()
+                                            .map(|e| {
+                                                let sid = e["event_sid"].as_str().unwrap_or("");
+                                                if let Some(tl) = &tl {
+                                                    tl.arrived(sid);
+                                                }
+                                                json!({"event_sid": sid, "status": "stored"})
+                                            })
+                                            .collect();
+                                        json!({"status": "stored", "results": results}).to_string()
+                                    }
+                                    _ => {
+                                        if let (Some(tl), Some(id)) = (&tl, &id) {
+                                            tl.arrived(id);
+                                        }
+                                        json!({"status": "stored", "results": [{"event_sid": id, "status": "stored"}]}).to_string()
+                                    }
+                                };
+                                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(answer))))
                             }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
@@ -443,7 +470,7 @@ async fn setup(common: &Common) -> Result<(Arc<Client>, Arc<Events>)> {
     let events = Arc::new(Events { input: schema.input().clone(), prefix: common.prefix.clone() });
     // Fail before the clock starts if the contract and the events disagree.
     events.encode(0)?;
-    let client = Arc::new(Client::connect(common.grpc, common.connections, &schema).await?);
+    let client = Arc::new(Client::connect(&common.grpc, common.connections, &schema).await?);
     Ok((client, events))
 }
 

@@ -196,6 +196,8 @@ pub fn config(dir: &Path, sink_url: &str) -> Config {
     c.forward.initial_backoff_ms = 20;
     c.forward.max_backoff_ms = 200;
     c.forward.timeout_ms = 3_000;
+    // The sink takes one event per POST (the single-event contract).
+    c.forward.batch = false;
     c
 }
 
@@ -284,4 +286,266 @@ pub async fn metric(admin: SocketAddr, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
         .parse()
         .unwrap()
+}
+
+/// How the fake edge answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeMode {
+    /// Stores every valid event, after a random delay up to this many ms.
+    Up(u64),
+    /// 503 with every element `unavailable` (an object did not confirm).
+    Unavailable,
+    /// Answers only after this long (longer than the gateway waits).
+    Stalled(Duration),
+}
+
+/// One event in the fake edge's log.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub event_sid: String,
+    pub leg: String,
+}
+
+#[derive(Clone)]
+struct EdgeState {
+    mode: Arc<Mutex<EdgeMode>>,
+    log: Arc<Mutex<Vec<Logged>>>,
+    posts: Arc<Mutex<Vec<usize>>>,
+    /// Legs in POSTs being answered right now, and how often a POST
+    /// arrived with a leg that was already in one (never, if the gateway
+    /// keeps one POST per key in flight).
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    overlaps: Arc<Mutex<Vec<String>>>,
+}
+
+/// Takes a POST's legs out of the in-flight set when its answer is done or
+/// the client gave up (the handler is dropped).
+struct InFlight(Arc<Mutex<HashMap<String, usize>>>, Vec<String>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut m = self.0.lock().unwrap();
+        for leg in &self.1 {
+            if let Some(n) = m.get_mut(leg) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(leg);
+                }
+            }
+        }
+    }
+}
+
+/// A fake of the worker's `POST /events` batch contract
+/// (EVENTS-CONTRACT.md): verifies the signature, takes one event or an
+/// array, de-duplicates by event_sid, appends to a log in arrival order and
+/// answers per event. Events named `bad` are `rejected`.
+#[derive(Clone)]
+pub struct FakeEdge {
+    pub url: String,
+    state: EdgeState,
+}
+
+impl FakeEdge {
+    pub async fn start(mode: EdgeMode) -> FakeEdge {
+        let state = EdgeState {
+            mode: Arc::new(Mutex::new(mode)),
+            log: Arc::default(),
+            posts: Arc::default(),
+            in_flight: Arc::default(),
+            overlaps: Arc::default(),
+        };
+        let app = axum::Router::new()
+            .route("/events", axum::routing::post(edge_receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeEdge {
+            url: format!("http://{addr}/events"),
+            state,
+        }
+    }
+
+    pub fn set(&self, mode: EdgeMode) {
+        *self.state.mode.lock().unwrap() = mode;
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    pub fn has(&self, sid: &str) -> bool {
+        self.state
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.event_sid == sid)
+    }
+
+    /// Legs that arrived in a POST while another POST with the same leg
+    /// was still being answered.
+    pub fn overlaps(&self) -> Vec<String> {
+        self.state.overlaps.lock().unwrap().clone()
+    }
+
+    /// Events per POST received, in order.
+    pub fn posts(&self) -> Vec<usize> {
+        self.state.posts.lock().unwrap().clone()
+    }
+
+    pub async fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&[Logged]) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !pred(&self.log()) {
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; the edge log has {} events",
+                    self.log().len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Asserts each event is in the log once and each leg's events are in
+    /// the order their names sort in (`ev-<leg>-<nnn>`).
+    pub fn assert_once_and_in_order(&self) {
+        let log = self.log();
+        let mut seen = std::collections::HashSet::new();
+        let mut per_leg: HashMap<String, Vec<String>> = HashMap::new();
+        for l in &log {
+            assert!(
+                seen.insert(l.event_sid.clone()),
+                "{} logged twice",
+                l.event_sid
+            );
+            per_leg
+                .entry(l.leg.clone())
+                .or_default()
+                .push(l.event_sid.clone());
+        }
+        for (leg, ids) in per_leg {
+            let mut sorted = ids.clone();
+            sorted.sort();
+            assert_eq!(ids, sorted, "events of {leg} out of order at the edge");
+        }
+    }
+}
+
+async fn edge_receive(State(state): State<EdgeState>, headers: HeaderMap, body: Bytes) -> Response {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (id, ts, sig) = (
+        h(webhook::HEADER_ID),
+        h(webhook::HEADER_TIMESTAMP),
+        h(webhook::HEADER_SIGNATURE),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    if webhook::verify(
+        &[Secret::parse(SECRET).unwrap()],
+        &SignedHeaders {
+            id: &id,
+            timestamp: &ts,
+            signature: &sig,
+        },
+        &body,
+        now,
+    )
+    .is_err()
+    {
+        return (StatusCode::UNAUTHORIZED, "{\"error\":\"bad signature\"}").into_response();
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return (StatusCode::BAD_REQUEST, "{\"error\":\"not JSON\"}").into_response(),
+    };
+    let (events, single) = match value {
+        serde_json::Value::Array(a) if !a.is_empty() => (a, false),
+        serde_json::Value::Array(_) => {
+            return (StatusCode::BAD_REQUEST, "{\"error\":\"empty array\"}").into_response()
+        }
+        other => (vec![other], true),
+    };
+    state.posts.lock().unwrap().push(events.len());
+    let legs: Vec<String> = {
+        let mut legs: Vec<String> = events
+            .iter()
+            .filter_map(|e| e["data"]["leg_sid"].as_str().map(str::to_owned))
+            .collect();
+        legs.sort();
+        legs.dedup();
+        legs
+    };
+    let _in_flight = {
+        let mut m = state.in_flight.lock().unwrap();
+        for leg in &legs {
+            let n = m.entry(leg.clone()).or_insert(0);
+            if *n > 0 {
+                state.overlaps.lock().unwrap().push(leg.clone());
+            }
+            *n += 1;
+        }
+        InFlight(state.in_flight.clone(), legs)
+    };
+    let mode = *state.mode.lock().unwrap();
+    let sid_of = |e: &serde_json::Value| e["event_sid"].as_str().unwrap_or("").to_owned();
+    match mode {
+        EdgeMode::Unavailable => {
+            let results: Vec<_> = events
+                .iter()
+                .map(|e| serde_json::json!({"event_sid": sid_of(e), "status": "unavailable"}))
+                .collect();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable", "results": results})),
+            )
+                .into_response();
+        }
+        EdgeMode::Stalled(d) => tokio::time::sleep(d).await,
+        EdgeMode::Up(max_ms) => {
+            if max_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=max_ms))).await;
+            }
+        }
+    }
+    let mut results = Vec::new();
+    {
+        let mut log = state.log.lock().unwrap();
+        for e in &events {
+            let sid = sid_of(e);
+            let status = if sid.is_empty() || e["event_name"] == "bad" {
+                serde_json::json!({"event_sid": sid, "status": "rejected", "error": "event_name is bad"})
+            } else if log.iter().any(|l| l.event_sid == sid) {
+                serde_json::json!({"event_sid": sid, "status": "duplicate"})
+            } else {
+                let leg = e["data"]["leg_sid"].as_str().unwrap_or("").to_owned();
+                log.push(Logged {
+                    event_sid: sid.clone(),
+                    leg,
+                });
+                serde_json::json!({"event_sid": sid, "status": "stored"})
+            };
+            results.push(status);
+        }
+    }
+    if single && results[0]["status"] == "rejected" {
+        return (StatusCode::BAD_REQUEST, "{\"error\":\"event_name is bad\"}").into_response();
+    }
+    let top = if single {
+        results[0]["status"].clone()
+    } else {
+        "stored".into()
+    };
+    axum::Json(serde_json::json!({"status": top, "results": results})).into_response()
 }
