@@ -509,6 +509,12 @@ impl EventLog {
             .unwrap_or_else(|_| bindings::DEFAULT_EXOTEL_CPAAS_BASE.to_owned());
         let auth = events::basic_auth(&key, &token);
         let timeout = var_u64(&self.env, bindings::EVENTS_ACTION_BUDGET_MS, bindings::DEFAULT_EVENTS_ACTION_BUDGET_MS);
+        // The output gate holds an outgoing request until the writes before
+        // it are durable; waiting for them here keeps that wait out of the
+        // action's timeout. Counted in it, a slow disk made POSTs Exotel had
+        // received "time out", and their retries acted twice (tests/soak.mjs
+        // under load).
+        self.state.storage().sync().await?;
         for a in actions.iter_mut().filter(|a| a.status == ActionStatus::Pending) {
             if !events::is_sid(&account) || !events::is_sid(&a.leg_sid) {
                 console_error!("events: account or leg sid unusable in a URL; action dropped");
