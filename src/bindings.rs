@@ -125,3 +125,12 @@ pub const DEFAULT_EVENTS_ACTION_BUDGET_MS: u64 = 8_000;
 
 /// Var: first backoff step in ms after a 429 or 5xx (doubles per attempt).
 pub const EVENTS_BACKOFF_MS: &str = "EVENTS_BACKOFF_MS";
+
+// --- Call trace and console (docs/console.md) ---
+
+/// D1 database holding the per-call trace; tracing is off without it.
+pub const TRACE_DB: &str = "TRACE";
+
+/// Secret: admin tokens for `/console` (and the admin API), separated by
+/// commas or whitespace, at least 16 characters each. Not the callback tokens.
+pub const ADMIN_TOKENS: &str = "EXOEDGE_ADMIN_TOKENS";

@@ -9,6 +9,7 @@ mod app;
 mod bindings;
 mod budget;
 mod config;
+mod console;
 mod events_guard;
 mod http;
 mod lookup;
@@ -16,6 +17,7 @@ mod relay;
 mod router;
 mod routes;
 mod routing_state;
+mod trace;
 mod webcrypto;
 mod zones;
 

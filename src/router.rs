@@ -41,7 +41,12 @@ fn wants_fallback(query: &str) -> bool {
 
 /// Handles one request.
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let started_ms = js_sys::Date::now();
     let url = req.url()?;
+    if url.path() == "/console" || url.path().starts_with("/console/") {
+        // The web console has its own credential (docs/console.md).
+        return crate::console::handle(req, &env).await;
+    }
     let resolved = route::resolve(url.path());
     let method = req.method();
     let head = method == Method::Head;
@@ -85,5 +90,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
             },
         },
     };
+    if route.is_callback() && !head {
+        // Off the caller's path: copies now, the D1 write in wait_until.
+        crate::trace::callback(&env, &ctx, route, query, &reply, started_ms);
+    }
     respond(&reply, head)
 }

@@ -220,8 +220,9 @@ impl Masker {
         }
     }
 
-    /// Free text: every run of 6 or more digits (spaces, dashes and a
-    /// leading `+` inside the run count) keeps its last four digits only,
+    /// Free text: every run of 6 or more digits (a leading `+`, and spaces
+    /// or dashes before a group of 3 or more digits, belong to the run)
+    /// keeps its last four digits only,
     /// and `sip:user` keeps its first character.
     pub fn text(&self, raw: &str) -> String {
         let safe = phone::log_safe(raw);
@@ -236,7 +237,10 @@ impl Masker {
             if c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
                 let start = i;
                 let mut j = i + 1;
-                while j < chars.len() && (chars[j].is_ascii_digit() || (matches!(chars[j], ' ' | '-') && chars.get(j + 1).is_some_and(char::is_ascii_digit))) {
+                // A space or dash joins digit groups of 3 or more (`99001 12233`),
+                // not dates (`2026-01-26`).
+                let joins = |j: usize| matches!(chars[j], ' ' | '-') && chars.get(j + 1..j + 4).is_some_and(|g| g.iter().all(char::is_ascii_digit));
+                while j < chars.len() && (chars[j].is_ascii_digit() || joins(j)) {
                     j += 1;
                 }
                 let run: String = chars[start..j].iter().collect();
@@ -460,6 +464,54 @@ pub fn push_row(m: &Masker, call_sid: Option<&str>, subscriber: &str, at_ms: i64
     row
 }
 
+/// A row for a StatusCallback (`POST /exotel/status`): the call's outcome
+/// as Exotel reports it.
+pub fn status_row(m: &Masker, r: &crate::status::StatusReport, at_ms: i64, status: u16) -> Row {
+    let mut params = BTreeMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            params.insert(k.to_owned(), v);
+        }
+    };
+    put("Status", r.status.as_deref().map(|s| m.text(s)));
+    put("EventType", r.event_type.as_deref().map(|s| m.text(s)));
+    put("From", r.from.as_deref().map(|n| m.number(n)));
+    put("To", r.to.as_deref().map(|n| m.number(n)));
+    put("ConversationDuration", r.conversation_duration.map(|d| d.to_string()));
+    put("DisconnectedBy", r.disconnected_by.as_deref().map(|s| m.text(s)));
+    put("AnsweredBy", Some(format!("{:?}", r.answered_by())));
+    put("Legs", (!r.legs.is_empty()).then(|| r.legs.len().to_string()));
+    let detail = format!(
+        "call {} ({})",
+        r.status.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into()),
+        r.event_type.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into())
+    );
+    let mut row = event_row(m, Kind::Callback, &r.call_sid, "status", at_ms, status, 0, &detail);
+    row.caller = r.from.as_deref().map(|n| m.number(n)).unwrap_or_default();
+    row.caller_last = r.from.as_deref().map(last_digits).unwrap_or_default();
+    row.params = params;
+    row
+}
+
+/// A row for a push relayed to a subscriber's devices. The push body
+/// names no call (its payload is opaque to us), so the row is filed under
+/// `push:<subscriber>` (masked like a number when it is one).
+pub fn push_outcome_row(m: &Masker, subscriber: &str, at_ms: i64, status: u16, outcomes: &[crate::push::DeviceOutcome]) -> Row {
+    let detail: Vec<String> = outcomes
+        .iter()
+        .map(|o| {
+            let what = match &o.delivery {
+                crate::push::Delivery::Accepted => "accepted".to_owned(),
+                crate::push::Delivery::Unregistered => "unregistered (token removed)".to_owned(),
+                crate::push::Delivery::Failed { reason } => format!("failed: {reason}"),
+            };
+            format!("{} ({:?}): {what}", o.device_id, o.platform)
+        })
+        .collect();
+    let who = m.text(subscriber);
+    push_row(m, Some(&format!("push:{who}")), subscriber, at_ms, status, 0, &format!("{} device(s): {}", outcomes.len(), detail.join("; ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,6 +531,7 @@ mod tests {
         assert_eq!(m.text("call 09900112233 now"), "call *******2233 now");
         assert_eq!(m.text("+91 99001-12233"), "+** *****-*2233");
         assert_eq!(m.text("press 12345 then #"), "press 12345 then #");
+        assert_eq!(m.text("holiday 2026-01-26"), "holiday 2026-01-26");
         assert_eq!(m.text(r#"{"numbers":["+919900112233","sip:alice"]}"#), r#"{"numbers":["+********2233","sip:a***"]}"#);
         assert_eq!(Masker { full: true }.text("09900112233"), "09900112233");
         assert_eq!(last_digits("+91 99001 12233"), "2233");
