@@ -363,6 +363,9 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
         outcome = Outcome::Fallback;
     }
     match (&p, f.config) {
+        // A request that names no ExoPhone (a popup: `From` and the agent
+        // only) has no line to explain; its row keeps the parameters.
+        (Some(p), Some(_)) if p.exophone().is_none() && !f.fallback_url => {}
         (Some(p), Some(cfg)) if !f.fallback_url => {
             let kind = match f.route {
                 Route::Connect => Explain::Connect,
