@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { startWorker, TOKEN, TOKEN2 } from "./support/worker.mjs";
 import { ADMIN, migrate, allRows, waitRows } from "./support/trace.mjs";
+import { startFakes, fakeServiceAccount, pushBindings } from "./support/push-fakes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CALLER = "09900112233";
@@ -160,6 +161,42 @@ test("timeline, filters, JSON export and the config page", async () => {
   const c = await (await w.fetch("/console/config", { headers: bearer })).text();
   assert.match(c, /embedded/);
   assert.ok(!c.includes("8047115777"), "config numbers masked");
+});
+
+test("a push relayed is traced with each device's outcome, no device token stored, and shown", async () => {
+  const fakes = await startFakes();
+  const sa = fakeServiceAccount(`${fakes.base}/token`);
+  fakes.state.publicKey = sa.publicKey;
+  const wp = await startWorker({
+    kvNamespaces: ["DEVICES"],
+    bindings: { ...pushBindings(fakes, sa, {}), EXOEDGE_ADMIN_TOKENS: ADMIN },
+    miniflare: { d1Databases: ["TRACE"] },
+  });
+  try {
+    const dbp = await migrate(wp.mf);
+    const devices = await wp.mf.getKVNamespace("DEVICES");
+    const token = "fcm-token-dave-0123456789abcdef";
+    await devices.put("dev:dave", JSON.stringify({ devices: [{ device_id: "pixel", platform: "android", token, registered_ms: 1 }] }));
+    const r = await wp.fetch("/exotel/push", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Basic " + btoa(`exotel:${TOKEN}`) },
+      body: JSON.stringify({ subscriberName: "dave", payload: "eyJjYWxsIjoiYWJjIn0=", payloadVersion: "1" }),
+    });
+    assert.equal(r.status, 200);
+    const rows = await waitRows(dbp, (rs) => rs.some((x) => x.kind === "push"));
+    const row = rows.find((x) => x.kind === "push");
+    assert.equal(row.call_sid, "push:dave");
+    assert.match(row.summary, /1 device\(s\): pixel \(Android\): accepted/);
+    const text = JSON.stringify(rows);
+    for (const secret of [token, TOKEN, "eyJjYWxsIjoiYWJjIn0"]) assert.ok(!text.includes(secret), `stored ${secret}`);
+    const list = await (await wp.fetch("/console", { headers: bearer })).text();
+    assert.ok(list.includes("push:dave"));
+    const tl = await (await wp.fetch("/console/call?sid=push%3Adave", { headers: bearer })).text();
+    assert.match(tl, /push push/);
+  } finally {
+    await wp.close();
+    await fakes.close();
+  }
 });
 
 // --- a broken TRACE binding (the faults.mjs pattern: a wrapped binding
