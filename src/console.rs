@@ -126,7 +126,7 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
         (Method::Get | Method::Head, "/console/export") => match sid(&url) {
             Some(sid) => {
                 let Ok(rows) = rows(env, &sid).await else { return json_error(503, "the trace database did not answer") };
-                let body = serde_json::to_string_pretty(&Export { call_sid: &sid, rows: &rows }).unwrap_or_default();
+                let body = serde_json::to_string(&Export { call_sid: &sid, rows: &rows }).unwrap_or_default();
                 let h = headers("application/json")?;
                 let name: String = sid.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect();
                 h.set("content-disposition", &format!("attachment; filename=\"call-{name}.json\""))?;
@@ -234,12 +234,6 @@ fn config_view() -> worker::Result<Response> {
         config::Source::Embedded => "embedded (config/default.json compiled into the worker)",
         config::Source::Kv => "KV namespace CONFIG, key config.json",
     };
-    let doc = match config::in_memory() {
-        Ok(c) => {
-            let text = serde_json::to_string_pretty(&*c).unwrap_or_default();
-            trace::masker().text(&text)
-        }
-        Err(e) => format!("no config: {e}"),
-    };
+    let doc = trace::masker().text(&config::document());
     html(200, pages::config_page(source, status.error.as_deref(), &doc))
 }

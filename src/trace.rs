@@ -71,6 +71,10 @@ pub fn callback(env: &Env, ctx: &Context, route: Route, query: &str, reply: &Rep
     let latency_ms = (js_sys::Date::now() - started_ms) as i64;
     let (env, query, reply) = (env.clone(), query.to_owned(), reply.clone());
     ctx.wait_until(async move {
+        // A task given to wait_until starts in the same microtask turn as
+        // the handler's return: yield to the event loop first so the answer
+        // is on the wire before the row is built.
+        Delay::from(Duration::ZERO).await;
         let cfg = config::in_memory().ok();
         let now_ms = CallParams::from_query(&query).map(|p| crate::routes::now_ms(&p)).unwrap_or(started_ms as i64);
         let facts = CallbackFacts {
@@ -95,7 +99,10 @@ pub fn record(env: &Env, ctx: &Context, row: Row) {
         return;
     }
     let env = env.clone();
-    ctx.wait_until(async move { write(&env, &row).await });
+    ctx.wait_until(async move {
+        Delay::from(Duration::ZERO).await;
+        write(&env, &row).await
+    });
 }
 
 /// `D1Database::prepare` panics when the binding throws; this asks the
