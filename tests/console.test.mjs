@@ -199,6 +199,20 @@ test("a push relayed is traced with each device's outcome, no device token store
   }
 });
 
+test("the config page names a rejected KV document's error; the embedded config keeps serving", async () => {
+  const cfg = JSON.parse(await (await import("node:fs/promises")).readFile(path.join(root, "config/default.json"), "utf8"));
+  cfg.trace = { retention_days: 400 };
+  const wc = await startWorker({ bindings: { EXOEDGE_ADMIN_TOKENS: ADMIN }, miniflare: { d1Databases: ["TRACE"] }, kv: { "config.json": JSON.stringify(cfg) } });
+  try {
+    assert.equal((await wc.call(`/exotel/greeting?${q("cfg-err")}`)).status, 200);
+    const page = await (await wc.fetch("/console/config", { headers: bearer })).text();
+    assert.match(page, /id="config-error">config invalid at trace\.retention_days: must be between 1 and 90, got 400/);
+    assert.match(page, /embedded/);
+  } finally {
+    await wc.close();
+  }
+});
+
 // --- a broken TRACE binding (the faults.mjs pattern: a wrapped binding
 // built in the worker's isolate whose calls throw, reject or hang) ---
 
