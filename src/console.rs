@@ -33,6 +33,9 @@ fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKey)>) -> T) 
     })
 }
 
+/// Largest login form read.
+const MAX_LOGIN_BYTES: usize = 4096;
+
 fn now_secs() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
@@ -98,8 +101,16 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     }
     match (method, path.as_str()) {
         (Method::Post, "/console/login") => {
+            // A login form is a few dozen bytes: refuse a declared large body unread.
+            let declared = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > MAX_LOGIN_BYTES) {
+                return json_error(413, "login form too large");
+            }
             let form = req.bytes().await.unwrap_or_default();
-            let token = if form.len() <= 4096 { pages::posted_token(&form) } else { None };
+            if form.len() > MAX_LOGIN_BYTES {
+                return json_error(413, "login form too large");
+            }
+            let token = pages::posted_token(&form);
             let cookie = with_admin(env, |a| {
                 let (tokens, key) = a?;
                 let t = token?;

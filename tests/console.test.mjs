@@ -117,6 +117,10 @@ test("the console needs the admin credential: a wrong one sees nothing", async (
   assert.equal(bad.headers.get("set-cookie"), null);
   assert.match(await bad.text(), /Wrong credential/);
 
+  const huge = await w.fetch("/console/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${ADMIN}&pad=${"x".repeat(10000)}` });
+  assert.equal(huge.status, 413, "a login form is small");
+  assert.equal(huge.headers.get("set-cookie"), null);
+
   const ok = await w.fetch("/console/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${ADMIN}`, redirect: "manual" });
   assert.equal(ok.status, 303);
   const setCookie = ok.headers.get("set-cookie");
