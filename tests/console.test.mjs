@@ -85,16 +85,20 @@ test("every callback is traced in D1 with its reason; no full number, secret or 
   assert.ok((await allRows(db)).length >= before);
 });
 
-test("the cap per call holds however often Exotel calls back", async () => {
+test("the cap per call holds however often Exotel calls back; rows past the retention go", async () => {
   // The embedded config caps at 200 rows per call; a KV config lowers it.
   const cfg = JSON.parse(await (await import("node:fs/promises")).readFile(path.join(root, "config/default.json"), "utf8"));
   cfg.trace = { max_rows_per_call: 3 };
   const w2 = await startWorker({ bindings: { EXOEDGE_ADMIN_TOKENS: ADMIN }, miniflare: { d1Databases: ["TRACE"] }, kv: { "config.json": JSON.stringify(cfg) } });
   try {
     const db2 = await migrate(w2.mf);
+    // A row past the retention (7 days by default): the isolate's first
+    // trace write deletes it.
+    await db2.prepare("INSERT INTO trace (call_sid, at_ms, kind, route, status, outcome) VALUES ('ancient', ?1, 'callback', 'connect', 200, 'ok')").bind(Date.now() - 8 * 86_400_000).run();
     for (let i = 0; i < 6; i++) assert.equal((await w2.call(`/exotel/greeting?${q("capped")}`)).status, 200);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await allRows(db2)).filter((r) => r.call_sid === "capped").length, 3);
+    assert.equal((await allRows(db2)).filter((r) => r.call_sid === "ancient").length, 0, "retention");
   } finally {
     await w2.close();
   }
@@ -215,6 +219,18 @@ test("the config page names a rejected KV document's error; the embedded config 
   } finally {
     await wc.close();
   }
+});
+
+test("event and action rows, whenever they exist, are on the call's timeline", async () => {
+  const now = Date.now();
+  const ins = db.prepare("INSERT INTO trace (call_sid, at_ms, kind, route, status, outcome, summary, reason) VALUES (?1, ?2, ?3, ?4, 200, 'ok', ?5, ?6)");
+  await ins.bind("leg-evt-1", now, "event", "leg_answered", "event applied", JSON.stringify({ detail: "greet then gather" })).run();
+  await ins.bind("leg-evt-1", now + 1, "action", "leg_action", "POST .../legs/leg-evt-1/actions 202", JSON.stringify({ detail: "play greeting" })).run();
+  const html = await (await w.fetch("/console/call?sid=leg-evt-1", { headers: bearer })).text();
+  assert.match(html, /class="ev event"/);
+  assert.match(html, /class="ev action"/);
+  assert.ok(html.includes("greet then gather") && html.includes("play greeting"));
+  assert.ok((await (await w.fetch("/console", { headers: bearer })).text()).includes("leg-evt-1"));
 });
 
 // --- a broken TRACE binding (the faults.mjs pattern: a wrapped binding
