@@ -118,7 +118,7 @@ pub fn prepare(db: &D1Database, sql: &str) -> worker::Result<D1PreparedStatement
 #[allow(dead_code)] // the events route's call is added when its rework merges (docs/console.md)
 pub fn event(env: &Env, ctx: &Context, kind: trace::Kind, sid: &str, name: &str, status: u16, detail: &str) {
     if enabled(env) {
-        let row = trace::event_row(&masker(), kind, sid, name, js_sys::Date::now() as i64, status, 0, detail);
+        let row = trace::event_row(&masker(), kind, sid, name, js_sys::Date::now() as i64, status, detail);
         record(env, ctx, row);
     }
 }

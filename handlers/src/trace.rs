@@ -441,7 +441,7 @@ fn offered_in_connect(m: &Masker, body: &str) -> Vec<String> {
 
 /// A row for an event applied or an action posted (`POST /events`), for
 /// the events route to file with the worker's `trace::record`.
-pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, status: u16, latency_ms: i64, detail: &str) -> Row {
+pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, status: u16, detail: &str) -> Row {
     Row {
         call_sid: phone::log_safe(sid).chars().take(80).collect(),
         at_ms,
@@ -452,7 +452,7 @@ pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, stat
         caller_last: String::new(),
         status,
         outcome: if status >= 400 { Outcome::Error } else { Outcome::Ok },
-        latency_ms: latency_ms.max(0),
+        latency_ms: 0,
         summary: summarize(m, detail),
         params: BTreeMap::new(),
         reason: Reason { detail: Some(summarize(m, detail)), ..Reason::default() },
@@ -461,8 +461,8 @@ pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, stat
 
 /// A row for a push relayed: filed under the call sid the payload names
 /// when there is one, else under the subscriber.
-pub fn push_row(m: &Masker, call_sid: Option<&str>, subscriber: &str, at_ms: i64, status: u16, latency_ms: i64, detail: &str) -> Row {
-    let mut row = event_row(m, Kind::Push, call_sid.unwrap_or(subscriber), "push", at_ms, status, latency_ms, detail);
+pub fn push_row(m: &Masker, call_sid: Option<&str>, subscriber: &str, at_ms: i64, status: u16, detail: &str) -> Row {
+    let mut row = event_row(m, Kind::Push, call_sid.unwrap_or(subscriber), "push", at_ms, status, detail);
     row.params.insert("subscriber".into(), m.number(subscriber));
     row
 }
@@ -489,7 +489,7 @@ pub fn status_row(m: &Masker, r: &crate::status::StatusReport, at_ms: i64, statu
         r.status.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into()),
         r.event_type.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into())
     );
-    let mut row = event_row(m, Kind::Callback, &r.call_sid, "status", at_ms, status, 0, &detail);
+    let mut row = event_row(m, Kind::Callback, &r.call_sid, "status", at_ms, status, &detail);
     row.caller = r.from.as_deref().map(|n| m.number(n)).unwrap_or_default();
     row.caller_last = r.from.as_deref().map(last_digits).unwrap_or_default();
     row.params = params;
@@ -512,7 +512,7 @@ pub fn push_outcome_row(m: &Masker, subscriber: &str, at_ms: i64, status: u16, o
         })
         .collect();
     let who = m.text(subscriber);
-    push_row(m, Some(&format!("push:{who}")), subscriber, at_ms, status, 0, &format!("{} device(s): {}", outcomes.len(), detail.join("; ")))
+    push_row(m, Some(&format!("push:{who}")), subscriber, at_ms, status, &format!("{} device(s): {}", outcomes.len(), detail.join("; ")))
 }
 
 #[cfg(test)]
