@@ -3,7 +3,10 @@
 #   - a Rust that can target wasm32 (rustup's target where it can be fetched,
 #     else Debian's rustc-web with the standard library built from source);
 #   - worker-build and the wasm-bindgen-cli that matches Cargo.lock;
-#   - npm packages from package-lock.json (wrangler, miniflare, esbuild, binaryen);
+#   - npm packages from package-lock.json (wrangler, miniflare, esbuild, binaryen,
+#     puppeteer-core);
+#   - Chromium from the distribution's packages, for the console's browser
+#     test (tests/console-browser.test.mjs);
 #   - .dev.vars from .dev.vars.example.
 # Prints the environment the build needs to scripts/.wasm-env, which
 # scripts/build-worker.sh sources. Quick when everything is present.
@@ -75,7 +78,20 @@ export WRANGLER_SEND_METRICS=false
 EOV
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 
-# --- 4. local secrets for wrangler dev ------------------------------------
+# --- 4. a headless browser for tests/console-browser.test.mjs ----------------
+# Debian's own chromium package (puppeteer-core downloads no browser).
+if ! command -v chromium >/dev/null 2>&1 && [ "${EXOEDGE_SKIP_CHROMIUM:-}" != 1 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  if [ -z "$SUDO" ] || command -v sudo >/dev/null 2>&1; then
+    log "installing chromium (apt) for the console's browser test"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    log "chromium missing and neither root nor sudo: the console's browser test will say so"
+  fi
+fi
+
+# --- 5. local secrets for wrangler dev ------------------------------------
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
 # Keys added to the example since .dev.vars was made are appended; values a
 # developer changed are left alone.

@@ -126,10 +126,6 @@ pub const EVENTS_RETENTION_DAYS: &str = "EVENTS_RETENTION_DAYS";
 /// Var: attempts at an event's actions before it is dead-lettered (default 8).
 pub const EVENTS_MAX_ATTEMPTS: &str = "EVENTS_MAX_ATTEMPTS";
 
-/// Secret: admin bearer tokens for `/admin/events/...`, separated by commas
-/// or whitespace, at least 16 characters each.
-pub const ADMIN_TOKENS: &str = "EXOEDGE_ADMIN_TOKENS";
-
 /// Var: base URL of Exotel's v2 (CPaaS) API; tests point it at a fake.
 pub const EXOTEL_CPAAS_BASE: &str = "EXOTEL_CPAAS_BASE";
 
@@ -155,3 +151,13 @@ pub const DEFAULT_EVENTS_ACTION_BUDGET_MS: u64 = 8_000;
 
 /// Var: first backoff step in ms after a 429 or 5xx (doubles per attempt).
 pub const EVENTS_BACKOFF_MS: &str = "EVENTS_BACKOFF_MS";
+
+// --- Call trace and console (docs/console.md) ---
+
+/// D1 database holding the per-call trace; tracing is off without it.
+pub const TRACE_DB: &str = "TRACE";
+
+/// Secret: admin tokens for `/console` (a login form) and `/admin/events/...`
+/// (a Bearer header), separated by commas or whitespace, at least 16
+/// characters each. Not the callback tokens.
+pub const ADMIN_TOKENS: &str = "EXOEDGE_ADMIN_TOKENS";

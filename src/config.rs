@@ -122,6 +122,14 @@ pub async fn current(env: &Env, ctx: &Context) -> Result<Rc<Config>, String> {
     }
 }
 
+/// The text of the config document in use: KV's as stored, or the
+/// embedded default (the console shows it; no re-serialising needed).
+pub fn document() -> String {
+    CACHE
+        .with(|c| c.borrow().as_ref().and_then(|c| c.raw.clone()))
+        .unwrap_or_else(|| handlers::DEFAULT_CONFIG.to_owned())
+}
+
 /// Health facts about the config in use.
 pub fn status() -> Status {
     CACHE.with(|c| match c.borrow().as_ref() {

@@ -325,11 +325,14 @@ pub struct EventLog {
     env: Env,
     /// Whether this instance created its tables (again after `delete_all`).
     schema_ready: std::cell::Cell<bool>,
+    /// Trace rows of this alarm's outcomes (docs/console.md), written when
+    /// its work is done: after acting, never before.
+    traces: std::cell::RefCell<Vec<handlers::trace::Row>>,
 }
 
 impl DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, schema_ready: std::cell::Cell::new(false) }
+        Self { state, env, schema_ready: std::cell::Cell::new(false), traces: Default::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -372,6 +375,8 @@ impl DurableObject for EventLog {
             }
         }
         self.flush_index().await;
+        let traces = self.traces.take();
+        crate::trace::write_all(&self.env, &traces).await;
         let cutoff = now_ms() - retention_ms(&self.env);
         self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms <= ?", vec![i(cutoff)])?;
         self.schedule().await?;
@@ -616,6 +621,7 @@ impl EventLog {
             }
             AfterFailure::Dead => {
                 console_error!("events: {:?} dead-lettered after {attempts} attempt(s): {why}", row.event_sid);
+                self.trace(row, 500, &format!("dead letter after {attempts} attempt(s): {why}"), actions);
                 let dead = DeadLetter {
                     key: self.key().unwrap_or_default(),
                     event_sid: row.event_sid.clone(),
@@ -641,6 +647,23 @@ impl EventLog {
         Ok(())
     }
 
+    /// Keeps trace rows of an event's outcome and of each of its actions,
+    /// filed under the key's sid (the leg's, as the console shows calls).
+    fn trace(&self, row: &WorkRow, status: u16, detail: &str, actions: &[ActionRecord]) {
+        if !crate::trace::enabled(&self.env) {
+            return;
+        }
+        let key = self.key().unwrap_or_default();
+        let sid = key.split_once(':').map_or(row.event_sid.as_str(), |(_, v)| v).to_owned();
+        let (m, now) = (crate::trace::masker(), now_ms());
+        let mut traces = self.traces.borrow_mut();
+        traces.push(handlers::trace::event_row(&m, handlers::trace::Kind::Event, &sid, &row.event_name, now, status, detail));
+        for a in actions {
+            let detail = format!("{} ({}) {:?} after {} POST(s)", a.verbs, a.custom_param, a.status, a.tries);
+            traces.push(handlers::trace::event_row(&m, handlers::trace::Kind::Action, &sid, "leg action", now, a.http_status.unwrap_or(0), &detail));
+        }
+    }
+
     /// Applied (`Ok(result)`), or dead for good (`Err(why)`: unreadable).
     fn finish(&self, seq: i64, row: &WorkRow, attempts: u32, actions: Vec<ActionRecord>, outcome: std::result::Result<&str, String>) -> Result<()> {
         match outcome {
@@ -655,6 +678,7 @@ impl EventLog {
                      actions = COALESCE(?, actions) WHERE seq = ?",
                     vec![s(result), i(i64::from(attempts)), i(now_ms()), actions_json, i(seq)],
                 )?;
+                self.trace(row, 200, &format!("applied: {result}"), &actions);
                 Ok(())
             }
             Err(why) => self.failed(seq, row, u32::MAX, &actions, 0, &why),

@@ -20,6 +20,17 @@ pub fn respond(reply: &Reply, head: bool) -> worker::Result<Response> {
     Ok(builder.fixed(reply.body.clone().into_bytes()))
 }
 
+/// HEAD's answer from the one GET would give: its status and headers,
+/// `content-length` included (the runtime sets that only on a body it
+/// sends), and no body.
+pub async fn head_of(mut get: Response) -> worker::Result<Response> {
+    let status = get.status_code();
+    let headers = get.headers().clone();
+    let body = get.bytes().await?;
+    headers.set("content-length", &body.len().to_string())?;
+    Ok(Response::builder().with_status(status).with_headers(headers).empty())
+}
+
 /// The status for a request we could not read.
 pub fn param_error(e: &ParamError) -> Reply {
     let status = match e {

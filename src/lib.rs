@@ -10,6 +10,7 @@ mod bindings;
 mod body;
 mod budget;
 mod config;
+mod console;
 mod event_log;
 mod http;
 mod lookup;
@@ -18,6 +19,7 @@ mod router;
 mod routes;
 mod routing_state;
 mod user_state;
+mod trace;
 mod webcrypto;
 mod zones;
 

@@ -42,7 +42,14 @@ fn wants_fallback(query: &str) -> bool {
 
 /// Handles one request.
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let started_ms = js_sys::Date::now();
     let url = req.url()?;
+    if url.path() == "/console" || url.path().starts_with("/console/") {
+        // The web console has its own credential (docs/console.md).
+        let head = req.inner().method() == "HEAD";
+        let answer = crate::console::handle(req, &env).await?;
+        return if head { crate::http::head_of(answer).await } else { Ok(answer) };
+    }
     let resolved = route::resolve(url.path());
     // The method as the client sent it: `Request::method()` maps every
     // method it has no variant for (PROPFIND, PURGE, MKCOL...) to GET.
@@ -93,5 +100,9 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
             },
         },
     };
+    if route.is_callback() && !head {
+        // Off the caller's path: copies now, the D1 write in wait_until.
+        crate::trace::callback(&env, &ctx, route, query, &reply, started_ms);
+    }
     respond(&reply, head)
 }

@@ -91,6 +91,7 @@ const ROUTES = [
   ["/admin/events/log?leg=L1", "GET, HEAD"],
   ["/admin/events/dead", "GET, HEAD"],
   ["/admin/events/replay?leg=L1", "POST"],
+  ["/console", "GET, HEAD, POST"],
 ];
 const ODD_METHODS = ["PROPFIND", "PROPPATCH", "PURGE", "MKCOL", "LOCK", "UNLOCK", "COPY", "MOVE", "SEARCH", "REPORT", "PATCH", "PUT", "DELETE", "OPTIONS", "TRACE", "GET", "HEAD", "POST"];
 

@@ -121,6 +121,10 @@ pub struct Config {
     /// Blocked and VIP callers.
     #[serde(default)]
     pub callers: CallerLists,
+    /// The per-call trace the console reads: masking, retention, cap
+    /// (docs/console.md).
+    #[serde(default)]
+    pub trace: crate::trace::TraceSettings,
     /// Where named zones' offsets come from; not part of the document (the
     /// worker sets it after parsing: see [`Config::with_zone_offsets`]).
     #[serde(skip)]
@@ -183,6 +187,7 @@ impl Config {
         }
         cfg.lines = lines;
         cfg.validate_routing()?;
+        cfg.trace.validate().map_err(|(path, message)| ConfigError::Invalid { path, message })?;
         Ok(cfg)
     }
 

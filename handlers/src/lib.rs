@@ -20,6 +20,7 @@ pub mod auth;
 pub mod body;
 pub mod bounded;
 pub mod config;
+pub mod console;
 pub mod connect;
 pub mod destination;
 pub mod dialwhom;
@@ -43,6 +44,7 @@ pub mod rule;
 pub mod schema;
 pub mod status;
 pub mod time;
+pub mod trace;
 pub mod webhook;
 
 /// The config compiled into the worker, so it answers with nothing else set up.

@@ -64,6 +64,15 @@ impl Route {
         )
     }
 
+    /// Whether the route is an applet callback answered from config and
+    /// routing state (the ones the call trace records per request).
+    pub fn is_callback(self) -> bool {
+        matches!(
+            self,
+            Self::Connect | Self::DialWhom | Self::Gather | Self::Greeting | Self::Playback | Self::Passthru | Self::Popup
+        )
+    }
+
     /// The HTTP method that reaches it (HEAD is served wherever GET is).
     pub fn method(self) -> &'static str {
         match self {

@@ -26,7 +26,7 @@ pub mod subscriber_token;
 /// feature) lets a request set it with `__test_now_ms`, so hours can be
 /// checked at fixed instants on both sides of a daylight-saving change;
 /// the production build has no such parameter.
-fn now_ms(p: &CallParams) -> i64 {
+pub(crate) fn now_ms(p: &CallParams) -> i64 {
     #[cfg(feature = "test-clock")]
     if let Some(ms) = p.extra.get("__test_now_ms").and_then(|v| v.parse().ok()) {
         return ms;

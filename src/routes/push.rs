@@ -80,6 +80,7 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         });
     }
     let reply = push::answer(&body.subscriber_name, &outcomes);
+    crate::trace::push(env, ctx, body.subscriber_name.as_str(), &reply, &outcomes);
     console_log!("push sub={who} devices={} -> {}", outcomes.len(), reply.status);
     reply
 }

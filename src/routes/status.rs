@@ -31,7 +31,9 @@ pub async fn handle_status(mut req: Request, _env: &Env, _ctx: &Context) -> Repl
     match parsed {
         Ok(report) => {
             worker::console_log!("{}", report.log_line());
-            status::reply()
+            let reply = status::reply();
+            crate::trace::status(_env, _ctx, &report, &reply);
+            reply
         }
         Err(e) => param_error(&e),
     }

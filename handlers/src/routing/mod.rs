@@ -221,11 +221,17 @@ pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Connect
 }
 
 fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPlan<'a> {
+    plan_with_rule(cfg, s, p).0
+}
+
+/// The plan and the name of the rule that made it (for the trace: see
+/// [`explain`]). The rules are tried in the order [`plan_connect`] documents.
+fn plan_with_rule<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> (ConnectPlan<'a>, &'static str) {
     if s.facts.blocked {
-        return ConnectPlan::NoDial("caller is blocked");
+        return (ConnectPlan::NoDial("caller is blocked"), "blocked");
     }
     if cfg.is_closed_without_alternative(s) {
-        return ConnectPlan::NoDial("line is closed");
+        return (ConnectPlan::NoDial("line is closed"), "closed");
     }
     let base = cfg.part(s, |l| l.connect.as_ref()).cloned().unwrap_or_else(|| cfg.fallback.connect.clone());
     let closed = cfg.closed_part(s);
@@ -233,8 +239,8 @@ fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPla
     let menu_choice = |line: &Line| {
         let menu = line.menu.as_ref()?;
         match p.digits.as_deref().and_then(|d| menu.options.get(d)) {
-            Some(t) => Some(t.clone()),
-            None => menu.invalid.clone(),
+            Some(t) => Some((t.clone(), false)),
+            None => menu.invalid.clone().map(|t| (t, true)),
         }
     };
     let agents = |line: &Line| line.agents.clone().map(Target::Group);
@@ -242,19 +248,86 @@ fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPla
     // line's menu, so "after hours, ring the night desk" holds whatever the
     // caller pressed in the line's Gather.
     let line_menu = closed.is_none_or(|c| c.menu.is_none());
-    let target = (if s.facts.vip { s.line.vip_agents.clone().map(Target::Group) } else { None })
-        .or_else(|| closed.and_then(menu_choice))
-        .or_else(|| closed.and_then(agents))
-        .or_else(|| if line_menu { menu_choice(s.line) } else { None })
-        .or_else(|| agents(s.line));
-    match target {
-        None => ConnectPlan::Answer(base),
-        Some(Target::Numbers(n)) => ConnectPlan::Answer(ConnectAnswer { destination: DestinationList { numbers: n }, ..base }),
-        Some(Target::Group(name)) => match cfg.groups.get_key_value(&name) {
-            Some((name, group)) => ConnectPlan::Group(GroupPlan { name, group, base }),
+    let menu_rule = |(t, invalid): (Target, bool), ok: &'static str, other: &'static str| (if invalid { other } else { ok }, t);
+    let chosen = (if s.facts.vip { s.line.vip_agents.clone().map(|t| ("vip_agents", Target::Group(t))) } else { None })
+        .or_else(|| closed.and_then(menu_choice).map(|c| menu_rule(c, "closed.menu", "closed.menu.invalid")))
+        .or_else(|| closed.and_then(agents).map(|t| ("closed.agents", t)))
+        .or_else(|| if line_menu { menu_choice(s.line).map(|c| menu_rule(c, "menu", "menu.invalid")) } else { None })
+        .or_else(|| agents(s.line).map(|t| ("agents", t)));
+    let static_rule = if closed.is_some_and(|c| c.connect.is_some()) { "closed.connect" } else { "connect" };
+    match chosen {
+        None => (ConnectPlan::Answer(base), static_rule),
+        Some((rule, Target::Numbers(n))) => {
+            (ConnectPlan::Answer(ConnectAnswer { destination: DestinationList { numbers: n }, ..base }), rule)
+        }
+        Some((rule, Target::Group(name))) => match cfg.groups.get_key_value(&name) {
+            Some((name, group)) => (ConnectPlan::Group(GroupPlan { name, group, base }), rule),
             // Validated at load; kept total so a bug cannot drop a call.
-            None => ConnectPlan::Answer(base),
+            None => (ConnectPlan::Answer(base), static_rule),
         },
+    }
+}
+
+/// Which decision [`explain`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// Connect's plan.
+    Connect,
+    /// Dial-whom's plan.
+    DialWhom,
+    /// Gather, greeting, playback, passthru, popup: the part that applies.
+    Other,
+}
+
+/// What the routing decision knew about a call, for the trace
+/// (docs/console.md). Computed from the same plan the answer was made
+/// with, after the answer left, so it costs the caller nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Why {
+    /// The line's configured `name`.
+    pub line_name: Option<String>,
+    /// Whether the call fell to `default_line`.
+    pub default_line: bool,
+    /// In hours.
+    pub open: bool,
+    /// VIP caller.
+    pub vip: bool,
+    /// Blocked caller.
+    pub blocked: bool,
+    /// The rule: `blocked`, `closed`, `vip_agents`, `closed.menu`,
+    /// `closed.menu.invalid`, `closed.agents`, `menu`, `menu.invalid`,
+    /// `agents`, `dialwhom`, `closed.dialwhom`, `connect`, `closed.connect`;
+    /// for other callbacks `line` or `closed` (the closed part applies).
+    pub rule: &'static str,
+    /// The group dialled.
+    pub group: Option<String>,
+    /// Why nobody is dialled, when that is the plan.
+    pub no_dial: Option<&'static str>,
+}
+
+/// Explains the decision for a call at `now_ms`.
+pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why {
+    let s = cfg.situation(p, now_ms);
+    let (plan, rule) = match kind {
+        Explain::Connect => plan_with_rule(cfg, &s, p),
+        Explain::DialWhom => dialwhom_with_rule(cfg, &s, p),
+        Explain::Other => (ConnectPlan::NoDial(""), if cfg.closed_part(&s).is_some() { "closed" } else { "line" }),
+    };
+    let (group, no_dial) = match (&plan, kind) {
+        (_, Explain::Other) => (None, None),
+        (ConnectPlan::Group(g), _) => (Some(g.name.to_owned()), None),
+        (ConnectPlan::NoDial(why), _) => (None, Some(*why)),
+        (ConnectPlan::Answer(_), _) => (None, None),
+    };
+    Why {
+        line_name: s.line.name.clone(),
+        default_line: std::ptr::eq(s.line, &cfg.default_line),
+        open: s.facts.open,
+        vip: s.facts.vip,
+        blocked: s.facts.blocked,
+        rule,
+        group,
+        no_dial,
     }
 }
 
@@ -265,17 +338,21 @@ fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPla
 /// decides; one that names none of them leaves the line's `dialwhom`.
 pub fn plan_dialwhom<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
     let s = cfg.situation(p, now_ms);
-    if s.facts.blocked || cfg.is_closed_without_alternative(&s) {
-        return plan_in(cfg, &s, p);
+    dialwhom_with_rule(cfg, &s, p).0
+}
+
+fn dialwhom_with_rule<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> (ConnectPlan<'a>, &'static str) {
+    if s.facts.blocked || cfg.is_closed_without_alternative(s) {
+        return plan_with_rule(cfg, s, p);
     }
-    let numbers = match cfg.closed_part(&s) {
-        Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref(),
+    let numbers = match cfg.closed_part(s) {
+        Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref().map(|n| (n, "closed.dialwhom")),
         Some(c) if c.menu.is_some() || c.agents.is_some() || c.connect.is_some() => None,
-        _ => s.line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()),
+        _ => s.line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()).map(|n| (n, "dialwhom")),
     };
     match numbers {
-        Some(n) => ConnectPlan::Answer(ConnectAnswer::dial(n.clone())),
-        None => plan_in(cfg, &s, p),
+        Some((n, rule)) => (ConnectPlan::Answer(ConnectAnswer::dial(n.clone())), rule),
+        None => plan_with_rule(cfg, s, p),
     }
 }
 

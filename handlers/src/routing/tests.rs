@@ -404,3 +404,27 @@ fn sticky_learning_from_real_payloads() {
     let missed = "CallSid=c&CallFrom=09900112233&DialCallStatus=no-answer&CallType=incomplete&DialWhomNumber=09800000011";
     assert_eq!(learn_from_passthru(&q(missed)), None);
 }
+
+/// The trace's reason names the rule that made each plan of the table above.
+#[test]
+fn explain_names_the_rule_of_the_plan() {
+    let c = cfg();
+    let main = "CallSid=s&CallTo=08047115777";
+    let cases: &[(&str, &str, &str, Option<&str>)] = &[
+        (&format!("{main}&CallFrom=09900112233&digits=%221%22"), MON_NOON, "menu", Some("sales")),
+        (&format!("{main}&CallFrom=09900112233&digits=%227%22"), MON_NOON, "menu.invalid", Some("support")),
+        (&format!("{main}&CallFrom=%2B919888888888"), MON_NIGHT, "vip_agents", Some("priority")),
+        (&format!("{main}&CallFrom=9999999999"), MON_NOON, "blocked", None),
+        (&format!("{main}&CallFrom=09900112233&digits=%221%22"), MON_NIGHT, "closed.agents", Some("night")),
+        ("CallSid=s&CallTo=08047115778&CallFrom=09900112233", MON_NOON, "closed", None),
+        ("CallSid=s&CallTo=08000000000", MON_NOON, "connect", None),
+    ];
+    for (query, when, rule, group) in cases {
+        let why = explain(&c, &q(query), at(when), Explain::Connect);
+        assert_eq!((why.rule, why.group.as_deref()), (*rule, *group), "{query} at {when}");
+    }
+    let night = explain(&c, &q(&format!("{main}&CallFrom=09900112233")), at(MON_NIGHT), Explain::Other);
+    assert_eq!((night.rule, night.open), ("closed", false));
+    let blocked = explain(&c, &q(&format!("{main}&CallFrom=9999999999")), at(MON_NOON), Explain::Connect);
+    assert_eq!(blocked.no_dial, Some("caller is blocked"));
+}
