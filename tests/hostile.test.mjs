@@ -98,7 +98,7 @@ const ODD_METHODS = ["PROPFIND", "PROPPATCH", "PURGE", "MKCOL", "LOCK", "UNLOCK"
 before(async () => {
   const known = workerdPids();
   w = await startWorker({
-    kvNamespaces: ["DEVICES", "EVENTS_SEEN"],
+    kvNamespaces: ["DEVICES"],
     bindings: {
       EVENTS_WEBHOOK_SECRETS: SECRET,
       APP_TOKEN_SECRET: APP_SECRET,

@@ -89,10 +89,6 @@ function childrenNamed(ppid, name) {
 const actions = new Map(); // leg_sid -> count of leg actions the fake Exotel received
 const worker = await startWorker({
   kv: { "config.json": JSON.stringify({ ...JSON.parse(readFileSync(path.join(root, "config/default.json"))), events: { greeting: { text: "Hello." } } }) },
-  kvNamespaces: ["EVENTS_SEEN"],
-  // SOAK_NO_GUARD=1: replay guard on KV only (no Durable Object per event id),
-  // to tell the worker's own memory from the guard objects' storage.
-  durableObjects: !process.env.SOAK_NO_GUARD && readFileSync(path.join(root, "build/index.js"), "utf8").includes("EventsGuard") ? { EVENTS_GUARD: "EventsGuard" } : {},
   bindings: {
     EVENTS_WEBHOOK_SECRETS: SECRET, EXOTEL_API_KEY: "k", EXOTEL_API_TOKEN: "t", EXOTEL_ACCOUNT_SID: "soak",
     EXOTEL_CPAAS_BASE: "http://exotel.fake",
