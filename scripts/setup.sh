@@ -32,7 +32,7 @@ elif [ "${EXOEDGE_SKIP_RUSTUP:-}" != 1 ] && command -v rustup >/dev/null 2>&1 \
   log "installed wasm32 target with rustup"
 else
   if ! { [ -x /usr/bin/rustc ] && [ -x /usr/bin/wasm-ld ] && [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library" ]; }; then
-    log "rustup cannot fetch the wasm32 target here; installing Debian's rustc-web (see ../shared/docs/wasm-toolchain.md)"
+    log "rustup cannot fetch the wasm32 target here; installing Debian's rustc-web, std built from source (README: Set-up)"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web cargo-web rust-web-src lld >/dev/null
