@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::BodyError;
+use crate::json_path;
 
 /// The HTTP status for a body error: the one mapping, used by the
 /// callback routes (`src/http.rs`) and the app API (`BackendError`).
@@ -117,22 +118,41 @@ impl Collector {
     }
 }
 
-/// Decodes a JSON body that must be one object into `T`.
+/// Decodes a JSON body that must be one object into `T`: straight from
+/// the bytes, one pass, no intermediate `Value`. Only an error pays for
+/// working out what to tell the client.
 pub fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::BadJson(format!("body is not valid JSON: {e}")))?;
-    object_value(value)
+    let starts_as_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if starts_as_object {
+        if let Ok(v) = serde_json::from_slice(body) {
+            return Ok(v);
+        }
+    }
+    Err(explain::<T>(body))
 }
 
 /// [`object`] for a value already parsed (or built from form pairs).
 pub fn object_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
+    object(value.to_string().as_bytes())
+}
+
+/// Why `body` is not a `T`, in the order a client fixes things: not JSON,
+/// not an object, then the first field that is wrong, by its path.
+#[cold]
+fn explain<T: DeserializeOwned>(body: &[u8]) -> BodyError {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return BodyError::BadJson(format!("body is not valid JSON: {e}")),
+    };
     if !value.is_object() {
-        return Err(BodyError::BadJson(format!("body must be a JSON object, got {}", json_kind(&value))));
+        return BodyError::BadJson(format!("body must be a JSON object, got {}", json_kind(&value)));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = client_terms(&e.inner().to_string());
-        BodyError::BadJson(if path == "." || path.is_empty() { message } else { format!("{path}: {message}") })
-    })
+    let Err(e) = serde_json::from_slice::<T>(body) else {
+        return BodyError::BadJson("body is not valid JSON".into());
+    };
+    let path = json_path::locate(body, &e);
+    let message = client_terms(&json_path::message_only(&e));
+    BodyError::BadJson(if path == "." { message } else { format!("{path}: {message}") })
 }
 
 /// The JSON kind of a value, as a client would name it.
