@@ -77,9 +77,9 @@ declare -A PORT
 SERVICES="" SOCKETS="" WORKERS=""
 for n in "${NAMES[@]}"; do
   PORT[$n]=$(free_port)
-  SERVICES+="    (name = \"$n\", worker = .w_$n),"$'\n'
+  SERVICES+="    (name = \"$n\", worker = .w${n^}),"$'\n'
   SOCKETS+="    (name = \"$n\", address = \"127.0.0.1:${PORT[$n]}\", http = (), service = \"$n\"),"$'\n'
-  WORKERS+="const w_$n :Workerd.Worker = $(exoedge_worker "$n");"$'\n'
+  WORKERS+="const w${n^} :Workerd.Worker = $(exoedge_worker "$n");"$'\n'
 done
 PORT[hello-rs]=$(free_port); PORT[js]=$(free_port)
 cat > "$STAGE/bench.capnp" <<CAPNP
@@ -165,7 +165,7 @@ kill "$WORKERD_PID"; wait "$WORKERD_PID" 2>/dev/null || true
 # Cold start: a fresh workerd serving one worker, spawn to first 200.
 for n in "${NAMES[@]}" hello; do
   p=$(free_port)
-  if [ "$n" = hello ]; then w=".helloRs"; else w=".w_$n"; fi
+  if [ "$n" = hello ]; then w=".helloRs"; else w=".w${n^}"; fi
   sed -e '/^const config /,/^);/d' "$STAGE/bench.capnp" > "$STAGE/cold-$n.capnp"
   cat >> "$STAGE/cold-$n.capnp" <<CAPNP
 const config :Workerd.Config = (
