@@ -8,7 +8,7 @@
 #   EXOEDGE_BEFORE=/path/to/old/build bench/edge.sh
 #
 # EXOEDGE_BEFORE is a directory with an index.js and index_bg.wasm (a copy
-# of build/ from another commit). Ports are picked free at start. Results go
+# of build/ from another commit); EXOEDGE_OTHERS="name=dir ..." adds more. Ports are picked free at start. Results go
 # to bench/results/edge-<UTC time>/ (summary.md). Needs wrk
 # (`apt-get install -y wrk`). Takes about 3 minutes (EDGE_SECS, EDGE_ROUNDS,
 # EDGE_COLD_REPS shorten it).
@@ -44,11 +44,14 @@ mkdir -p "$STAGE/hello" "$STAGE/js"
 cp bench/hello-rs/build/index.js bench/hello-rs/build/index_bg.wasm "$STAGE/hello/"
 cp bench/js-worker/index.js bench/js-worker/connect.json "$STAGE/js/"
 cp bench/workerd/kv.js "$STAGE/"
-NAMES=(after)
-if [ -n "${EXOEDGE_BEFORE:-}" ]; then
-  mkdir -p "$STAGE/before" && cp "$EXOEDGE_BEFORE/index.js" "$EXOEDGE_BEFORE/index_bg.wasm" "$STAGE/before/"
-  NAMES=(before after)
-fi
+NAMES=()
+# More builds to compare: EXOEDGE_OTHERS="name=dir ..." (names: lower-case letters).
+for pair in ${EXOEDGE_BEFORE:+before=$EXOEDGE_BEFORE} ${EXOEDGE_OTHERS:-}; do
+  n=${pair%%=*} d=${pair#*=}
+  mkdir -p "$STAGE/$n" && cp "$d/index.js" "$d/index_bg.wasm" "$STAGE/$n/"
+  NAMES+=("$n")
+done
+NAMES+=(after)
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 exoedge_worker() { # $1 = dir
