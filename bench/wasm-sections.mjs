@@ -23,7 +23,7 @@ while (o < b.length) {
   if (id === 2) {
     const n = leb();
     for (let i = 0; i < n; i++) {
-      o += leb(); o += leb();
+      { const l1 = leb(); o += l1; } { const l2 = leb(); o += l2; }
       const kind = b[o++];
       if (kind === 0) { leb(); imports++; }
       else if (kind === 1) { o++; const f = b[o++]; leb(); if (f & 1) leb(); }

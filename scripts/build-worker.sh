@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the worker to build/index.js + build/index_bg.wasm with worker-build,
-# using the toolchain scripts/setup.sh found or installed.
+# using the toolchain scripts/setup.sh found or installed, then strips the
+# wasm's names section (BENCHMARKS.md, "Size").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f scripts/.wasm-env ] || scripts/setup.sh
@@ -11,4 +12,29 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The wasm build has its own target dir: a different compiler (Debian's) and
 # target than the native tests, so sharing would only evict each other.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
-exec worker-build --release "$@"
+
+# Where worker-build writes (`--out-dir build-test` for the test build).
+out=build
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    --out-dir) out=${args[$((i + 1))]} ;;
+    --out-dir=*) out=${args[$i]#--out-dir=} ;;
+  esac
+done
+
+worker-build --release "$@"
+
+# worker-build's wasm-opt pass (-Oz, Cargo.toml's wasm-pack metadata) always
+# keeps the names section: function names for stack traces, ~190 KB raw,
+# ~45 KB gzip, parsed on every cold start. A panic's message does not need
+# it: console_error_panic_hook logs the message and its file:line, which live
+# in the data section (tests/panic.test.mjs checks the log). Set
+# EXOEDGE_KEEP_NAMES=1 to keep names for profiling or symbolicated traces.
+if [ "${EXOEDGE_KEEP_NAMES:-0}" != 1 ]; then
+  wasm="$out/index_bg.wasm"
+  features=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+  "${WASM_OPT_BIN:-node_modules/.bin/wasm-opt}" "$wasm" "${features[@]}" --strip-debug --strip-producers -o "$wasm.stripped"
+  mv "$wasm.stripped" "$wasm"
+fi

@@ -68,3 +68,19 @@ test("a panic among concurrent calls: the rest of the burst and everything after
     }
   } finally { await w.close(); }
 });
+
+// scripts/build-worker.sh strips the wasm's names section (smaller, faster
+// cold start): the panic's message and its file:line must still reach the
+// log, since they live in the data section, not in the names.
+test("a panic's message reaches the log of the stripped build", { skip }, async () => {
+  let log = "";
+  const collect = (stream) => stream.on("data", (chunk) => (log += chunk));
+  const w = await startFaulty({ buildDir: "build-test", shared: { handleRuntimeStdio: (out, err) => { collect(out); collect(err); } } });
+  try {
+    const p = await w.fetch("/__test/panic");
+    assert.ok(p.status >= 500);
+    await p.arrayBuffer();
+    for (let i = 0; i < 50 && !log.includes("panic injected"); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(log, /panicked at src\/lib\.rs:\d+:\d+:\s+panic injected by the test-panic feature/);
+  } finally { await w.close(); }
+});

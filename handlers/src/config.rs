@@ -161,10 +161,11 @@ impl Config {
     /// Parses and validates a document. Line keys are normalised, so
     /// `08047115777` and `+918047115777` name the same line.
     pub fn from_json(doc: &str) -> Result<Self, ConfigError> {
-        let de = &mut serde_json::Deserializer::from_str(doc);
-        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Invalid {
-            path: display_path(&e.path().to_string()),
-            message: e.inner().to_string(),
+        // Plain serde_json; the path is worked out only for an error
+        // (crate::json_path says why).
+        let mut cfg: Config = serde_json::from_str(doc).map_err(|e| ConfigError::Invalid {
+            path: display_path(&crate::json_path::locate(doc.as_bytes(), &e)),
+            message: e.to_string(),
         })?;
         if cfg.version != VERSION {
             return Err(ConfigError::Invalid {
@@ -333,7 +334,7 @@ impl Config {
     }
 }
 
-/// serde_path_to_error prints `.` for the root; say "document" instead.
+/// A path of `.` is the document itself; say so.
 fn display_path(p: &str) -> String {
     if p == "." || p.is_empty() {
         "document".into()

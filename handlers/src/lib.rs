@@ -30,6 +30,7 @@ pub mod events;
 pub mod exoml;
 pub mod gather;
 pub mod greeting;
+pub mod json_path;
 pub mod params;
 pub mod passthru;
 pub mod phone;

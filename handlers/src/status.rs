@@ -85,6 +85,11 @@ impl StatusReport {
         if body.len() > MAX_BODY_BYTES {
             return Err(ParamError::BodyTooLarge { limit: MAX_BODY_BYTES });
         }
+        // One pass for a well-formed body; the path below only explains
+        // what is wrong with one that is not.
+        if let Ok(raw) = body::object::<RawStatus>(body) {
+            return Self::from_raw(raw);
+        }
         let v: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| ParamError::BadBody { kind: "JSON", detail: e.to_string() })?;
         Self::from_value(v)
@@ -93,6 +98,10 @@ impl StatusReport {
     fn from_value(v: serde_json::Value) -> Result<Self, ParamError> {
         // Errors name the field and the JSON expected, never our types.
         let raw: RawStatus = body::object_value(v).map_err(|e| ParamError::BadBody { kind: "StatusCallback", detail: e.to_string() })?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawStatus) -> Result<Self, ParamError> {
         let call_sid = raw.call_sid.map(|s| s.text()).filter(|s| !s.is_empty()).ok_or(ParamError::MissingCallSid)?;
         let mut legs = raw.legs.unwrap_or_default();
         legs.truncate(MAX_LEGS);

@@ -87,6 +87,8 @@ export async function startFaulty(opts = {}) {
       },
       ...workers,
     ],
+    // Miniflare-wide options, e.g. handleRuntimeStdio to read the worker's log.
+    ...(opts.shared ?? {}),
   });
   await mf.ready;
   if (!opts.config) {
