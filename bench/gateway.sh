@@ -16,7 +16,8 @@
 #     both (as a TCP load balancer does); accepted/s vs delivered/s;
 #   outage: the sink down for a while, then back.
 # Env: OUT (results dir), GW_BIN, LOADGEN, GW_SECS, OUTAGE_DOWN, OUTAGE_DRAIN,
-# GW_ONLY (space-separated run names; default: all).
+# GW_ONLY (space-separated run names; default: all), GW_REPLICA_THREADS
+# (runtime threads per replica in the 2x edge-store runs; default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,6 +35,7 @@ GW_GRPC=(127.0.0.1:50161 127.0.0.1:50162)
 GW_ADMIN=(127.0.0.1:19464 127.0.0.1:19465)
 SINK=127.0.0.1:18800
 GW_PIDS=()
+GW_WORKERS=""
 cleanup() {
   for p in "${GW_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   rm -rf "/dev/shm/exoedge-bench-$$"
@@ -59,7 +61,7 @@ url = "http://$SINK/events"
 [replica]
 mode = "$3"
 TOML
-  "$GW_BIN" --config "$dir/gateway-$i.toml" > "$dir/gateway-$i.log" 2>&1 &
+  env ${GW_WORKERS:+TOKIO_WORKER_THREADS=$GW_WORKERS} "$GW_BIN" --config "$dir/gateway-$i.toml" > "$dir/gateway-$i.log" 2>&1 &
   GW_PIDS+=("$!")
   for _ in $(seq 100); do curl -sf -o /dev/null "http://${GW_ADMIN[$i]}/healthz" && return 0; sleep 0.1; done
   echo "proto-gateway did not start; see $dir/gateway-$i.log" >&2
@@ -74,6 +76,15 @@ gw_run() { # $1 = durable | tmpfs, $2 = run name, $3 = replica mode, $4 = replic
   local store=$1 name=$2 mode=$3 n=$4; shift 4
   wanted "$name" || return 0
   local grpc=${GW_GRPC[0]}
+  # Two edge-store replicas on one 2-core machine: one runtime thread each
+  # (tokio reads TOKIO_WORKER_THREADS), as each would have its own
+  # machine's cores in production. Measured (4 A/B runs, gateway CPU per
+  # event): edge-store 36-38 us with one thread vs 39-43 us with a thread
+  # per core (fewer wake-ups and context switches between runtime threads);
+  # local-outbox the other way round (64 vs 55-60 us: its SQLite writer
+  # thread wants the second core), so it keeps the default.
+  GW_WORKERS=""
+  [ "$n" = 2 ] && [ "$mode" = edge-store ] && GW_WORKERS=${GW_REPLICA_THREADS:-1}
   gw_start "$store" "$name" "$mode" 0
   if [ "$n" = 2 ]; then gw_start "$store" "$name" "$mode" 1; grpc="${GW_GRPC[0]},${GW_GRPC[1]}"; fi
   "$LOADGEN" run --grpc "$grpc" --sink "$SINK" --label "$name" --prefix "$name" "$@" > "$OUT/gw-$name/result.json" 2> "$OUT/gw-$name/loadgen.log"
@@ -81,6 +92,7 @@ gw_run() { # $1 = durable | tmpfs, $2 = run name, $3 = replica mode, $4 = replic
     curl -s "http://${GW_ADMIN[$i]}/metrics" > "$OUT/gw-$name/metrics-$i.txt" || true
   done
   gw_stop_all
+  GW_WORKERS=""
   echo "$name: $(cat "$OUT/gw-$name/result.json")" >&2
 }
 

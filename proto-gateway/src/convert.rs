@@ -27,7 +27,6 @@
 
 use std::path::PathBuf;
 
-use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 use serde_json::Value;
@@ -58,6 +57,9 @@ pub struct Event {
 pub struct EventSchema {
     input: MessageDescriptor,
     output: MessageDescriptor,
+    /// The reply's string field echoing the event id, if it has one: its
+    /// number and whether it is encoded when empty (explicit presence).
+    ack_sid_field: Option<(u32, bool)>,
     rpc_path: String,
     event_sid_path: Vec<String>,
     ordering_paths: Vec<Vec<String>>,
@@ -102,6 +104,11 @@ impl EventSchema {
         Ok(EventSchema {
             rpc_path: format!("/{}/{}", service.full_name(), method.name()),
             input: method.input(),
+            ack_sid_field: split_path(&cfg.event_sid_field)
+                .last()
+                .and_then(|name| method.output().get_field_by_name(name))
+                .filter(|f| f.kind() == prost_reflect::Kind::String && !f.is_list())
+                .map(|f| (f.number(), f.supports_presence())),
             output: method.output(),
             event_sid_path: split_path(&cfg.event_sid_field),
             ordering_paths: cfg
@@ -121,6 +128,11 @@ impl EventSchema {
     /// The request message type (useful to build test clients).
     pub fn input(&self) -> &MessageDescriptor {
         &self.input
+    }
+
+    /// The reply message type.
+    pub fn output(&self) -> &MessageDescriptor {
+        &self.output
     }
 
     /// Decodes one request and extracts its id and ordering key.
@@ -163,16 +175,22 @@ impl EventSchema {
 
     /// The reply to an accepted event: the output type's defaults, with the
     /// event id echoed when the output has a string field of the same name.
+    ///
+    /// Encoded by hand (one string field; every other field keeps its
+    /// default, which protobuf does not encode): building a reflective
+    /// message for every RPC showed up in profiles.
     pub fn encode_ack(&self, event_sid: &str) -> Vec<u8> {
-        let mut reply = DynamicMessage::new(self.output.clone());
-        if let Some(name) = self.event_sid_path.last() {
-            if let Some(field) = self.output.get_field_by_name(name) {
-                if field.kind() == prost_reflect::Kind::String && !field.is_list() {
-                    reply.set_field(&field, prost_reflect::Value::String(event_sid.to_owned()));
-                }
+        use prost::encoding::{encode_key, encode_varint, WireType};
+        let mut reply = Vec::new();
+        if let Some((number, explicit)) = self.ack_sid_field {
+            if explicit || !event_sid.is_empty() {
+                reply.reserve(event_sid.len() + 8);
+                encode_key(number, WireType::LengthDelimited, &mut reply);
+                encode_varint(event_sid.len() as u64, &mut reply);
+                reply.extend_from_slice(event_sid.as_bytes());
             }
         }
-        reply.encode_to_vec()
+        reply
     }
 }
 
@@ -274,6 +292,7 @@ fn compile(cfg: &ProtoConfig) -> Result<DescriptorPool> {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
     use super::*;
     use prost_reflect::Value as PValue;
 
@@ -373,6 +392,10 @@ mod tests {
             reply.get_field_by_name("event_sid").unwrap().as_ref(),
             &PValue::String("ev3".into())
         );
+        // The same bytes a reflective message of the reply type encodes to.
+        let mut built = DynamicMessage::new(s.output.clone());
+        built.set_field_by_name("event_sid", PValue::String("ev3".into()));
+        assert_eq!(bytes, built.encode_to_vec());
     }
 
     #[test]
