@@ -3,23 +3,23 @@
 //! credential, the trace rows in D1 and the config in force.
 
 use std::cell::OnceCell;
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 
 use handlers::auth::Tokens;
 use handlers::console::{self as pages, CallSummary, Entry, Export, Filters, SessionKey, StoredRow};
 use wasm_bindgen::JsValue;
-use worker::{console_error, console_warn, Delay, Env, Headers, Method, Request, Response};
+use worker::{console_error, console_warn, Env, Headers, Method, Request, Response};
 
-use crate::{bindings, config, trace};
+use crate::{bindings, budget, config, trace};
 
 thread_local! {
     /// The admin tokens and the session key, fixed for the isolate's life.
     static ADMIN: OnceCell<Option<(Tokens, SessionKey)>> = const { OnceCell::new() };
 }
 
-fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKey)>) -> T) -> T {
+/// The admin credential (`EXOEDGE_ADMIN_TOKENS`), read once per isolate:
+/// the tokens and the session key derived from them, `None` when none is
+/// set. `/console` and `/admin/events` both check it here.
+pub(crate) fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKey)>) -> T) -> T {
     ADMIN.with(|a| {
         let admin = a.get_or_init(|| {
             let secret = env.secret(bindings::ADMIN_TOKENS).map(|s| s.to_string()).unwrap_or_default();
@@ -74,8 +74,8 @@ fn signed_in(req: &Request, env: &Env) -> bool {
     let bearer = req.headers().get("authorization").ok().flatten();
     with_admin(env, |admin| {
         let Some((tokens, key)) = admin else { return false };
-        if let Some(t) = bearer.as_deref().and_then(|h| h.strip_prefix("Bearer ")) {
-            return tokens.accepts(t.trim());
+        if let Some(t) = handlers::event_log::bearer(bearer.as_deref()) {
+            return tokens.accepts(t);
         }
         cookie.as_deref().and_then(pages::cookie_value).is_some_and(|v| key.verify(v, now_secs()))
     })
@@ -231,11 +231,9 @@ async fn rows(env: &Env, sid: &str) -> worker::Result<Vec<Entry>> {
 const READ_BUDGET_MS: u64 = 5_000;
 
 async fn within_budget<T>(f: impl std::future::Future<Output = worker::Result<T>>) -> worker::Result<T> {
-    let timeout = Delay::from(Duration::from_millis(READ_BUDGET_MS));
-    match select(Box::pin(f), Box::pin(timeout)).await {
-        Either::Left((r, _)) => r,
-        Either::Right(_) => Err(worker::Error::RustError(format!("no answer within {READ_BUDGET_MS} ms"))),
-    }
+    budget::within(READ_BUDGET_MS, f)
+        .await
+        .unwrap_or_else(|| Err(worker::Error::RustError(format!("no answer within {READ_BUDGET_MS} ms"))))
 }
 
 fn unavailable() -> worker::Result<Response> {

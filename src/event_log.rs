@@ -24,9 +24,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::event_log::{
     self as rules, ActionRecord, ActionStatus, AfterFailure, AppendEvent, DeadLetter, ElementStatus, EventState, Next,
     Pending, Range,
@@ -37,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, console_warn, durable_object, Context, Delay, DurableObject, Env, Fetch, Headers, Method,
+    console_error, console_log, console_warn, durable_object, Context, DurableObject, Env, Fetch, Headers, Method,
     ObjectNamespace, Request, RequestInit, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, Storage,
 };
 
@@ -176,11 +174,13 @@ fn var_f64(env: &Env, name: &str) -> Option<f64> {
     env.var(name).ok().and_then(|v| v.to_string().trim().parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0)
 }
 
-fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
+/// A numeric var, else `default` (the events route reads its settings here too).
+pub(crate) fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
     env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)
 }
 
-fn secret(env: &Env, name: &str) -> Option<String> {
+/// A secret, if set and not blank.
+pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.trim().is_empty())
 }
 
@@ -808,14 +808,11 @@ async fn post(url: &str, auth: &str, body: &str, timeout_ms: u64) -> std::result
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
     let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let fetch = Fetch::Request(req);
-    let send = Box::pin(fetch.send());
-    let timeout = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
-    let outcome = match select(send, timeout).await {
-        Either::Left((Ok(resp), _)) => Ok((resp.status_code(), resp.headers().get("retry-after").ok().flatten())),
-        Either::Left((Err(e), _)) => Err(e.to_string()),
-        Either::Right(_) => Err("timed out".into()),
-    };
-    outcome
+    match budget::within(timeout_ms, fetch.send()).await {
+        Some(Ok(resp)) => Ok((resp.status_code(), resp.headers().get("retry-after").ok().flatten())),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("timed out".into()),
+    }
 }
 
 /// Every key's dead letters, so they can be listed and replayed by time

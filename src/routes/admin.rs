@@ -16,11 +16,10 @@
 //!   them in order.
 
 use futures_util::future::join_all;
-use handlers::auth::Tokens;
 use handlers::event_log::{self as rules, AdminRequest, Range};
 use handlers::reply::Reply;
 use serde::Serialize;
-use worker::{console_error, console_log, console_warn, Env, ObjectNamespace, Request};
+use worker::{console_error, console_log, Env, ObjectNamespace, Request};
 
 use crate::event_log::{call, DeadList, IndexOp, LogOp, LogView, Replayed};
 use crate::{bindings, budget};
@@ -31,18 +30,15 @@ const OBJECT_BUDGET_MS: u64 = 10_000;
 const MAX_REPLAY: usize = 10_000;
 
 fn authorized(req: &Request, env: &Env) -> bool {
-    let secret = env.secret(bindings::ADMIN_TOKENS).map(|s| s.to_string()).unwrap_or_default();
-    let (tokens, dropped) = Tokens::parse(&secret);
-    if dropped > 0 {
-        console_warn!("{dropped} admin token(s) ignored: shorter than {} characters", handlers::auth::MIN_TOKEN_LEN);
-    }
-    if tokens.is_empty() {
-        console_error!("no admin token configured ({}): /admin is closed", bindings::ADMIN_TOKENS);
-        return false;
-    }
     let authorization = req.headers().get("authorization").ok().flatten();
-    // Compared even when absent, so a missing header costs what a wrong one does.
-    tokens.accepts(rules::bearer(authorization.as_deref()).unwrap_or(""))
+    crate::console::with_admin(env, |admin| {
+        let Some((tokens, _)) = admin else {
+            console_error!("no admin token configured ({}): /admin is closed", bindings::ADMIN_TOKENS);
+            return false;
+        };
+        // Compared even when absent, so a missing header costs what a wrong one does.
+        tokens.accepts(rules::bearer(authorization.as_deref()).unwrap_or(""))
+    })
 }
 
 fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, Reply> {

@@ -25,16 +25,8 @@ use handlers::reply::Reply;
 use handlers::webhook::{self, SignedHeaders};
 use worker::{console_error, console_warn, Context, Env, Request};
 
-use crate::event_log::{call, Appended, LogOp};
+use crate::event_log::{call, secret, var_u64, Appended, LogOp};
 use crate::{bindings, budget};
-
-fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)
-}
-
-fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.trim().is_empty())
-}
 
 /// Handles one delivery.
 pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply {
