@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{console_error, console_warn, kv::KvStore, Env, Request};
 
-use crate::{bindings, body};
 use crate::relay::{post, secret, var_or};
+use crate::{bindings, body};
 
 /// Who is calling an app route.
 pub enum Caller {
@@ -39,7 +39,9 @@ pub fn app_secret(env: &Env) -> Result<Vec<u8>, BackendError> {
     secret(env, bindings::APP_TOKEN_SECRET)
         .map(String::into_bytes)
         .filter(|s| s.len() >= backend::MIN_SECRET_LEN)
-        .ok_or(BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"))
+        .ok_or(BackendError::NotConfigured(
+            "APP_TOKEN_SECRET (at least 32 bytes)",
+        ))
 }
 
 /// Checks the caller's credential: a valid app token, another bearer (its
@@ -50,9 +52,12 @@ pub fn authenticate(req: &Request, env: &Env) -> Result<Caller, BackendError> {
     if let Some(token) = backend::app_bearer(authorization.as_deref()) {
         return backend::verify_app_token(&app_secret(env)?, token, now_secs()).map(Caller::App);
     }
-    let other = authorization.as_deref().and_then(|a| a.trim().split_once(' ')).and_then(|(scheme, t)| {
-        (scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()).then(|| token_digest(t))
-    });
+    let other = authorization
+        .as_deref()
+        .and_then(|a| a.trim().split_once(' '))
+        .and_then(|(scheme, t)| {
+            (scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()).then(|| token_digest(t))
+        });
     Ok(other.map_or(Caller::Anonymous, Caller::OtherBearer))
 }
 
@@ -79,11 +84,15 @@ pub fn client_addr(req: &Request) -> String {
 
 /// The push KV namespace.
 pub fn store(env: &Env) -> Result<KvStore, BackendError> {
-    env.kv(bindings::DEVICES_KV).map_err(|_| BackendError::NotConfigured("the DEVICES KV namespace"))
+    env.kv(bindings::DEVICES_KV)
+        .map_err(|_| BackendError::NotConfigured("the DEVICES KV namespace"))
 }
 
 /// Reads a JSON record.
-pub async fn get_json<T: DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, BackendError> {
+pub async fn get_json<T: DeserializeOwned>(
+    kv: &KvStore,
+    key: &str,
+) -> Result<Option<T>, BackendError> {
     kv.get(key).json::<T>().await.map_err(|e| {
         console_error!("kv read failed: {e}");
         BackendError::Storage
@@ -91,7 +100,12 @@ pub async fn get_json<T: DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Op
 }
 
 /// Writes a JSON record, optionally expiring.
-pub async fn put_json<T: serde::Serialize>(kv: &KvStore, key: &str, v: &T, ttl_secs: Option<u64>) -> Result<(), BackendError> {
+pub async fn put_json<T: serde::Serialize>(
+    kv: &KvStore,
+    key: &str,
+    v: &T,
+    ttl_secs: Option<u64>,
+) -> Result<(), BackendError> {
     let text = serde_json::to_string(v).map_err(|_| BackendError::Storage)?;
     let mut put = kv.put(key, text).map_err(|_| BackendError::Storage)?;
     if let Some(ttl) = ttl_secs {
@@ -116,7 +130,8 @@ pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, Back
 
 /// The account this deployment serves.
 pub fn account_sid(env: &Env) -> Result<String, BackendError> {
-    secret(env, bindings::EXOTEL_ACCOUNT_SID).ok_or(BackendError::NotConfigured("EXOTEL_ACCOUNT_SID"))
+    secret(env, bindings::EXOTEL_ACCOUNT_SID)
+        .ok_or(BackendError::NotConfigured("EXOTEL_ACCOUNT_SID"))
 }
 
 /// Asks Exotel for a subscriber token; the API key and token stay here.
@@ -127,16 +142,36 @@ pub async fn subscriber_token(
     device_id: &str,
 ) -> Result<Value, BackendError> {
     let sid = account_sid(env)?;
-    let base = secret(env, bindings::EXOTEL_API_BASE).ok_or(BackendError::NotConfigured("EXOTEL_API_BASE"))?;
-    let (Some(key), Some(token)) = (secret(env, bindings::EXOTEL_API_KEY), secret(env, bindings::EXOTEL_API_TOKEN)) else {
-        return Err(BackendError::NotConfigured("EXOTEL_API_KEY/EXOTEL_API_TOKEN"));
+    let base = secret(env, bindings::EXOTEL_API_BASE)
+        .ok_or(BackendError::NotConfigured("EXOTEL_API_BASE"))?;
+    let (Some(key), Some(token)) = (
+        secret(env, bindings::EXOTEL_API_KEY),
+        secret(env, bindings::EXOTEL_API_TOKEN),
+    ) else {
+        return Err(BackendError::NotConfigured(
+            "EXOTEL_API_KEY/EXOTEL_API_TOKEN",
+        ));
     };
-    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}")));
-    let body = serde_json::to_string(&ExotelTokenRequest { platform, device_id, subscriber_name: subscriber })
-        .map_err(|e| BackendError::ExotelFailed(e.to_string()))?;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}"))
+    );
+    let body = serde_json::to_string(&ExotelTokenRequest {
+        platform,
+        device_id,
+        subscriber_name: subscriber,
+    })
+    .map_err(|e| BackendError::ExotelFailed(e.to_string()))?;
     let url = backend::subscriber_token_url(&base, &sid);
-    let a = post(&url, &[("authorization", &basic), ("content-type", "application/json")], body)
-        .await
-        .map_err(BackendError::ExotelFailed)?;
+    let a = post(
+        &url,
+        &[
+            ("authorization", &basic),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+    .await
+    .map_err(BackendError::ExotelFailed)?;
     backend::parse_exotel_token(a.status, &a.body)
 }

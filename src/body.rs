@@ -30,7 +30,9 @@ pub async fn read(req: &mut Request, limit: usize) -> Result<Vec<u8>, BodyError>
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
-    let mut stream = req.stream().map_err(|e| BodyError::Unreadable(e.to_string()))?;
+    let mut stream = req
+        .stream()
+        .map_err(|e| BodyError::Unreadable(e.to_string()))?;
     let mut body = Collector::new(limit, declared);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;

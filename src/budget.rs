@@ -19,5 +19,8 @@ pub async fn within<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
 
 /// A millisecond budget from a var, else the default.
 pub fn var_ms(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name).ok().and_then(|v| v.to_string().parse().ok()).unwrap_or(default)
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(default)
 }

@@ -133,7 +133,11 @@ pub fn document() -> String {
 /// Health facts about the config in use.
 pub fn status() -> Status {
     CACHE.with(|c| match c.borrow().as_ref() {
-        Some(c) => Status { source: c.source, error: c.last_error.clone(), lines: c.config.lines.len() },
+        Some(c) => Status {
+            source: c.source,
+            error: c.last_error.clone(),
+            lines: c.config.lines.len(),
+        },
         None => Status {
             source: Source::Embedded,
             error: None,
@@ -178,8 +182,14 @@ async fn refresh(env: &Env) {
         }
     };
     let next = match read {
-        Read::Found(text) if prev.as_ref().and_then(|p| p.raw.as_deref()) == Some(text.as_str()) => {
-            prev.map(|p| Cached { expires_at: now + ttl_ms(&p.config), refreshing: false, ..p })
+        Read::Found(text)
+            if prev.as_ref().and_then(|p| p.raw.as_deref()) == Some(text.as_str()) =>
+        {
+            prev.map(|p| Cached {
+                expires_at: now + ttl_ms(&p.config),
+                refreshing: false,
+                ..p
+            })
         }
         Read::Found(text) => match parse(&text) {
             Ok(cfg) => {

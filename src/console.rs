@@ -5,7 +5,9 @@
 use std::cell::OnceCell;
 
 use handlers::auth::Tokens;
-use handlers::console::{self as pages, CallSummary, Entry, Export, Filters, SessionKey, StoredRow};
+use handlers::console::{
+    self as pages, CallSummary, Entry, Export, Filters, SessionKey, StoredRow,
+};
 use wasm_bindgen::JsValue;
 use worker::{console_error, console_warn, Env, Headers, Method, Request, Response};
 
@@ -22,10 +24,16 @@ thread_local! {
 pub(crate) fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKey)>) -> T) -> T {
     ADMIN.with(|a| {
         let admin = a.get_or_init(|| {
-            let secret = env.secret(bindings::ADMIN_TOKENS).map(|s| s.to_string()).unwrap_or_default();
+            let secret = env
+                .secret(bindings::ADMIN_TOKENS)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             let (tokens, dropped) = Tokens::parse(&secret);
             if dropped > 0 {
-                console_warn!("{dropped} admin token(s) ignored: shorter than {} characters", handlers::auth::MIN_TOKEN_LEN);
+                console_warn!(
+                    "{dropped} admin token(s) ignored: shorter than {} characters",
+                    handlers::auth::MIN_TOKEN_LEN
+                );
             }
             (!tokens.is_empty()).then(|| (tokens, SessionKey::from_secret(&secret)))
         });
@@ -56,7 +64,10 @@ fn headers(content_type: &str) -> worker::Result<Headers> {
 }
 
 fn html(status: u16, body: String) -> worker::Result<Response> {
-    Ok(Response::builder().with_status(status).with_headers(headers("text/html; charset=utf-8")?).fixed(body.into_bytes()))
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers("text/html; charset=utf-8")?)
+        .fixed(body.into_bytes()))
 }
 
 fn redirect(to: &str, cookie: Option<String>) -> worker::Result<Response> {
@@ -73,11 +84,16 @@ fn signed_in(req: &Request, env: &Env) -> bool {
     let cookie = req.headers().get("cookie").ok().flatten();
     let bearer = req.headers().get("authorization").ok().flatten();
     with_admin(env, |admin| {
-        let Some((tokens, key)) = admin else { return false };
+        let Some((tokens, key)) = admin else {
+            return false;
+        };
         if let Some(t) = handlers::event_log::bearer(bearer.as_deref()) {
             return tokens.accepts(t);
         }
-        cookie.as_deref().and_then(pages::cookie_value).is_some_and(|v| key.verify(v, now_secs()))
+        cookie
+            .as_deref()
+            .and_then(pages::cookie_value)
+            .is_some_and(|v| key.verify(v, now_secs()))
     })
 }
 
@@ -95,10 +111,14 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let method = req.method();
     match (method.clone(), path.as_str()) {
         (Method::Get, "/console/app.css") => {
-            return Ok(Response::builder().with_headers(headers("text/css")?).fixed(pages::CSS.as_bytes().to_vec()))
+            return Ok(Response::builder()
+                .with_headers(headers("text/css")?)
+                .fixed(pages::CSS.as_bytes().to_vec()))
         }
         (Method::Get, "/console/app.js") => {
-            return Ok(Response::builder().with_headers(headers("text/javascript")?).fixed(pages::JS.as_bytes().to_vec()))
+            return Ok(Response::builder()
+                .with_headers(headers("text/javascript")?)
+                .fixed(pages::JS.as_bytes().to_vec()))
         }
         _ => {}
     }
@@ -117,15 +137,21 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
             let cookie = with_admin(env, |a| {
                 let (tokens, key) = a?;
                 let t = token?;
-                tokens.accepts(&t).then(|| pages::session_cookie(&key.issue(now_secs()), secure))
+                tokens
+                    .accepts(&t)
+                    .then(|| pages::session_cookie(&key.issue(now_secs()), secure))
             });
             match cookie {
                 Some(c) => redirect("/console", Some(c)),
                 None => html(401, pages::login_page(true)),
             }
         }
-        (Method::Post, "/console/logout") => redirect("/console", Some(pages::clear_cookie(secure))),
-        (Method::Get | Method::Head, _) if !signed_in(&req, env) => html(401, pages::login_page(false)),
+        (Method::Post, "/console/logout") => {
+            redirect("/console", Some(pages::clear_cookie(secure)))
+        }
+        (Method::Get | Method::Head, _) if !signed_in(&req, env) => {
+            html(401, pages::login_page(false))
+        }
         (Method::Get | Method::Head, "/console") => calls(env, url.query().unwrap_or("")).await,
         (Method::Get | Method::Head, "/console/call") => match sid(&url) {
             Some(sid) => match rows(env, &sid).await {
@@ -135,21 +161,43 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
                     unavailable()
                 }
             },
-            None => html(400, pages::page("Call", true, "<p>Which call? <code>?sid=</code> is missing.</p>")),
+            None => html(
+                400,
+                pages::page(
+                    "Call",
+                    true,
+                    "<p>Which call? <code>?sid=</code> is missing.</p>",
+                ),
+            ),
         },
         (Method::Get | Method::Head, "/console/export") => match sid(&url) {
             Some(sid) => {
-                let Ok(rows) = rows(env, &sid).await else { return json_error(503, "the trace database did not answer") };
-                let body = serde_json::to_string(&Export { call_sid: &sid, rows: &rows }).unwrap_or_default();
+                let Ok(rows) = rows(env, &sid).await else {
+                    return json_error(503, "the trace database did not answer");
+                };
+                let body = serde_json::to_string(&Export {
+                    call_sid: &sid,
+                    rows: &rows,
+                })
+                .unwrap_or_default();
                 let h = headers("application/json")?;
-                let name: String = sid.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect();
-                h.set("content-disposition", &format!("attachment; filename=\"call-{name}.json\""))?;
+                let name: String = sid
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .take(64)
+                    .collect();
+                h.set(
+                    "content-disposition",
+                    &format!("attachment; filename=\"call-{name}.json\""),
+                )?;
                 Ok(Response::builder().with_headers(h).fixed(body.into_bytes()))
             }
             None => json_error(400, "sid is missing"),
         },
         (Method::Get | Method::Head, "/console/config") => config_view(),
-        (Method::Get | Method::Head | Method::Post, _) => html(404, pages::page("Not found", true, "<h1>Not found</h1>")),
+        (Method::Get | Method::Head | Method::Post, _) => {
+            html(404, pages::page("Not found", true, "<h1>Not found</h1>"))
+        }
         _ => {
             let mut r = json_error(405, "GET, HEAD, POST only")?;
             r.headers_mut().set("allow", "GET, HEAD, POST")?;
@@ -160,11 +208,17 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
 
 fn json_error(status: u16, msg: &str) -> worker::Result<Response> {
     let body = serde_json::json!({ "error": msg }).to_string();
-    Ok(Response::builder().with_status(status).with_headers(headers("application/json")?).fixed(body.into_bytes()))
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers("application/json")?)
+        .fixed(body.into_bytes()))
 }
 
 fn sid(url: &url::Url) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == "sid").map(|(_, v)| v.chars().take(80).collect::<String>()).filter(|s| !s.is_empty())
+    url.query_pairs()
+        .find(|(k, _)| k == "sid")
+        .map(|(_, v)| v.chars().take(80).collect::<String>())
+        .filter(|s| !s.is_empty())
 }
 
 fn tracing_off() -> worker::Result<Response> {
@@ -184,7 +238,9 @@ const CALLS: &str = "SELECT call_sid, MIN(at_ms) AS first_ms, MAX(at_ms) AS last
      ORDER BY last_ms DESC LIMIT ?5";
 
 async fn calls(env: &Env, query: &str) -> worker::Result<Response> {
-    let Some(db) = trace::database(env) else { return tracing_off() };
+    let Some(db) = trace::database(env) else {
+        return tracing_off();
+    };
     let f = Filters::from_query(query);
     let args: [JsValue; 5] = [
         (f.since_ms(js_sys::Date::now() as i64) as f64).into(),
@@ -193,7 +249,13 @@ async fn calls(env: &Env, query: &str) -> worker::Result<Response> {
         f.outcome.as_str().into(),
         f64::from(pages::PAGE_CALLS).into(),
     ];
-    let query = async { trace::prepare(&db, CALLS)?.bind(&args)?.all().await?.results::<CallSummary>() };
+    let query = async {
+        trace::prepare(&db, CALLS)?
+            .bind(&args)?
+            .all()
+            .await?
+            .results::<CallSummary>()
+    };
     let found = match within_budget(query).await {
         Ok(found) => found,
         Err(e) => {
@@ -205,14 +267,21 @@ async fn calls(env: &Env, query: &str) -> worker::Result<Response> {
     let m = trace::masker();
     let mut lines: Vec<String> = cfg
         .as_ref()
-        .map(|c| c.lines.iter().map(|(k, l)| l.name.clone().unwrap_or_else(|| m.number(k))).collect())
+        .map(|c| {
+            c.lines
+                .iter()
+                .map(|(k, l)| l.name.clone().unwrap_or_else(|| m.number(k)))
+                .collect()
+        })
         .unwrap_or_default();
     lines.push("default_line".into());
     html(200, pages::calls_page(&f, &lines, &found, m.full))
 }
 
 async fn rows(env: &Env, sid: &str) -> worker::Result<Vec<Entry>> {
-    let Some(db) = trace::database(env) else { return Ok(Vec::new()) };
+    let Some(db) = trace::database(env) else {
+        return Ok(Vec::new());
+    };
     let query = async {
         trace::prepare(
             &db,
@@ -224,20 +293,35 @@ async fn rows(env: &Env, sid: &str) -> worker::Result<Vec<Entry>> {
         .await?
         .results::<StoredRow>()
     };
-    Ok(within_budget(query).await?.into_iter().map(Entry::from).collect())
+    Ok(within_budget(query)
+        .await?
+        .into_iter()
+        .map(Entry::from)
+        .collect())
 }
 
 /// Longest a console page waits for D1.
 const READ_BUDGET_MS: u64 = 5_000;
 
-async fn within_budget<T>(f: impl std::future::Future<Output = worker::Result<T>>) -> worker::Result<T> {
-    budget::within(READ_BUDGET_MS, f)
-        .await
-        .unwrap_or_else(|| Err(worker::Error::RustError(format!("no answer within {READ_BUDGET_MS} ms"))))
+async fn within_budget<T>(
+    f: impl std::future::Future<Output = worker::Result<T>>,
+) -> worker::Result<T> {
+    budget::within(READ_BUDGET_MS, f).await.unwrap_or_else(|| {
+        Err(worker::Error::RustError(format!(
+            "no answer within {READ_BUDGET_MS} ms"
+        )))
+    })
 }
 
 fn unavailable() -> worker::Result<Response> {
-    html(503, pages::page("Trace unavailable", true, "<p class=\"err\">The trace database did not answer; try again.</p>"))
+    html(
+        503,
+        pages::page(
+            "Trace unavailable",
+            true,
+            "<p class=\"err\">The trace database did not answer; try again.</p>",
+        ),
+    )
 }
 
 fn config_view() -> worker::Result<Response> {
@@ -247,5 +331,8 @@ fn config_view() -> worker::Result<Response> {
         config::Source::Kv => "KV namespace CONFIG, key config.json",
     };
     let doc = trace::masker().text(&config::document());
-    html(200, pages::config_page(source, status.error.as_deref(), &doc))
+    html(
+        200,
+        pages::config_page(source, status.error.as_deref(), &doc),
+    )
 }

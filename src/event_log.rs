@@ -26,8 +26,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use handlers::event_log::{
-    self as rules, ActionRecord, ActionStatus, AfterFailure, AppendEvent, DeadLetter, ElementStatus, EventState, Next,
-    Pending, Range,
+    self as rules, ActionRecord, ActionStatus, AfterFailure, AppendEvent, DeadLetter,
+    ElementStatus, EventState, Next, Pending, Range,
 };
 use handlers::events::{self, Delivery, Event};
 use serde::de::DeserializeOwned;
@@ -35,8 +35,9 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    console_error, console_log, console_warn, durable_object, Context, DurableObject, Env, Fetch, Headers, Method,
-    ObjectNamespace, Request, RequestInit, Response, Result, ScheduledTime, SqlStorage, SqlStorageValue, State, Storage,
+    console_error, console_log, console_warn, durable_object, Context, DurableObject, Env, Fetch,
+    Headers, Method, ObjectNamespace, Request, RequestInit, Response, Result, ScheduledTime,
+    SqlStorage, SqlStorageValue, State, Storage,
 };
 
 use crate::{bindings, budget, config};
@@ -150,15 +151,29 @@ pub struct DeadList {
 }
 
 /// Calls an object with a JSON op; `Err` when it cannot be reached or does not answer 200.
-pub async fn call<T: Serialize, R: DeserializeOwned>(ns: &ObjectNamespace, name: &str, op: &T) -> std::result::Result<R, String> {
-    let stub = ns.id_from_name(name).and_then(|i| i.get_stub()).map_err(|e| e.to_string())?;
+pub async fn call<T: Serialize, R: DeserializeOwned>(
+    ns: &ObjectNamespace,
+    name: &str,
+    op: &T,
+) -> std::result::Result<R, String> {
+    let stub = ns
+        .id_from_name(name)
+        .and_then(|i| i.get_stub())
+        .map_err(|e| e.to_string())?;
     let headers = Headers::new();
-    headers.set("content-type", "application/json").map_err(|e| e.to_string())?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(|e| e.to_string())?;
     let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
     let req = Request::new_with_init("https://event-log/", &init).map_err(|e| e.to_string())?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(|e| e.to_string())?;
+    let mut resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| e.to_string())?;
     if resp.status_code() != 200 {
         let text = resp.text().await.unwrap_or_default();
         return Err(format!("object answered {}: {text}", resp.status_code()));
@@ -171,17 +186,26 @@ fn now_ms() -> i64 {
 }
 
 fn var_f64(env: &Env, name: &str) -> Option<f64> {
-    env.var(name).ok().and_then(|v| v.to_string().trim().parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0)
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// A numeric var, else `default` (the events route reads its settings here too).
 pub(crate) fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name).ok().and_then(|v| v.to_string().trim().parse().ok()).unwrap_or(default)
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
+        .unwrap_or(default)
 }
 
 /// A secret, if set and not blank.
 pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|s| s.to_string()).filter(|s| !s.trim().is_empty())
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Retention in ms: `EVENTS_RETENTION_DAYS` (fractions allowed, so tests can use seconds).
@@ -205,11 +229,13 @@ fn s(v: &str) -> SqlStorageValue {
     SqlStorageValue::String(v.to_owned())
 }
 
-
 /// Runs `f` in `storage.transactionSync`: every SQL statement in it commits
 /// together or, when it fails, not at all. (worker-rs binds only the
 /// asynchronous `transaction`, which SQLite-backed objects do not offer.)
-fn transaction_sync<T: 'static>(storage: &Storage, f: impl FnOnce() -> Result<T> + 'static) -> Result<T> {
+fn transaction_sync<T: 'static>(
+    storage: &Storage,
+    f: impl FnOnce() -> Result<T> + 'static,
+) -> Result<T> {
     let raw: &JsValue = storage.as_raw().as_ref();
     let run: js_sys::Function = js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))?
         .dyn_into()
@@ -285,7 +311,10 @@ impl Row {
 
 /// Runs a query and reads its rows.
 fn rows(sql: &SqlStorage, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Row>> {
-    sql.exec(query, bindings)?.raw().map(|r| r.map(Row)).collect()
+    sql.exec(query, bindings)?
+        .raw()
+        .map(|r| r.map(Row))
+        .collect()
 }
 
 /// The first column of the first row as an integer (COUNT, MIN).
@@ -332,7 +361,12 @@ pub struct EventLog {
 
 impl DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, schema_ready: std::cell::Cell::new(false), traces: Default::default() }
+        Self {
+            state,
+            env,
+            schema_ready: std::cell::Cell::new(false),
+            traces: Default::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -357,7 +391,11 @@ impl DurableObject for EventLog {
     async fn alarm(&self) -> Result<Response> {
         self.schema()?;
         let started = now_ms();
-        let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
+        let window = var_u64(
+            &self.env,
+            bindings::EVENTS_REORDER_MS,
+            rules::DEFAULT_REORDER_MS,
+        ) as i64;
         // Bounded work per alarm; the next one continues right away.
         let mut applied = 0;
         let mut broken = false;
@@ -378,11 +416,17 @@ impl DurableObject for EventLog {
         let traces = self.traces.take();
         crate::trace::write_all(&self.env, &traces).await;
         let cutoff = now_ms() - retention_ms(&self.env);
-        self.sql().exec("DELETE FROM events WHERE state != 'pending' AND done_ms <= ?", vec![i(cutoff)])?;
+        self.sql().exec(
+            "DELETE FROM events WHERE state != 'pending' AND done_ms <= ?",
+            vec![i(cutoff)],
+        )?;
         self.schedule().await?;
         if broken {
             // Storage trouble: try again shortly rather than spin.
-            self.state.storage().set_alarm(at(now_ms() + STORAGE_RETRY_MS)).await?;
+            self.state
+                .storage()
+                .set_alarm(at(now_ms() + STORAGE_RETRY_MS))
+                .await?;
         }
         Response::ok("done")
     }
@@ -406,7 +450,14 @@ impl EventLog {
     }
 
     fn key(&self) -> Option<String> {
-        rows(&self.sql(), "SELECT v FROM meta WHERE k = 'key'", Vec::new()).ok()?.first().and_then(|r| r.text(0))
+        rows(
+            &self.sql(),
+            "SELECT v FROM meta WHERE k = 'key'",
+            Vec::new(),
+        )
+        .ok()?
+        .first()
+        .and_then(|r| r.text(0))
     }
 
     /// One transaction: de-duplicate, insert, remember the key. Then the
@@ -415,22 +466,39 @@ impl EventLog {
         let sql = self.sql();
         let now = now_ms();
         let results = transaction_sync(&self.state.storage(), move || {
-            sql.exec("INSERT OR IGNORE INTO meta (k, v) VALUES ('key', ?)", vec![s(&key)])?;
+            sql.exec(
+                "INSERT OR IGNORE INTO meta (k, v) VALUES ('key', ?)",
+                vec![s(&key)],
+            )?;
             let mut results = Vec::with_capacity(events.len());
             for e in &events {
                 let cursor = sql.exec(
                     "INSERT INTO events (event_sid, event_name, ts_us, arrived_ms, body, state)
                      VALUES (?, ?, ?, ?, ?, 'pending') ON CONFLICT (event_sid) DO NOTHING",
-                    vec![s(&e.event_sid), s(&e.event_name), e.ts_us.map_or(SqlStorageValue::Null, i), i(now), s(&e.body)],
+                    vec![
+                        s(&e.event_sid),
+                        s(&e.event_name),
+                        e.ts_us.map_or(SqlStorageValue::Null, i),
+                        i(now),
+                        s(&e.body),
+                    ],
                 )?;
                 // Drain the cursor so rows_written is final.
                 let _ = cursor.raw().count();
-                results.push(if cursor.rows_written() > 0 { ElementStatus::Stored } else { ElementStatus::Duplicate });
+                results.push(if cursor.rows_written() > 0 {
+                    ElementStatus::Stored
+                } else {
+                    ElementStatus::Duplicate
+                });
             }
             Ok(results)
         })?;
         if results.contains(&ElementStatus::Stored) {
-            let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
+            let window = var_u64(
+                &self.env,
+                bindings::EVENTS_REORDER_MS,
+                rules::DEFAULT_REORDER_MS,
+            ) as i64;
             let storage = self.state.storage();
             let due = now + window;
             if storage.get_alarm().await?.is_none_or(|at| at > due) {
@@ -442,7 +510,11 @@ impl EventLog {
     }
 
     fn pending(&self) -> Result<Vec<Pending>> {
-        let rows = rows(&self.sql(), "SELECT seq, ts_us, arrived_ms, not_before_ms FROM events WHERE state = 'pending'", Vec::new())?;
+        let rows = rows(
+            &self.sql(),
+            "SELECT seq, ts_us, arrived_ms, not_before_ms FROM events WHERE state = 'pending'",
+            Vec::new(),
+        )?;
         Ok(rows
             .iter()
             .map(|r| Pending {
@@ -461,7 +533,9 @@ impl EventLog {
             "SELECT event_sid, event_name, arrived_ms, body, attempts, actions FROM events WHERE seq = ? AND state = 'pending'",
             vec![i(seq)],
         )?;
-        let Some(r) = found.first() else { return Ok(()) };
+        let Some(r) = found.first() else {
+            return Ok(());
+        };
         let row = WorkRow {
             event_sid: r.string(0),
             event_name: r.string(1),
@@ -470,33 +544,72 @@ impl EventLog {
             attempts: r.int(4).unwrap_or(0),
             actions: r.text(5),
         };
-        let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX).saturating_add(1);
-        let base_ms = var_u64(&self.env, bindings::EVENTS_BACKOFF_MS, events::BACKOFF_BASE_MS);
+        let attempts = u32::try_from(row.attempts)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let base_ms = var_u64(
+            &self.env,
+            bindings::EVENTS_BACKOFF_MS,
+            events::BACKOFF_BASE_MS,
+        );
         let event = match Event::from_json(row.body.as_bytes()) {
             Ok(e) => e,
-            Err(e) => return self.finish(seq, &row, attempts, Vec::new(), Err(format!("stored event unreadable: {e}"))),
+            Err(e) => {
+                return self.finish(
+                    seq,
+                    &row,
+                    attempts,
+                    Vec::new(),
+                    Err(format!("stored event unreadable: {e}")),
+                )
+            }
         };
-        let mut actions = match row.actions.as_deref().map(serde_json::from_str::<Vec<ActionRecord>>) {
+        let mut actions = match row
+            .actions
+            .as_deref()
+            .map(serde_json::from_str::<Vec<ActionRecord>>)
+        {
             Some(Ok(a)) => a,
-            Some(Err(e)) => return self.finish(seq, &row, attempts, Vec::new(), Err(format!("stored actions unreadable: {e}"))),
+            Some(Err(e)) => {
+                return self.finish(
+                    seq,
+                    &row,
+                    attempts,
+                    Vec::new(),
+                    Err(format!("stored actions unreadable: {e}")),
+                )
+            }
             None => match self.decide(&event).await {
                 Decided::Actions(a) => {
                     // Kept before posting, so a retry posts the same actions.
-                    let json = serde_json::to_string(&a).map_err(|e| worker::Error::from(e.to_string()))?;
-                    self.sql().exec("UPDATE events SET actions = ? WHERE seq = ?", vec![s(&json), i(seq)])?;
+                    let json = serde_json::to_string(&a)
+                        .map_err(|e| worker::Error::from(e.to_string()))?;
+                    self.sql().exec(
+                        "UPDATE events SET actions = ? WHERE seq = ?",
+                        vec![s(&json), i(seq)],
+                    )?;
                     a
                 }
-                Decided::Nothing(result) => return self.finish(seq, &row, attempts, Vec::new(), Ok(result)),
+                Decided::Nothing(result) => {
+                    return self.finish(seq, &row, attempts, Vec::new(), Ok(result))
+                }
                 Decided::Retry(why) => {
                     let wait = events::backoff_ms(base_ms, attempts - 1, js_sys::Math::random());
                     return self.failed(seq, &row, attempts, &[], wait, &why);
                 }
             },
         };
-        let credentials = (secret(&self.env, bindings::EVENTS_API_KEY), secret(&self.env, bindings::EVENTS_API_TOKEN));
+        let credentials = (
+            secret(&self.env, bindings::EVENTS_API_KEY),
+            secret(&self.env, bindings::EVENTS_API_TOKEN),
+        );
         let (Some(key), Some(token)) = credentials else {
             let wait = events::backoff_ms(base_ms, attempts - 1, js_sys::Math::random());
-            let why = format!("{} / {} not set", bindings::EVENTS_API_KEY, bindings::EVENTS_API_TOKEN);
+            let why = format!(
+                "{} / {} not set",
+                bindings::EVENTS_API_KEY,
+                bindings::EVENTS_API_TOKEN
+            );
             return self.failed(seq, &row, attempts, &actions, wait, &why);
         };
         let account = self
@@ -513,36 +626,67 @@ impl EventLog {
             .map(|v| v.to_string())
             .unwrap_or_else(|_| bindings::DEFAULT_EXOTEL_CPAAS_BASE.to_owned());
         let auth = events::basic_auth(&key, &token);
-        let timeout = var_u64(&self.env, bindings::EVENTS_ACTION_BUDGET_MS, bindings::DEFAULT_EVENTS_ACTION_BUDGET_MS);
+        let timeout = var_u64(
+            &self.env,
+            bindings::EVENTS_ACTION_BUDGET_MS,
+            bindings::DEFAULT_EVENTS_ACTION_BUDGET_MS,
+        );
         // The output gate holds an outgoing request until the writes before
         // it are durable; waiting for them here keeps that wait out of the
         // action's timeout. Counted in it, a slow disk made POSTs Exotel had
         // received "time out", and their retries acted twice (tests/soak.mjs
         // under load).
         self.state.storage().sync().await?;
-        for a in actions.iter_mut().filter(|a| a.status == ActionStatus::Pending) {
+        for a in actions
+            .iter_mut()
+            .filter(|a| a.status == ActionStatus::Pending)
+        {
             if !events::is_sid(&account) || !events::is_sid(&a.leg_sid) {
                 console_error!("events: account or leg sid unusable in a URL; action dropped");
                 a.status = ActionStatus::Rejected;
                 continue;
             }
-            let url = format!("{}/v2/accounts/{account}/legs/{}/actions", base.trim_end_matches('/'), a.leg_sid);
+            let url = format!(
+                "{}/v2/accounts/{account}/legs/{}/actions",
+                base.trim_end_matches('/'),
+                a.leg_sid
+            );
             a.tries += 1;
-            let (status, retry_after) = post(&url, &auth, &a.request, timeout).await.unwrap_or_else(|e| (0, Some(e)));
+            let (status, retry_after) = post(&url, &auth, &a.request, timeout)
+                .await
+                .unwrap_or_else(|e| (0, Some(e)));
             a.http_status = Some(status);
             let jitter = js_sys::Math::random();
             let delivery = if status == 0 {
-                Delivery::Retry { after_ms: events::backoff_ms(base_ms, attempts - 1, jitter) }
+                Delivery::Retry {
+                    after_ms: events::backoff_ms(base_ms, attempts - 1, jitter),
+                }
             } else {
-                events::after_response(status, retry_after.as_deref(), base_ms, attempts - 1, jitter, now_ms())
+                events::after_response(
+                    status,
+                    retry_after.as_deref(),
+                    base_ms,
+                    attempts - 1,
+                    jitter,
+                    now_ms(),
+                )
             };
             match delivery {
                 Delivery::Done => {
-                    console_log!("events: {} posted to leg {} ({})", a.verbs, a.leg_sid, a.custom_param);
+                    console_log!(
+                        "events: {} posted to leg {} ({})",
+                        a.verbs,
+                        a.leg_sid,
+                        a.custom_param
+                    );
                     a.status = ActionStatus::Done;
                 }
                 Delivery::Fail => {
-                    console_error!("events: Exotel refused {} on leg {} with {status}; not retried", a.verbs, a.leg_sid);
+                    console_error!(
+                        "events: Exotel refused {} on leg {} with {status}; not retried",
+                        a.verbs,
+                        a.leg_sid
+                    );
                     a.status = ActionStatus::Rejected;
                 }
                 Delivery::Retry { after_ms } => {
@@ -555,14 +699,22 @@ impl EventLog {
                 }
             }
         }
-        let result = if actions.iter().any(|a| a.status == ActionStatus::Rejected) { "action_rejected" } else { "ok" };
+        let result = if actions.iter().any(|a| a.status == ActionStatus::Rejected) {
+            "action_rejected"
+        } else {
+            "ok"
+        };
         self.finish(seq, &row, attempts, actions, Ok(result))
     }
 
     /// What the flow does with `event`, with the routing config.
     async fn decide(&self, event: &Event) -> Decided {
         if event.name().is_none() {
-            console_warn!("events: unknown event name {:?} (sid {:?}); ignored", event.event_name, event.event_sid);
+            console_warn!(
+                "events: unknown event name {:?} (sid {:?}); ignored",
+                event.event_name,
+                event.event_sid
+            );
             return Decided::Nothing("ignored");
         }
         // The object's state has the same waitUntil a fetch context has,
@@ -595,7 +747,10 @@ impl EventLog {
         match ActionRecord::from_actions(&actions) {
             Ok(a) => Decided::Actions(a),
             Err(e) => {
-                console_error!("events: cannot write the ExoML for {:?}: {e}", event.event_sid);
+                console_error!(
+                    "events: cannot write the ExoML for {:?}: {e}",
+                    event.event_sid
+                );
                 Decided::Nothing("action_rejected")
             }
         }
@@ -603,8 +758,20 @@ impl EventLog {
 
     /// An attempt that must be retried: after `wait_ms`, or dead-lettered
     /// when the attempts are spent.
-    fn failed(&self, seq: i64, row: &WorkRow, attempts: u32, actions: &[ActionRecord], wait_ms: u64, why: &str) -> Result<()> {
-        let max = var_u64(&self.env, bindings::EVENTS_MAX_ATTEMPTS, u64::from(rules::DEFAULT_MAX_ATTEMPTS)) as u32;
+    fn failed(
+        &self,
+        seq: i64,
+        row: &WorkRow,
+        attempts: u32,
+        actions: &[ActionRecord],
+        wait_ms: u64,
+        why: &str,
+    ) -> Result<()> {
+        let max = var_u64(
+            &self.env,
+            bindings::EVENTS_MAX_ATTEMPTS,
+            u64::from(rules::DEFAULT_MAX_ATTEMPTS),
+        ) as u32;
         let now = now_ms();
         let actions_json = if actions.is_empty() {
             SqlStorageValue::Null
@@ -613,15 +780,26 @@ impl EventLog {
         };
         match rules::after_failure(attempts, max, wait_ms, now) {
             AfterFailure::RetryAt(at) => {
-                console_warn!("events: {:?} attempt {attempts} failed ({why}); retrying in {wait_ms} ms", row.event_sid);
+                console_warn!(
+                    "events: {:?} attempt {attempts} failed ({why}); retrying in {wait_ms} ms",
+                    row.event_sid
+                );
                 self.sql().exec(
                     "UPDATE events SET attempts = ?, not_before_ms = ?, error = ?, actions = COALESCE(?, actions) WHERE seq = ?",
                     vec![i(i64::from(attempts)), i(at), s(why), actions_json, i(seq)],
                 )?;
             }
             AfterFailure::Dead => {
-                console_error!("events: {:?} dead-lettered after {attempts} attempt(s): {why}", row.event_sid);
-                self.trace(row, 500, &format!("dead letter after {attempts} attempt(s): {why}"), actions);
+                console_error!(
+                    "events: {:?} dead-lettered after {attempts} attempt(s): {why}",
+                    row.event_sid
+                );
+                self.trace(
+                    row,
+                    500,
+                    &format!("dead letter after {attempts} attempt(s): {why}"),
+                    actions,
+                );
                 let dead = DeadLetter {
                     key: self.key().unwrap_or_default(),
                     event_sid: row.event_sid.clone(),
@@ -654,18 +832,47 @@ impl EventLog {
             return;
         }
         let key = self.key().unwrap_or_default();
-        let sid = key.split_once(':').map_or(row.event_sid.as_str(), |(_, v)| v).to_owned();
+        let sid = key
+            .split_once(':')
+            .map_or(row.event_sid.as_str(), |(_, v)| v)
+            .to_owned();
         let (m, now) = (crate::trace::masker(), now_ms());
         let mut traces = self.traces.borrow_mut();
-        traces.push(handlers::trace::event_row(&m, handlers::trace::Kind::Event, &sid, &row.event_name, now, status, detail));
+        traces.push(handlers::trace::event_row(
+            &m,
+            handlers::trace::Kind::Event,
+            &sid,
+            &row.event_name,
+            now,
+            status,
+            detail,
+        ));
         for a in actions {
-            let detail = format!("{} ({}) {:?} after {} POST(s)", a.verbs, a.custom_param, a.status, a.tries);
-            traces.push(handlers::trace::event_row(&m, handlers::trace::Kind::Action, &sid, "leg action", now, a.http_status.unwrap_or(0), &detail));
+            let detail = format!(
+                "{} ({}) {:?} after {} POST(s)",
+                a.verbs, a.custom_param, a.status, a.tries
+            );
+            traces.push(handlers::trace::event_row(
+                &m,
+                handlers::trace::Kind::Action,
+                &sid,
+                "leg action",
+                now,
+                a.http_status.unwrap_or(0),
+                &detail,
+            ));
         }
     }
 
     /// Applied (`Ok(result)`), or dead for good (`Err(why)`: unreadable).
-    fn finish(&self, seq: i64, row: &WorkRow, attempts: u32, actions: Vec<ActionRecord>, outcome: std::result::Result<&str, String>) -> Result<()> {
+    fn finish(
+        &self,
+        seq: i64,
+        row: &WorkRow,
+        attempts: u32,
+        actions: Vec<ActionRecord>,
+        outcome: std::result::Result<&str, String>,
+    ) -> Result<()> {
         match outcome {
             Ok(result) => {
                 let actions_json = if actions.is_empty() {
@@ -706,22 +913,34 @@ impl EventLog {
                 attempts: u32::try_from(r.int(8).unwrap_or(0)).unwrap_or(0),
                 done_ms: r.int(9),
                 error: r.text(10),
-                actions: r.text(11).and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+                actions: r
+                    .text(11)
+                    .and_then(|a| serde_json::from_str(&a).ok())
+                    .unwrap_or_default(),
                 event: serde_json::from_str(&r.string(5)).unwrap_or(serde_json::Value::Null),
             })
             .collect();
-        Ok(LogView { key: self.key(), events })
+        Ok(LogView {
+            key: self.key(),
+            events,
+        })
     }
 
     /// Dead events back to pending, attempts reset, accepted actions kept
     /// (never posted twice); the index is told.
     fn replay(&self, range: Range, sids: Option<Vec<String>>) -> Result<usize> {
         let sql = self.sql();
-        let dead = rows(&sql, "SELECT seq, event_sid, done_ms FROM events WHERE state = 'dead'", Vec::new())?;
+        let dead = rows(
+            &sql,
+            "SELECT seq, event_sid, done_ms FROM events WHERE state = 'dead'",
+            Vec::new(),
+        )?;
         let chosen: Vec<(i64, String)> = dead
             .iter()
             .map(|r| (r.int(0).unwrap_or(0), r.string(1), r.int(2).unwrap_or(0)))
-            .filter(|(_, sid, done)| range.contains(*done) && sids.as_ref().is_none_or(|s| s.contains(sid)))
+            .filter(|(_, sid, done)| {
+                range.contains(*done) && sids.as_ref().is_none_or(|s| s.contains(sid))
+            })
             .map(|(seq, sid, _)| (seq, sid))
             .collect();
         let n = chosen.len();
@@ -745,45 +964,87 @@ impl EventLog {
 
     /// Sends the outbox to the index; what was sent is removed unless it changed meanwhile.
     async fn flush_index(&self) {
-        let rows: Vec<OutboxRow> = match rows(&self.sql(), "SELECT event_sid, op, entry FROM index_outbox LIMIT 500", Vec::new()) {
-            Ok(r) => r.iter().map(|r| OutboxRow { event_sid: r.string(0), op: r.string(1), entry: r.text(2) }).collect(),
+        let rows: Vec<OutboxRow> = match rows(
+            &self.sql(),
+            "SELECT event_sid, op, entry FROM index_outbox LIMIT 500",
+            Vec::new(),
+        ) {
+            Ok(r) => r
+                .iter()
+                .map(|r| OutboxRow {
+                    event_sid: r.string(0),
+                    op: r.string(1),
+                    entry: r.text(2),
+                })
+                .collect(),
             Err(e) => return console_error!("event log: outbox unreadable: {e}"),
         };
         if rows.is_empty() {
             return;
         }
         let key = self.key().unwrap_or_default();
-        let mut op = IndexOp::Report { add: Vec::new(), remove: Vec::new() };
+        let mut op = IndexOp::Report {
+            add: Vec::new(),
+            remove: Vec::new(),
+        };
         if let IndexOp::Report { add, remove } = &mut op {
             for r in &rows {
-                match (r.op.as_str(), r.entry.as_deref().map(serde_json::from_str::<DeadLetter>)) {
+                match (
+                    r.op.as_str(),
+                    r.entry.as_deref().map(serde_json::from_str::<DeadLetter>),
+                ) {
                     ("add", Some(Ok(d))) => add.push(d),
                     _ => remove.push((key.clone(), r.event_sid.clone())),
                 }
             }
         }
         let sent = match self.env.durable_object(bindings::EVENT_INDEX) {
-            Ok(ns) => budget::within(5_000, call::<_, DeadList>(&ns, bindings::DEAD_LETTER_INDEX_NAME, &op)).await,
-            Err(_) => return console_error!("event log: {} is not bound; dead letters are not indexed", bindings::EVENT_INDEX),
+            Ok(ns) => {
+                budget::within(
+                    5_000,
+                    call::<_, DeadList>(&ns, bindings::DEAD_LETTER_INDEX_NAME, &op),
+                )
+                .await
+            }
+            Err(_) => {
+                return console_error!(
+                    "event log: {} is not bound; dead letters are not indexed",
+                    bindings::EVENT_INDEX
+                )
+            }
         };
         match sent {
             Some(Ok(_)) => {
                 for r in &rows {
-                    let _ = self.sql().exec("DELETE FROM index_outbox WHERE event_sid = ? AND op = ?", vec![s(&r.event_sid), s(&r.op)]);
+                    let _ = self.sql().exec(
+                        "DELETE FROM index_outbox WHERE event_sid = ? AND op = ?",
+                        vec![s(&r.event_sid), s(&r.op)],
+                    );
                 }
             }
-            Some(Err(e)) => console_error!("event log: dead-letter index unavailable: {e}; retrying later"),
-            None => console_error!("event log: dead-letter index did not answer in time; retrying later"),
+            Some(Err(e)) => {
+                console_error!("event log: dead-letter index unavailable: {e}; retrying later")
+            }
+            None => console_error!(
+                "event log: dead-letter index did not answer in time; retrying later"
+            ),
         }
     }
 
     /// Sets the next alarm, or forgets everything when nothing is left.
     async fn schedule(&self) -> Result<()> {
         let now = now_ms();
-        let window = var_u64(&self.env, bindings::EVENTS_REORDER_MS, rules::DEFAULT_REORDER_MS) as i64;
+        let window = var_u64(
+            &self.env,
+            bindings::EVENTS_REORDER_MS,
+            rules::DEFAULT_REORDER_MS,
+        ) as i64;
         let head = rules::next_to_apply(&self.pending()?, now, window);
         let sql = self.sql();
-        let oldest = scalar(&sql, "SELECT MIN(done_ms) FROM events WHERE state != 'pending'")?;
+        let oldest = scalar(
+            &sql,
+            "SELECT MIN(done_ms) FROM events WHERE state != 'pending'",
+        )?;
         let unsent = scalar(&sql, "SELECT COUNT(*) FROM index_outbox")?.unwrap_or(0) > 0;
         let storage = self.state.storage();
         match rules::next_alarm(head, oldest, retention_ms(&self.env), unsent, now) {
@@ -800,16 +1061,30 @@ impl EventLog {
 }
 
 /// One POST with a timeout: the status and `Retry-After`, or the error text.
-async fn post(url: &str, auth: &str, body: &str, timeout_ms: u64) -> std::result::Result<(u16, Option<String>), String> {
+async fn post(
+    url: &str,
+    auth: &str,
+    body: &str,
+    timeout_ms: u64,
+) -> std::result::Result<(u16, Option<String>), String> {
     let headers = Headers::new();
-    headers.set("authorization", auth).map_err(|e| e.to_string())?;
-    headers.set("content-type", "application/json").map_err(|e| e.to_string())?;
+    headers
+        .set("authorization", auth)
+        .map_err(|e| e.to_string())?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
     let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let fetch = Fetch::Request(req);
     match budget::within(timeout_ms, fetch.send()).await {
-        Some(Ok(resp)) => Ok((resp.status_code(), resp.headers().get("retry-after").ok().flatten())),
+        Some(Ok(resp)) => Ok((
+            resp.status_code(),
+            resp.headers().get("retry-after").ok().flatten(),
+        )),
         Some(Err(e)) => Err(e.to_string()),
         None => Err("timed out".into()),
     }
@@ -841,26 +1116,37 @@ impl DurableObject for DeadLetterIndex {
              entry TEXT NOT NULL, PRIMARY KEY (key, event_sid))",
             None,
         )?;
-        sql.exec("CREATE INDEX IF NOT EXISTS dead_time ON dead (dead_ms)", None)?;
+        sql.exec(
+            "CREATE INDEX IF NOT EXISTS dead_time ON dead (dead_ms)",
+            None,
+        )?;
         match op {
             IndexOp::Report { add, remove } => {
                 let sql2 = sql.clone();
                 transaction_sync(&self.state.storage(), move || {
                     for d in &add {
-                        let entry = serde_json::to_string(d).map_err(|e| worker::Error::from(e.to_string()))?;
+                        let entry = serde_json::to_string(d)
+                            .map_err(|e| worker::Error::from(e.to_string()))?;
                         sql2.exec(
                             "INSERT OR REPLACE INTO dead (key, event_sid, dead_ms, entry) VALUES (?, ?, ?, ?)",
                             vec![s(&d.key), s(&d.event_sid), i(d.dead_ms), s(&entry)],
                         )?;
                     }
                     for (key, sid) in &remove {
-                        sql2.exec("DELETE FROM dead WHERE key = ? AND event_sid = ?", vec![s(key), s(sid)])?;
+                        sql2.exec(
+                            "DELETE FROM dead WHERE key = ? AND event_sid = ?",
+                            vec![s(key), s(sid)],
+                        )?;
                     }
                     Ok(())
                 })?;
                 let storage = self.state.storage();
                 if storage.get_alarm().await?.is_none() {
-                    storage.set_alarm(at(now_ms() + retention_ms(&self.env).clamp(1_000, 86_400_000))).await?;
+                    storage
+                        .set_alarm(at(
+                            now_ms() + retention_ms(&self.env).clamp(1_000, 86_400_000)
+                        ))
+                        .await?;
                 }
                 storage.sync().await?;
                 Response::from_json(&DeadList::default())
@@ -871,7 +1157,10 @@ impl DurableObject for DeadLetterIndex {
                     "SELECT entry FROM dead WHERE dead_ms >= ? AND dead_ms <= ? ORDER BY dead_ms, key, event_sid LIMIT ?",
                     vec![i(range.from_ms), i(range.to_ms.min(Range::MAX_MS)), i(limit as i64)],
                 )?;
-                let dead = found.iter().filter_map(|r| serde_json::from_str(&r.string(0)).ok()).collect();
+                let dead = found
+                    .iter()
+                    .filter_map(|r| serde_json::from_str(&r.string(0)).ok())
+                    .collect();
                 Response::from_json(&DeadList { dead })
             }
         }
@@ -882,9 +1171,15 @@ impl DurableObject for DeadLetterIndex {
     async fn alarm(&self) -> Result<Response> {
         let sql = self.state.storage().sql();
         let retention = retention_ms(&self.env);
-        sql.exec("DELETE FROM dead WHERE dead_ms <= ?", vec![i(now_ms() - retention)])?;
+        sql.exec(
+            "DELETE FROM dead WHERE dead_ms <= ?",
+            vec![i(now_ms() - retention)],
+        )?;
         if scalar(&sql, "SELECT COUNT(*) FROM dead")?.unwrap_or(0) > 0 {
-            self.state.storage().set_alarm(at(now_ms() + retention.clamp(1_000, 86_400_000))).await?;
+            self.state
+                .storage()
+                .set_alarm(at(now_ms() + retention.clamp(1_000, 86_400_000)))
+                .await?;
         }
         Response::ok("done")
     }

@@ -13,7 +13,9 @@ pub fn respond(reply: &Reply, head: bool) -> worker::Result<Response> {
     headers.set("cache-control", "no-store")?;
     // Set on GET too, so HEAD's headers are GET's exactly (Exotel checks).
     headers.set("content-length", &reply.body.len().to_string())?;
-    let builder = Response::builder().with_status(reply.status).with_headers(headers);
+    let builder = Response::builder()
+        .with_status(reply.status)
+        .with_headers(headers);
     if head {
         return Ok(builder.empty());
     }
@@ -28,7 +30,10 @@ pub async fn head_of(mut get: Response) -> worker::Result<Response> {
     let headers = get.headers().clone();
     let body = get.bytes().await?;
     headers.set("content-length", &body.len().to_string())?;
-    Ok(Response::builder().with_status(status).with_headers(headers).empty())
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .empty())
 }
 
 /// The status for a request we could not read.

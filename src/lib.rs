@@ -18,8 +18,8 @@ mod relay;
 mod router;
 mod routes;
 mod routing_state;
-mod user_state;
 mod trace;
+mod user_state;
 mod webcrypto;
 mod zones;
 

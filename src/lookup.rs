@@ -25,12 +25,20 @@ fn do_ms(env: &Env) -> u64 {
 
 async fn call_state(env: &Env, name: &str, op: &Op) -> Option<Answer> {
     let work = async {
-        let stub = env.durable_object(bindings::ROUTING_STATE).ok()?.id_from_name(name).ok()?.get_stub().ok()?;
+        let stub = env
+            .durable_object(bindings::ROUTING_STATE)
+            .ok()?
+            .id_from_name(name)
+            .ok()?
+            .get_stub()
+            .ok()?;
         let headers = Headers::new();
         headers.set("content-type", "application/json").ok()?;
         let body = serde_json::to_string(op).ok()?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
         let req = Request::new_with_init("https://routing-state/", &init).ok()?;
         let mut resp = stub.fetch_with_request(req).await.ok()?;
         if resp.status_code() != 200 {
@@ -40,7 +48,10 @@ async fn call_state(env: &Env, name: &str, op: &Op) -> Option<Answer> {
     };
     let out = within(do_ms(env), work).await.flatten();
     if out.is_none() {
-        console_warn!("routing state {} unavailable or slow; answering without it", name.split(':').next().unwrap_or(""));
+        console_warn!(
+            "routing state {} unavailable or slow; answering without it",
+            name.split(':').next().unwrap_or("")
+        );
     }
     out
 }
@@ -57,7 +68,10 @@ pub enum Access {
 /// This call's round-robin turn in the group: the counter is taken on the
 /// call's first fetch and the same turn answers every re-fetch.
 pub async fn rotation(env: &Env, group: &str, call_sid: &str, access: Access) -> Option<u64> {
-    let op = Op::Turn { call: call_sid.to_owned(), peek: access == Access::Peek };
+    let op = Op::Turn {
+        call: call_sid.to_owned(),
+        peek: access == Access::Peek,
+    };
     match call_state(env, &format!("group:{group}"), &op).await? {
         Answer::Rotation { rotation } => Some(rotation),
         Answer::Offer { .. } => None,
@@ -67,8 +81,16 @@ pub async fn rotation(env: &Env, group: &str, call_sid: &str, access: Access) ->
 /// The next offer for this call, recorded atomically (or only reported,
 /// with [`Access::Peek`]). Outer `None`: the state keeper could not be
 /// asked; inner `None`: everything was offered.
-pub async fn offer(env: &Env, call_sid: &str, req: OfferRequest, access: Access) -> Option<Option<Offer>> {
-    let op = Op::Offer { request: req, peek: access == Access::Peek };
+pub async fn offer(
+    env: &Env,
+    call_sid: &str,
+    req: OfferRequest,
+    access: Access,
+) -> Option<Option<Offer>> {
+    let op = Op::Offer {
+        request: req,
+        peek: access == Access::Peek,
+    };
     match call_state(env, &format!("call:{call_sid}"), &op).await? {
         Answer::Offer { offer } => Some(offer),
         Answer::Rotation { .. } => None,
@@ -77,7 +99,11 @@ pub async fn offer(env: &Env, call_sid: &str, req: OfferRequest, access: Access)
 
 async fn kv_json<T: DeserializeOwned>(env: &Env, key: &str) -> Option<T> {
     let kv = env.kv(bindings::STATE_KV).ok()?;
-    within(kv_ms(env), async move { kv.get(key).json::<T>().await.ok().flatten() }).await.flatten()
+    within(kv_ms(env), async move {
+        kv.get(key).json::<T>().await.ok().flatten()
+    })
+    .await
+    .flatten()
 }
 
 /// The caller's last agent, as stored.
@@ -87,10 +113,17 @@ pub async fn sticky(env: &Env, caller: &str) -> Option<StickyRecord> {
 
 /// Stores what sticky routing learnt, after the answer is sent.
 pub fn remember_sticky(env: &Env, ctx: &Context, fact: StickyFact, ttl_seconds: u64, now_ms: i64) {
-    let Ok(kv) = env.kv(bindings::STATE_KV) else { return };
+    let Ok(kv) = env.kv(bindings::STATE_KV) else {
+        return;
+    };
     ctx.wait_until(async move {
-        let rec = StickyRecord { agent: fact.agent, at_ms: now_ms };
-        let put = kv.put(&format!("sticky:{}", fact.caller), &rec).map(|p| p.expiration_ttl(ttl_seconds));
+        let rec = StickyRecord {
+            agent: fact.agent,
+            at_ms: now_ms,
+        };
+        let put = kv
+            .put(&format!("sticky:{}", fact.caller), &rec)
+            .map(|p| p.expiration_ttl(ttl_seconds));
         if let Ok(p) = put {
             if let Err(e) = p.execute().await {
                 console_warn!("sticky: could not store: {e}");
@@ -113,7 +146,9 @@ const ORIGIN_CACHE_MAX: usize = 10_000;
 pub async fn caller_vars(env: &Env, lookup: &Lookup, caller: &str) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
     if let Some(origin) = &lookup.origin {
-        vars = origin_vars(origin.as_str(), lookup, caller).await.unwrap_or_default();
+        vars = origin_vars(origin.as_str(), lookup, caller)
+            .await
+            .unwrap_or_default();
     }
     if lookup.kv {
         if let Some(rec) = kv_json::<serde_json::Value>(env, &format!("caller:{caller}")).await {
@@ -123,14 +158,25 @@ pub async fn caller_vars(env: &Env, lookup: &Lookup, caller: &str) -> BTreeMap<S
     vars
 }
 
-async fn origin_vars(url_template: &str, lookup: &Lookup, caller: &str) -> Option<BTreeMap<String, String>> {
+async fn origin_vars(
+    url_template: &str,
+    lookup: &Lookup,
+    caller: &str,
+) -> Option<BTreeMap<String, String>> {
     let now = js_sys::Date::now();
-    if let Some(v) = ORIGIN_CACHE.with(|c| c.borrow().get(caller).filter(|(exp, _)| *exp > now).map(|(_, v)| v.clone())) {
+    if let Some(v) = ORIGIN_CACHE.with(|c| {
+        c.borrow()
+            .get(caller)
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, v)| v.clone())
+    }) {
         return Some(v);
     }
     let encoded: String = url::form_urlencoded::byte_serialize(caller.as_bytes()).collect();
     // `{caller}` is the only substitution; the rest of the URL is the customer's.
-    let url = url_template.replace("%7Bcaller%7D", &encoded).replace("{caller}", &encoded);
+    let url = url_template
+        .replace("%7Bcaller%7D", &encoded)
+        .replace("{caller}", &encoded);
     let work = async {
         let mut resp = Fetch::Url(url::Url::parse(&url).ok()?).send().await.ok()?;
         if resp.status_code() != 200 {
@@ -146,9 +192,15 @@ async fn origin_vars(url_template: &str, lookup: &Lookup, caller: &str) -> Optio
             if c.len() >= ORIGIN_CACHE_MAX {
                 c.clear();
             }
-            c.insert(caller.to_owned(), (now + f64::from(lookup.cache_seconds) * 1000.0, v.clone()));
+            c.insert(
+                caller.to_owned(),
+                (now + f64::from(lookup.cache_seconds) * 1000.0, v.clone()),
+            );
         }),
-        None => console_warn!("caller lookup failed or exceeded {} ms; static text serves", lookup.timeout_ms),
+        None => console_warn!(
+            "caller lookup failed or exceeded {} ms; static text serves",
+            lookup.timeout_ms
+        ),
     }
     vars
 }

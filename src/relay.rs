@@ -35,12 +35,19 @@ fn now_ms() -> f64 {
 
 /// A var with a default.
 pub fn var_or(env: &Env, name: &str, default: &str) -> String {
-    env.var(name).map(|v| v.to_string()).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    env.var(name)
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// A secret or var, if set and non-empty.
 pub fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).map(|v| v.to_string()).ok().filter(|v| !v.is_empty())
+    env.secret(name)
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|v| !v.is_empty())
 }
 
 /// An HTTP answer: status and body text.
@@ -58,7 +65,9 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<A
         h.set(k, v).map_err(|e| e.to_string())?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(h).with_body(Some(JsValue::from_str(&body)));
+    init.with_method(Method::Post)
+        .with_headers(h)
+        .with_body(Some(JsValue::from_str(&body)));
     let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let fetch = Box::pin(async move {
         let mut resp = Fetch::Request(req).send().await?;
@@ -88,20 +97,36 @@ impl Fcm {
         let Some(raw) = secret(env, bindings::FCM_SERVICE_ACCOUNT) else {
             return Ok(None);
         };
-        let sa = ServiceAccount::from_json(&raw).map_err(|e| format!("{} is not a service-account key file: {e}", bindings::FCM_SERVICE_ACCOUNT))?;
-        let send_url = fcm::send_url(&var_or(env, bindings::FCM_BASE_URL, fcm::DEFAULT_BASE_URL), &sa.project_id);
+        let sa = ServiceAccount::from_json(&raw).map_err(|e| {
+            format!(
+                "{} is not a service-account key file: {e}",
+                bindings::FCM_SERVICE_ACCOUNT
+            )
+        })?;
+        let send_url = fcm::send_url(
+            &var_or(env, bindings::FCM_BASE_URL, fcm::DEFAULT_BASE_URL),
+            &sa.project_id,
+        );
         let token_url = var_or(env, bindings::FCM_TOKEN_URL, sa.token_uri());
-        Ok(Some(Self { sa, send_url, token_url }))
+        Ok(Some(Self {
+            sa,
+            send_url,
+            token_url,
+        }))
     }
 
     async fn signing_key(&self) -> Result<JsValue, String> {
         let cached = FCM_KEY.with(|k| {
-            k.borrow().as_ref().filter(|(email, _)| *email == self.sa.client_email).map(|(_, key)| key.clone())
+            k.borrow()
+                .as_ref()
+                .filter(|(email, _)| *email == self.sa.client_email)
+                .map(|(_, key)| key.clone())
         });
         if let Some(key) = cached {
             return Ok(key);
         }
-        let der = jwt::pem_to_der(&self.sa.private_key).ok_or("service account private_key is not PEM")?;
+        let der = jwt::pem_to_der(&self.sa.private_key)
+            .ok_or("service account private_key is not PEM")?;
         let key = webcrypto::import_rsa_pkcs8(&der).await?;
         FCM_KEY.with(|k| *k.borrow_mut() = Some((self.sa.client_email.clone(), key.clone())));
         Ok(key)
@@ -110,19 +135,38 @@ impl Fcm {
     /// The cached access token, or a new one when it is near expiry.
     async fn access_token(&self) -> Result<String, String> {
         let now = now_ms();
-        if let Some(t) = FCM_TOKEN.with(|t| t.borrow().as_ref().filter(|t| t.fresh(now)).map(|t| t.token.clone())) {
+        if let Some(t) = FCM_TOKEN.with(|t| {
+            t.borrow()
+                .as_ref()
+                .filter(|t| t.fresh(now))
+                .map(|t| t.token.clone())
+        }) {
             return Ok(t);
         }
-        let header = Header { alg: "RS256", typ: Some("JWT"), kid: self.sa.private_key_id.as_deref() };
-        let claims = GoogleClaims::fcm(&self.sa.client_email, &self.token_url, (now / 1000.0) as u64);
+        let header = Header {
+            alg: "RS256",
+            typ: Some("JWT"),
+            kid: self.sa.private_key_id.as_deref(),
+        };
+        let claims = GoogleClaims::fcm(
+            &self.sa.client_email,
+            &self.token_url,
+            (now / 1000.0) as u64,
+        );
         let input = jwt::signing_input(&header, &claims).map_err(|e| e.to_string())?;
         let sig = webcrypto::sign_rs256(&self.signing_key().await?, input.as_bytes()).await?;
         let body = fcm::token_request_body(&jwt::assemble(&input, &sig));
-        let a = post(&self.token_url, &[("content-type", "application/x-www-form-urlencoded")], body).await?;
+        let a = post(
+            &self.token_url,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .await?;
         if a.status != 200 {
             return Err(format!("oauth token endpoint answered {}", a.status));
         }
-        let r: TokenResponse = serde_json::from_str(&a.body).map_err(|e| format!("oauth answer unreadable: {e}"))?;
+        let r: TokenResponse =
+            serde_json::from_str(&a.body).map_err(|e| format!("oauth answer unreadable: {e}"))?;
         let cached = CachedToken::new(r, now_ms());
         let token = cached.token.clone();
         FCM_TOKEN.with(|t| *t.borrow_mut() = Some(cached));
@@ -130,12 +174,26 @@ impl Fcm {
         Ok(token)
     }
 
-    async fn send_once(&self, device_token: &str, body: &PushBody, platform: Platform) -> Result<Delivery, String> {
+    async fn send_once(
+        &self,
+        device_token: &str,
+        body: &PushBody,
+        platform: Platform,
+    ) -> Result<Delivery, String> {
         let access = self.access_token().await?;
         let now_secs = (now_ms() / 1000.0) as u64;
-        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs)).map_err(|e| e.to_string())?;
+        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))
+            .map_err(|e| e.to_string())?;
         let auth = format!("Bearer {access}");
-        let a = post(&self.send_url, &[("authorization", &auth), ("content-type", "application/json")], msg).await?;
+        let a = post(
+            &self.send_url,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            msg,
+        )
+        .await?;
         if a.status == 401 {
             // Revoked or rotated key: forget the token so the retry mints one.
             FCM_TOKEN.with(|t| *t.borrow_mut() = None);
@@ -156,27 +214,51 @@ impl Fcm {
         };
         result.unwrap_or_else(|reason| {
             console_warn!("fcm: {reason}");
-            Delivery::Failed { reason: format!("fcm: {reason}") }
+            Delivery::Failed {
+                reason: format!("fcm: {reason}"),
+            }
         })
     }
 }
 
 /// Asks proto-gateway to send one APNs VoIP push.
 pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delivery {
-    let (Some(url), Some(secret)) = (secret(env, bindings::APNS_RELAY_URL), secret(env, bindings::APNS_RELAY_SECRET)) else {
-        return Delivery::Failed { reason: "apns relay not configured (APNS_RELAY_URL, APNS_RELAY_SECRET)".into() };
+    let (Some(url), Some(secret)) = (
+        secret(env, bindings::APNS_RELAY_URL),
+        secret(env, bindings::APNS_RELAY_SECRET),
+    ) else {
+        return Delivery::Failed {
+            reason: "apns relay not configured (APNS_RELAY_URL, APNS_RELAY_SECRET)".into(),
+        };
     };
     let req = RelayRequest::new(device_token, body);
     let Ok(json) = serde_json::to_string(&req) else {
-        return Delivery::Failed { reason: "apns request not serializable".into() };
+        return Delivery::Failed {
+            reason: "apns request not serializable".into(),
+        };
     };
     let auth = format!("Bearer {secret}");
-    match post(&url, &[("authorization", &auth), ("content-type", "application/json")], json).await {
+    match post(
+        &url,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        json,
+    )
+    .await
+    {
         Ok(a) if a.status == 200 => match serde_json::from_str::<RelayAnswer>(&a.body) {
             Ok(r) => r.delivery,
-            Err(e) => Delivery::Failed { reason: format!("apns relay answer unreadable: {e}") },
+            Err(e) => Delivery::Failed {
+                reason: format!("apns relay answer unreadable: {e}"),
+            },
         },
-        Ok(a) => Delivery::Failed { reason: format!("apns relay answered {}", a.status) },
-        Err(e) => Delivery::Failed { reason: format!("apns relay: {e}") },
+        Ok(a) => Delivery::Failed {
+            reason: format!("apns relay answered {}", a.status),
+        },
+        Err(e) => Delivery::Failed {
+            reason: format!("apns relay: {e}"),
+        },
     }
 }

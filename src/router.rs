@@ -5,9 +5,9 @@ use std::cell::OnceCell;
 
 use handlers::auth::Tokens;
 use handlers::params::CallParams;
+use handlers::push::backend::api_reply;
 use handlers::reply::Reply;
 use handlers::route::{self, Route};
-use handlers::push::backend::api_reply;
 use worker::{console_error, console_warn, Context, Env, Request, Response};
 
 use crate::http::{method_not_allowed, param_error, respond, unauthorized};
@@ -21,13 +21,22 @@ thread_local! {
 fn tokens(env: &Env) -> Tokens {
     TOKENS.with(|t| {
         t.get_or_init(|| {
-            let secret = env.secret(bindings::CALLBACK_TOKENS).map(|s| s.to_string()).unwrap_or_default();
+            let secret = env
+                .secret(bindings::CALLBACK_TOKENS)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             let (tokens, dropped) = Tokens::parse(&secret);
             if tokens.is_empty() {
-                console_error!("no callback token configured ({}): every /exotel request gets 401", bindings::CALLBACK_TOKENS);
+                console_error!(
+                    "no callback token configured ({}): every /exotel request gets 401",
+                    bindings::CALLBACK_TOKENS
+                );
             }
             if dropped > 0 {
-                console_warn!("{dropped} callback token(s) ignored: shorter than {} characters", handlers::auth::MIN_TOKEN_LEN);
+                console_warn!(
+                    "{dropped} callback token(s) ignored: shorter than {} characters",
+                    handlers::auth::MIN_TOKEN_LEN
+                );
             }
             tokens
         })
@@ -37,7 +46,8 @@ fn tokens(env: &Env) -> Tokens {
 
 /// `?fallback=1` (or `true`): the safe static answer, touching nothing.
 fn wants_fallback(query: &str) -> bool {
-    url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
 }
 
 /// Handles one request.
@@ -50,7 +60,8 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let (path, query) = match route::split_plain_url(&raw_url) {
         Some(parts) => parts,
         None => {
-            parsed = url::Url::parse(&raw_url).map_err(|e| worker::Error::RustError(format!("bad request URL: {e}")))?;
+            parsed = url::Url::parse(&raw_url)
+                .map_err(|e| worker::Error::RustError(format!("bad request URL: {e}")))?;
             (parsed.path(), parsed.query())
         }
     };
@@ -58,7 +69,11 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
         // The web console has its own credential (docs/console.md).
         let head = req.inner().method() == "HEAD";
         let answer = crate::console::handle(req, &env).await?;
-        return if head { crate::http::head_of(answer).await } else { Ok(answer) };
+        return if head {
+            crate::http::head_of(answer).await
+        } else {
+            Ok(answer)
+        };
     }
     let resolved = route::resolve(path);
     // The method as the client sent it: `Request::method()` maps every
@@ -69,22 +84,36 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     if let Some(rest) = path.strip_prefix("/admin/events") {
         if let Some(allow) = handlers::event_log::AdminRequest::allow(rest) {
             if !allow.split(", ").any(|m| m == method) {
-                return method_not_allowed(&Reply::error(405, format!("{allow} only")), allow, head);
+                return method_not_allowed(
+                    &Reply::error(405, format!("{allow} only")),
+                    allow,
+                    head,
+                );
             }
         }
-        return respond(&routes::admin::handle_admin(req, &env, rest, &method).await, head);
+        return respond(
+            &routes::admin::handle_admin(req, &env, rest, &method).await,
+            head,
+        );
     }
     let Some(route) = resolved.route else {
         return respond(&Reply::error(404, "no such route"), head);
     };
     if !route.allows(&method) {
         let only = format!("{} only", route.allow());
-        let reply = if route.is_app() { api_reply(405, &only) } else { Reply::error(405, only) };
+        let reply = if route.is_app() {
+            api_reply(405, &only)
+        } else {
+            Reply::error(405, only)
+        };
         return method_not_allowed(&reply, route.allow(), head);
     }
     if route.is_app() {
         // The app API has its own credential (docs/push.md).
-        return respond(&routes::backend::handle_app(route, req, &env, path).await, head);
+        return respond(
+            &routes::backend::handle_app(route, req, &env, path).await,
+            head,
+        );
     }
     if route.is_protected() {
         // A token in the path decides alone (`Tokens::authorize`): the

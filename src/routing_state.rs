@@ -135,14 +135,19 @@ impl RoutingState {
     /// its counter; it looks again later while some remain.
     async fn forget_old_turns(&self) -> Result<()> {
         let storage = self.state.storage();
-        let turns = storage.list_with_options(ListOptions::new().prefix(TURN_PREFIX)).await?;
+        let turns = storage
+            .list_with_options(ListOptions::new().prefix(TURN_PREFIX))
+            .await?;
         let cutoff = (now_ms() - CALL_STATE_TTL_MS) as f64;
         let mut old = Vec::new();
         let mut kept = 0usize;
         for entry in turns.entries() {
             let Ok(entry) = entry else { continue };
             let pair: js_sys::Array = entry.unchecked_into();
-            let taken_at = js_sys::Array::from(&pair.get(1)).get(1).as_f64().unwrap_or(0.0);
+            let taken_at = js_sys::Array::from(&pair.get(1))
+                .get(1)
+                .as_f64()
+                .unwrap_or(0.0);
             match pair.get(0).as_string() {
                 Some(k) if taken_at < cutoff => old.push(k),
                 _ => kept += 1,
@@ -170,8 +175,12 @@ impl DurableObject for RoutingState {
             Err(e) => return Response::error(format!("bad routing-state op: {e}"), 400),
         };
         let answer = match op {
-            Op::Offer { request, peek } => Answer::Offer { offer: self.offer(request, !peek).await? },
-            Op::Turn { call, peek } => Answer::Rotation { rotation: self.turn(&call, !peek).await? },
+            Op::Offer { request, peek } => Answer::Offer {
+                offer: self.offer(request, !peek).await?,
+            },
+            Op::Turn { call, peek } => Answer::Rotation {
+                rotation: self.turn(&call, !peek).await?,
+            },
         };
         Response::from_json(&answer)
     }

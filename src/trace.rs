@@ -51,20 +51,32 @@ pub fn enabled(env: &Env) -> bool {
 
 /// The masking the config in force asks for.
 pub fn masker() -> Masker {
-    Masker { full: settings().full_numbers }
+    Masker {
+        full: settings().full_numbers,
+    }
 }
 
 fn settings() -> TraceSettings {
-    config::in_memory().map(|c| c.trace.clone()).unwrap_or_default()
+    config::in_memory()
+        .map(|c| c.trace.clone())
+        .unwrap_or_default()
 }
 
 fn fallback_url(query: &str) -> bool {
-    url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
 }
 
 /// Traces one answered callback (the applet routes; HEAD is not traced: it
 /// answers no call). Cheap on the request path: two copies and a task.
-pub fn callback(env: &Env, ctx: &Context, route: Route, query: &str, reply: &Reply, started_ms: f64) {
+pub fn callback(
+    env: &Env,
+    ctx: &Context,
+    route: Route,
+    query: &str,
+    reply: &Reply,
+    started_ms: f64,
+) {
     if !enabled(env) {
         return;
     }
@@ -76,7 +88,9 @@ pub fn callback(env: &Env, ctx: &Context, route: Route, query: &str, reply: &Rep
         // is on the wire before the row is built.
         Delay::from(Duration::ZERO).await;
         let cfg = config::in_memory().ok();
-        let now_ms = CallParams::from_query(&query).map(|p| crate::routes::now_ms(&p)).unwrap_or(started_ms as i64);
+        let now_ms = CallParams::from_query(&query)
+            .map(|p| crate::routes::now_ms(&p))
+            .unwrap_or(started_ms as i64);
         let facts = CallbackFacts {
             route,
             query: &query,
@@ -109,7 +123,9 @@ pub fn record(env: &Env, ctx: &Context, row: Row) {
 /// runtime directly so a broken binding is an error, not a trap.
 pub fn prepare(db: &D1Database, sql: &str) -> worker::Result<D1PreparedStatement> {
     let sys: &worker::worker_sys::D1Database = db.as_ref().unchecked_ref();
-    sys.prepare(sql).map(D1PreparedStatement::from).map_err(worker::Error::from)
+    sys.prepare(sql)
+        .map(D1PreparedStatement::from)
+        .map_err(worker::Error::from)
 }
 
 /// Writes rows made where no request waits (an event log's alarm, after it
@@ -133,9 +149,21 @@ pub fn status(env: &Env, ctx: &Context, report: &handlers::status::StatusReport,
 }
 
 /// Traces a push relayed (`POST /exotel/push`) with each device's outcome.
-pub fn push(env: &Env, ctx: &Context, subscriber: &str, reply: &Reply, outcomes: &[handlers::push::DeviceOutcome]) {
+pub fn push(
+    env: &Env,
+    ctx: &Context,
+    subscriber: &str,
+    reply: &Reply,
+    outcomes: &[handlers::push::DeviceOutcome],
+) {
     if enabled(env) {
-        let row = trace::push_outcome_row(&masker(), subscriber, js_sys::Date::now() as i64, reply.status, outcomes);
+        let row = trace::push_outcome_row(
+            &masker(),
+            subscriber,
+            js_sys::Date::now() as i64,
+            reply.status,
+            outcomes,
+        );
         record(env, ctx, row);
     }
 }
@@ -171,7 +199,10 @@ async fn write(env: &Env, row: &Row) {
         if now - LAST_PRUNE.with(Cell::get) >= PRUNE_EVERY_MS {
             LAST_PRUNE.with(|l| l.set(now));
             let cutoff = s.cutoff_ms(now as i64) as f64;
-            prepare(&db, "DELETE FROM trace WHERE at_ms < ?1")?.bind(&[cutoff.into()])?.run().await?;
+            prepare(&db, "DELETE FROM trace WHERE at_ms < ?1")?
+                .bind(&[cutoff.into()])?
+                .run()
+                .await?;
         }
         Ok::<(), worker::Error>(())
     };
@@ -180,6 +211,8 @@ async fn write(env: &Env, row: &Row) {
     match select(Box::pin(work), Box::pin(timeout)).await {
         Either::Left((Ok(()), _)) => {}
         Either::Left((Err(e), _)) => console_warn!("trace: D1 write dropped: {e}"),
-        Either::Right(_) => console_warn!("trace: D1 write dropped: longer than {WRITE_BUDGET_MS} ms"),
+        Either::Right(_) => {
+            console_warn!("trace: D1 write dropped: longer than {WRITE_BUDGET_MS} ms")
+        }
     }
 }

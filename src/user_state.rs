@@ -12,11 +12,14 @@
 //! worker side ([`call`], [`registry`]) bounds every call with a time budget.
 
 use handlers::push::devices::{self, DeviceList};
-use handlers::push::session::{RegistryAnswer, RegistryState, SessionAnswer, SessionOp, UserSession};
+use handlers::push::session::{
+    RegistryAnswer, RegistryState, SessionAnswer, SessionOp, UserSession,
+};
 use handlers::push::subscriber::SubscriberName;
 use worker::kv::KvStore;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result, State,
+    console_error, durable_object, DurableObject, Env, Headers, Method, Request, RequestInit,
+    Response, Result, State,
 };
 
 use crate::bindings;
@@ -48,7 +51,10 @@ impl UserState {
                     None => DeviceList::default(),
                 };
                 // The KV read let other requests in: one of them may have started the record.
-                storage.get(REGISTRY_KEY).await?.unwrap_or(RegistryState { list, version: 0 })
+                storage
+                    .get(REGISTRY_KEY)
+                    .await?
+                    .unwrap_or(RegistryState { list, version: 0 })
             }
         };
         let Some((answer, changed)) = st.apply(op) else {
@@ -70,8 +76,12 @@ impl UserState {
     async fn mirror(&self, kv: &KvStore, key: &str) -> bool {
         let storage = self.state.storage();
         for _ in 0..8 {
-            let Ok(Some(st)) = storage.get::<RegistryState>(REGISTRY_KEY).await else { return false };
-            let Ok(text) = serde_json::to_string(&st.list) else { return false };
+            let Ok(Some(st)) = storage.get::<RegistryState>(REGISTRY_KEY).await else {
+                return false;
+            };
+            let Ok(text) = serde_json::to_string(&st.list) else {
+                return false;
+            };
             let put = match kv.put(key, text) {
                 Ok(p) => p.execute().await,
                 Err(e) => Err(e),
@@ -119,7 +129,13 @@ impl DurableObject for UserState {
     }
 }
 
-async fn send<T: serde::de::DeserializeOwned>(env: &Env, name: &str, path: &str, op: &SessionOp, budget_ms: u64) -> Option<T> {
+async fn send<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    name: &str,
+    path: &str,
+    op: &SessionOp,
+    budget_ms: u64,
+) -> Option<T> {
     let work = async {
         let ns = env.durable_object(bindings::USER_STATE).ok()?;
         let stub = ns.id_from_name(name).ok()?.get_stub().ok()?;
@@ -127,7 +143,9 @@ async fn send<T: serde::de::DeserializeOwned>(env: &Env, name: &str, path: &str,
         headers.set("content-type", "application/json").ok()?;
         let body = serde_json::to_string(op).ok()?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
         let req = Request::new_with_init(&format!("https://user-state{path}"), &init).ok()?;
         let mut resp = stub.fetch_with_request(req).await.ok()?;
         if resp.status_code() != 200 {
@@ -144,8 +162,20 @@ pub async fn call(env: &Env, user: &str, op: &SessionOp, budget_ms: u64) -> Opti
 }
 
 /// Applies a registry operation in `sub`'s object (which mirrors to KV).
-pub async fn registry(env: &Env, sub: &SubscriberName, op: &SessionOp, budget_ms: u64) -> Option<RegistryAnswer> {
-    send(env, &format!("sub:{sub}"), &format!("{REGISTRY_PATH}{sub}"), op, budget_ms).await
+pub async fn registry(
+    env: &Env,
+    sub: &SubscriberName,
+    op: &SessionOp,
+    budget_ms: u64,
+) -> Option<RegistryAnswer> {
+    send(
+        env,
+        &format!("sub:{sub}"),
+        &format!("{REGISTRY_PATH}{sub}"),
+        op,
+        budget_ms,
+    )
+    .await
 }
 
 /// Whether the binding exists (so a failure can say what is missing).

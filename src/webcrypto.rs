@@ -9,9 +9,14 @@ use wasm_bindgen_futures::JsFuture;
 
 fn err(context: &str, e: JsValue) -> String {
     let detail = e.as_string().or_else(|| {
-        Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string())
+        Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
     });
-    format!("webcrypto {context}: {}", detail.unwrap_or_else(|| "unknown error".into()))
+    format!(
+        "webcrypto {context}: {}",
+        detail.unwrap_or_else(|| "unknown error".into())
+    )
 }
 
 async fn subtle_call(method: &str, args: &Array) -> Result<JsValue, String> {
@@ -21,7 +26,11 @@ async fn subtle_call(method: &str, args: &Array) -> Result<JsValue, String> {
         .map_err(|e| err(method, e))?
         .dyn_into()
         .map_err(|e| err(method, e))?;
-    let p: Promise = f.apply(&subtle, args).map_err(|e| err(method, e))?.dyn_into().map_err(|e| err(method, e))?;
+    let p: Promise = f
+        .apply(&subtle, args)
+        .map_err(|e| err(method, e))?
+        .dyn_into()
+        .map_err(|e| err(method, e))?;
     JsFuture::from(p).await.map_err(|e| err(method, e))
 }
 
@@ -39,13 +48,22 @@ fn bytes(b: &[u8]) -> JsValue {
 }
 
 fn rsa_alg() -> Object {
-    obj(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())])
+    obj(&[
+        ("name", "RSASSA-PKCS1-v1_5".into()),
+        ("hash", "SHA-256".into()),
+    ])
 }
 
 /// Imports a PKCS#8 RSA private key for RS256 signing (not extractable).
 pub async fn import_rsa_pkcs8(der: &[u8]) -> Result<JsValue, String> {
     let usages = Array::of1(&"sign".into());
-    let args = Array::of5(&"pkcs8".into(), &bytes(der), &rsa_alg(), &JsValue::FALSE, &usages);
+    let args = Array::of5(
+        &"pkcs8".into(),
+        &bytes(der),
+        &rsa_alg(),
+        &JsValue::FALSE,
+        &usages,
+    );
     subtle_call("importKey", &args).await
 }
 
@@ -57,9 +75,20 @@ pub async fn sign_rs256(key: &JsValue, data: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// PBKDF2-HMAC-SHA256 of a password: `bits` bits.
-pub async fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32, bits: u32) -> Result<Vec<u8>, String> {
+pub async fn pbkdf2_sha256(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    bits: u32,
+) -> Result<Vec<u8>, String> {
     let usages = Array::of1(&"deriveBits".into());
-    let args = Array::of5(&"raw".into(), &bytes(password), &"PBKDF2".into(), &JsValue::FALSE, &usages);
+    let args = Array::of5(
+        &"raw".into(),
+        &bytes(password),
+        &"PBKDF2".into(),
+        &JsValue::FALSE,
+        &usages,
+    );
     let key = subtle_call("importKey", &args).await?;
     let alg = obj(&[
         ("name", "PBKDF2".into()),

@@ -28,7 +28,10 @@ thread_local! {
 
 fn build(zone: &str) -> Option<Formatter> {
     let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
-    let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into()).ok()?.dyn_into().ok()?;
+    let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let opts = Object::new();
     let fields = [
         ("timeZone", zone),
@@ -45,8 +48,14 @@ fn build(zone: &str) -> Option<Formatter> {
     }
     // An unknown zone makes the constructor throw (RangeError): caught here.
     let dtf = Reflect::construct(&ctor, &Array::of2(&"en-US".into(), &opts)).ok()?;
-    let format_to_parts: Function = Reflect::get(&dtf, &"formatToParts".into()).ok()?.dyn_into().ok()?;
-    Some(Formatter { dtf, format_to_parts })
+    let format_to_parts: Function = Reflect::get(&dtf, &"formatToParts".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(Formatter {
+        dtf,
+        format_to_parts,
+    })
 }
 
 fn formatter(zone: &str) -> Option<Formatter> {
@@ -74,7 +83,12 @@ pub fn known(zone: &str) -> bool {
 /// config's [`handlers::routing::hours::OffsetFn`].
 pub fn offset_minutes(zone: &str, unix_ms: i64) -> Option<i32> {
     let f = formatter(zone)?;
-    let parts: Array = f.format_to_parts.call1(&f.dtf, &Date::new(&JsValue::from_f64(unix_ms as f64))).ok()?.dyn_into().ok()?;
+    let parts: Array = f
+        .format_to_parts
+        .call1(&f.dtf, &Date::new(&JsValue::from_f64(unix_ms as f64)))
+        .ok()?
+        .dyn_into()
+        .ok()?;
     // year, month, day, hour, minute, second
     let mut wall = [None::<i64>; 6];
     for part in parts.iter() {
@@ -88,7 +102,11 @@ pub fn offset_minutes(zone: &str, unix_ms: i64) -> Option<i32> {
             "second" => 5,
             _ => continue,
         };
-        wall[slot] = Reflect::get(&part, &"value".into()).ok()?.as_string()?.parse().ok();
+        wall[slot] = Reflect::get(&part, &"value".into())
+            .ok()?
+            .as_string()?
+            .parse()
+            .ok();
     }
     let [y, mo, d, h, mi, s] = wall;
     handlers::routing::hours::offset_from_wall_clock(unix_ms, [y?, mo?, d?, h?, mi?, s?])

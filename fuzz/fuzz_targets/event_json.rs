@@ -29,7 +29,9 @@ fn flow() -> &'static EventsFlow {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = Event::from_json(data) else { return };
+    let Ok(event) = Event::from_json(data) else {
+        return;
+    };
     let _ = event.name();
     let _ = event.data.digits();
     let cfg = config();

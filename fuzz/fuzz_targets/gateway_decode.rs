@@ -10,7 +10,9 @@ use proto_gateway::convert::EventSchema;
 
 fn schema() -> &'static EventSchema {
     static SCHEMA: OnceLock<EventSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| EventSchema::load(&ProtoConfig::default()).expect("built-in contract compiles"))
+    SCHEMA.get_or_init(|| {
+        EventSchema::load(&ProtoConfig::default()).expect("built-in contract compiles")
+    })
 }
 
 fuzz_target!(|data: &[u8]| {

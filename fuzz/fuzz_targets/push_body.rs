@@ -6,7 +6,9 @@ use handlers::push::body::PushBody;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let ct = match selector % 4 {
         0 => None,
         1 => Some("application/json"),

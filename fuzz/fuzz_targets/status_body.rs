@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
     // Multipart parts arrive as (name, value) text; split on newlines and '='
     // to reach pairs the urlencoded decoder would never produce (raw '&', '+').
     let text = String::from_utf8_lossy(data);
-    let pairs = text.split('\n').map(|l| l.split_once('=').unwrap_or((l, "")));
+    let pairs = text
+        .split('\n')
+        .map(|l| l.split_once('=').unwrap_or((l, "")));
     if let Ok(r) = StatusReport::from_pairs(pairs) {
         let _ = r.log_line();
     }

@@ -59,8 +59,14 @@ pub fn large_config() -> String {
     }
     let mut lines = serde_json::Map::new();
     for l in 0..LINES {
-        let options: serde_json::Map<String, Value> =
-            (1..=9).map(|d| (d.to_string(), json!({ "group": format!("g{:02}", (l + d) % GROUPS) }))).collect();
+        let options: serde_json::Map<String, Value> = (1..=9)
+            .map(|d| {
+                (
+                    d.to_string(),
+                    json!({ "group": format!("g{:02}", (l + d) % GROUPS) }),
+                )
+            })
+            .collect();
         lines.insert(
             exophone(l),
             json!({
@@ -116,8 +122,12 @@ pub fn large_config() -> String {
         );
     }
     // Listed callers that are not the bench's caller: the lists are searched in full.
-    let block: Vec<String> = (0..LISTED_CALLERS).map(|i| format!("+91997{:07}", i)).collect();
-    let vip: Vec<String> = (0..LISTED_CALLERS).map(|i| format!("+91996{:07}", i)).collect();
+    let block: Vec<String> = (0..LISTED_CALLERS)
+        .map(|i| format!("+91997{:07}", i))
+        .collect();
+    let vip: Vec<String> = (0..LISTED_CALLERS)
+        .map(|i| format!("+91996{:07}", i))
+        .collect();
     json!({
         "version": 1,
         "cache_ttl_seconds": 60,
@@ -190,12 +200,18 @@ const STATUS_JSON: &str = r#"{
 
 /// What the worker does for Connect once its lookups answered.
 fn connect(cfg: &Config, query: &str, rotation: u64) -> Reply {
-    let Ok(p) = CallParams::from_query(query) else { return Reply::error(400, "bad query") };
+    let Ok(p) = CallParams::from_query(query) else {
+        return Reply::error(400, "bad query");
+    };
     match routing::plan_connect(cfg, &p, OPEN_NOW_MS) {
         ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
         ConnectPlan::Answer(a) => a.reply(),
         ConnectPlan::Group(plan) => {
-            let state = GroupState { rotation, offered: routing::tried_in_legs(&p), ..Default::default() };
+            let state = GroupState {
+                rotation,
+                offered: routing::tried_in_legs(&p),
+                ..Default::default()
+            };
             match routing::group_answer(&plan, &state) {
                 Some(o) => o.answer.reply(),
                 None => routing::no_dial_reply("every agent was already offered"),
@@ -205,7 +221,9 @@ fn connect(cfg: &Config, query: &str, rotation: u64) -> Reply {
 }
 
 fn caller_record() -> BTreeMap<String, String> {
-    routing::template::record_vars(&json!({ "name": "Asha", "order_id": "SK-1042", "eta": "tomorrow" }))
+    routing::template::record_vars(
+        &json!({ "name": "Asha", "order_id": "SK-1042", "eta": "tomorrow" }),
+    )
 }
 
 /// Fails the bench run if the generated config does not take the paths the
@@ -214,15 +232,29 @@ fn check_paths(cfg: &Config) {
     let connect_q = connect_query();
     let p = CallParams::from_query(&connect_q).expect("connect query parses");
     assert_eq!(p.legs.len(), 2, "re-fetch carries two legs");
-    assert!(matches!(routing::plan_connect(cfg, &p, OPEN_NOW_MS), ConnectPlan::Group(_)), "connect routes to a group");
+    assert!(
+        matches!(
+            routing::plan_connect(cfg, &p, OPEN_NOW_MS),
+            ConnectPlan::Group(_)
+        ),
+        "connect routes to a group"
+    );
     let r = connect(cfg, &connect_q, 7);
     assert_eq!(r.status, 200, "{}", r.body);
     for tried in [agent(8, 0), agent(8, 1)] {
-        assert!(!r.body.contains(&tried), "tried agent {tried} offered again: {}", r.body);
+        assert!(
+            !r.body.contains(&tried),
+            "tried agent {tried} offered again: {}",
+            r.body
+        );
     }
     let plain = CallParams::from_query(&plain_query()).unwrap();
     let greeting = handlers::greeting::decide(cfg, &plain, OPEN_NOW_MS, &caller_record());
-    assert!(greeting.body.contains("Asha"), "greeting is personalised: {}", greeting.body);
+    assert!(
+        greeting.body.contains("Asha"),
+        "greeting is personalised: {}",
+        greeting.body
+    );
     let gather = handlers::gather::decide(cfg, &plain, OPEN_NOW_MS);
     assert!(gather.body.contains("press 1"), "{}", gather.body);
     let status = StatusReport::from_json(STATUS_JSON.as_bytes()).expect("status JSON parses");
@@ -233,7 +265,10 @@ fn benches(c: &mut Criterion) {
     let doc = large_config();
     let cfg = Config::from_json(&doc).expect("generated config is valid");
     assert_eq!(cfg.lines.len(), LINES);
-    assert_eq!(cfg.groups.values().map(|g| g.agents.len()).sum::<usize>(), GROUPS * AGENTS_PER_GROUP);
+    assert_eq!(
+        cfg.groups.values().map(|g| g.agents.len()).sum::<usize>(),
+        GROUPS * AGENTS_PER_GROUP
+    );
     check_paths(&cfg);
 
     let connect_q = connect_query();
@@ -242,7 +277,9 @@ fn benches(c: &mut Criterion) {
     let vars = caller_record();
 
     let mut g = c.benchmark_group("callback");
-    g.bench_function("connect", |b| b.iter(|| connect(&cfg, black_box(&connect_q), black_box(7))));
+    g.bench_function("connect", |b| {
+        b.iter(|| connect(&cfg, black_box(&connect_q), black_box(7)))
+    });
     g.bench_function("gather", |b| {
         b.iter(|| match CallParams::from_query(black_box(&plain_q)) {
             Ok(p) => handlers::gather::decide(&cfg, &p, OPEN_NOW_MS),
@@ -272,26 +309,34 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("status_json", |b| {
-        b.iter(|| match StatusReport::from_json(black_box(STATUS_JSON.as_bytes())) {
-            Ok(r) => {
-                // A StatusCallback teaches sticky routing nothing (docs/routing.md).
-                black_box(r.log_line());
-                handlers::status::reply()
-            }
-            Err(_) => Reply::error(400, "bad body"),
-        })
+        b.iter(
+            || match StatusReport::from_json(black_box(STATUS_JSON.as_bytes())) {
+                Ok(r) => {
+                    // A StatusCallback teaches sticky routing nothing (docs/routing.md).
+                    black_box(r.log_line());
+                    handlers::status::reply()
+                }
+                Err(_) => Reply::error(400, "bad body"),
+            },
+        )
     });
     g.finish();
 
     // Where the time goes: the request parse alone (no config involved).
     let mut g = c.benchmark_group("parse_only");
-    g.bench_function("plain_query", |b| b.iter(|| CallParams::from_query(black_box(&plain_q)).map(|p| p.call_sid.len())));
-    g.bench_function("passthru_query", |b| b.iter(|| CallParams::from_query(black_box(&passthru_q)).map(|p| p.legs.len())));
+    g.bench_function("plain_query", |b| {
+        b.iter(|| CallParams::from_query(black_box(&plain_q)).map(|p| p.call_sid.len()))
+    });
+    g.bench_function("passthru_query", |b| {
+        b.iter(|| CallParams::from_query(black_box(&passthru_q)).map(|p| p.legs.len()))
+    });
     g.finish();
 
     // Once per isolate (and per config change), not per request.
     let mut g = c.benchmark_group("config");
-    g.bench_function("parse_500_agents_50_lines", |b| b.iter(|| Config::from_json(black_box(&doc)).map(|c| c.lines.len())));
+    g.bench_function("parse_500_agents_50_lines", |b| {
+        b.iter(|| Config::from_json(black_box(&doc)).map(|c| c.lines.len()))
+    });
     g.finish();
 }
 

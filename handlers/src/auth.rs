@@ -55,16 +55,29 @@ impl Tokens {
     /// Constant-time membership: every configured token is compared.
     pub fn accepts(&self, presented: &str) -> bool {
         let d = digest(presented);
-        self.0.iter().fold(0u8, |acc, t| acc | t.ct_eq(&d).unwrap_u8()) == 1
+        self.0
+            .iter()
+            .fold(0u8, |acc, t| acc | t.ct_eq(&d).unwrap_u8())
+            == 1
     }
 
     /// Checks the path token, else the Basic credentials' password (or user,
     /// when the password is empty).
-    pub fn authorize(&self, path_token: Option<&str>, authorization: Option<&str>) -> Result<(), Unauthorized> {
+    pub fn authorize(
+        &self,
+        path_token: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<(), Unauthorized> {
         if let Some(t) = path_token {
-            return if self.accepts(t) { Ok(()) } else { Err(Unauthorized) };
+            return if self.accepts(t) {
+                Ok(())
+            } else {
+                Err(Unauthorized)
+            };
         }
-        let (user, pass) = authorization.and_then(basic_credentials).ok_or(Unauthorized)?;
+        let (user, pass) = authorization
+            .and_then(basic_credentials)
+            .ok_or(Unauthorized)?;
         let presented = if pass.is_empty() { user } else { pass };
         if self.accepts(&presented) {
             Ok(())
@@ -84,7 +97,9 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_owned(), p.to_owned()))
@@ -98,7 +113,10 @@ mod tests {
     const B: &str = "rotated-token-bbbbbbbbbb";
 
     fn basic(user: &str, pass: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
     }
 
     #[test]
@@ -126,6 +144,9 @@ mod tests {
             assert_eq!(t.authorize(path, header.as_deref()), Err(Unauthorized));
         }
         let (empty, _) = Tokens::parse("");
-        assert!(empty.authorize(Some(""), None).is_err(), "no tokens: nothing opens");
+        assert!(
+            empty.authorize(Some(""), None).is_err(),
+            "no tokens: nothing opens"
+        );
     }
 }

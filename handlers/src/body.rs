@@ -33,7 +33,10 @@ pub fn status(e: &BodyError) -> u16 {
 /// otherwise. A length too large for a number is over any limit; a
 /// header that is no number at all (the runtime rejects those first) is
 /// ignored, and the streamed count still applies.
-pub fn check_declared(content_length: Option<&str>, limit: usize) -> Result<Option<usize>, BodyError> {
+pub fn check_declared(
+    content_length: Option<&str>,
+    limit: usize,
+) -> Result<Option<usize>, BodyError> {
     let Some(text) = content_length.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
@@ -67,7 +70,11 @@ impl Collector {
     /// Starts a body of at most `limit` bytes; `declared` (already checked
     /// against the limit) sizes the buffer once.
     pub fn new(limit: usize, declared: Option<usize>) -> Self {
-        Self { buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)), limit, discarded: None }
+        Self {
+            buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)),
+            limit,
+            discarded: None,
+        }
     }
 
     /// Adds a chunk. A chunk that takes the body past the limit, and every
@@ -128,7 +135,8 @@ pub fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
             return Ok(v);
         }
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::BadJson(format!("body is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| BodyError::BadJson(format!("body is not valid JSON: {e}")))?;
     object_value(value)
 }
 
@@ -138,14 +146,21 @@ pub fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
 /// as a `Value` the last one wins, as it always did.
 pub fn object_value<T: DeserializeOwned>(value: Value) -> Result<T, BodyError> {
     if !value.is_object() {
-        return Err(BodyError::BadJson(format!("body must be a JSON object, got {}", json_kind(&value))));
+        return Err(BodyError::BadJson(format!(
+            "body must be a JSON object, got {}",
+            json_kind(&value)
+        )));
     }
     // from_slice, as in `object`: one instantiation of `T`'s decoder.
     let text = value.to_string();
     serde_json::from_slice(text.as_bytes()).map_err(|e| {
         let path = json_path::locate(text.as_bytes(), &e);
         let message = client_terms(&json_path::message_only(&e));
-        BodyError::BadJson(if path == "." { message } else { format!("{path}: {message}") })
+        BodyError::BadJson(if path == "." {
+            message
+        } else {
+            format!("{path}: {message}")
+        })
     })
 }
 
@@ -180,7 +195,10 @@ pub fn client_terms(message: &str) -> String {
         ("expected unit struct ", "expected null"),
         ("expected struct ", "expected an object"),
         ("expected enum ", "expected one of the accepted values"),
-        ("expected variant of enum ", "expected one of the accepted values"),
+        (
+            "expected variant of enum ",
+            "expected one of the accepted values",
+        ),
     ] {
         while let Some(i) = s.find(pattern) {
             let after = skip_arity(skip_ident(&s[i + pattern.len()..])).to_owned();
@@ -202,18 +220,26 @@ fn invalid_length_at(before: &str) -> Option<usize> {
 
 /// What follows serde's " with 2 elements" at the start of `s`.
 fn skip_arity(s: &str) -> &str {
-    let Some(rest) = s.strip_prefix(" with ") else { return s };
-    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let Some(rest) = s.strip_prefix(" with ") else {
+        return s;
+    };
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     if digits == 0 {
         return s;
     }
     let rest = &rest[digits..];
-    rest.strip_prefix(" elements").or_else(|| rest.strip_prefix(" element")).unwrap_or(s)
+    rest.strip_prefix(" elements")
+        .or_else(|| rest.strip_prefix(" element"))
+        .unwrap_or(s)
 }
 
 /// What follows a Rust identifier at the start of `s`.
 fn skip_ident(s: &str) -> &str {
-    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
     &s[end..]
 }
 
@@ -228,8 +254,14 @@ mod tests {
         assert_eq!(check_declared(Some(""), 10), Ok(None));
         assert_eq!(check_declared(Some("10"), 10), Ok(Some(10)));
         assert_eq!(check_declared(Some(" 3 "), 10), Ok(Some(3)));
-        assert_eq!(check_declared(Some("11"), 10), Err(BodyError::TooLarge { limit: 10 }));
-        assert_eq!(check_declared(Some("99999999999999999999999999"), 10), Err(BodyError::TooLarge { limit: 10 }));
+        assert_eq!(
+            check_declared(Some("11"), 10),
+            Err(BodyError::TooLarge { limit: 10 })
+        );
+        assert_eq!(
+            check_declared(Some("99999999999999999999999999"), 10),
+            Err(BodyError::TooLarge { limit: 10 })
+        );
         assert_eq!(check_declared(Some("ten"), 10), Ok(None));
     }
 
@@ -270,7 +302,10 @@ mod tests {
         }
         assert_eq!(chunks, DRAIN_BYTES / chunk.len());
         // One chunk larger than the drain: stop at once.
-        assert_eq!(Collector::new(10, None).push(&vec![0; DRAIN_BYTES + 1]), Err(BodyError::TooLarge { limit: 10 }));
+        assert_eq!(
+            Collector::new(10, None).push(&vec![0; DRAIN_BYTES + 1]),
+            Err(BodyError::TooLarge { limit: 10 })
+        );
     }
 
     #[derive(Debug, Deserialize)]
@@ -300,10 +335,22 @@ mod tests {
             ("\"x\"", "body must be a JSON object, got a string"),
             ("{", "body is not valid JSON"),
             ("{}", "missing field `user_name`"),
-            (r#"{"user_name": 5}"#, "user_name: invalid type: integer `5`, expected a string"),
-            (r#"{"user_name": "a", "inner": []}"#, "inner: expected an object"),
-            (r#"{"user_name": "a", "inner": 5}"#, "inner: invalid type: integer `5`, expected an object"),
-            (r#"{"user_name": "a", "inner": {"n": "x"}}"#, "inner.n: invalid type: string \"x\", expected u32"),
+            (
+                r#"{"user_name": 5}"#,
+                "user_name: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"user_name": "a", "inner": []}"#,
+                "inner: expected an object",
+            ),
+            (
+                r#"{"user_name": "a", "inner": 5}"#,
+                "inner: invalid type: integer `5`, expected an object",
+            ),
+            (
+                r#"{"user_name": "a", "inner": {"n": "x"}}"#,
+                "inner.n: invalid type: string \"x\", expected u32",
+            ),
         ] {
             let e = err::<Login>(body);
             assert!(e.contains(want), "{body}: {e}");
@@ -319,23 +366,42 @@ mod tests {
 
     #[test]
     fn rust_names_are_rewritten() {
-        assert_eq!(client_terms("invalid type: map, expected struct RawStatus"), "invalid type: object, expected an object");
-        assert_eq!(client_terms("invalid type: sequence, expected a map"), "invalid type: array, expected an object");
         assert_eq!(
-            client_terms("data did not match any variant of untagged enum Loose at line 1 column 3"),
+            client_terms("invalid type: map, expected struct RawStatus"),
+            "invalid type: object, expected an object"
+        );
+        assert_eq!(
+            client_terms("invalid type: sequence, expected a map"),
+            "invalid type: array, expected an object"
+        );
+        assert_eq!(
+            client_terms(
+                "data did not match any variant of untagged enum Loose at line 1 column 3"
+            ),
             "has a type or value not accepted here at line 1 column 3"
         );
-        assert_eq!(client_terms("invalid length 0, expected struct Inner with 1 element"), "expected an object");
-        assert_eq!(client_terms("invalid length 3, expected tuple struct P with 2 elements"), "expected an array");
+        assert_eq!(
+            client_terms("invalid length 0, expected struct Inner with 1 element"),
+            "expected an object"
+        );
+        assert_eq!(
+            client_terms("invalid length 3, expected tuple struct P with 2 elements"),
+            "expected an array"
+        );
         // Inside another error's text, as `EventError` wraps serde's.
         assert_eq!(
             client_terms("event body is not an event object: invalid length 0, expected struct Event with 7 elements at line 1 column 2"),
             "event body is not an event object: expected an object at line 1 column 2"
         );
         assert_eq!(
-            client_terms("x: invalid type: sequence, expected struct EventData at line 1 column 41"),
+            client_terms(
+                "x: invalid type: sequence, expected struct EventData at line 1 column 41"
+            ),
             "x: invalid type: array, expected an object at line 1 column 41"
         );
-        assert_eq!(client_terms("unknown variant `x`, expected `a` or `b`"), "unknown variant `x`, expected `a` or `b`");
+        assert_eq!(
+            client_terms("unknown variant `x`, expected `a` or `b`"),
+            "unknown variant `x`, expected `a` or `b`"
+        );
     }
 }

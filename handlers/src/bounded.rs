@@ -79,7 +79,8 @@ pub struct FinishOnKey(String);
 impl TryFrom<String> for FinishOnKey {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        let ok = s.is_empty() || (s.len() == 1 && matches!(s.as_bytes()[0], b'0'..=b'9' | b'*' | b'#'));
+        let ok =
+            s.is_empty() || (s.len() == 1 && matches!(s.as_bytes()[0], b'0'..=b'9' | b'*' | b'#'));
         if ok {
             Ok(Self(s))
         } else {
@@ -182,7 +183,9 @@ mod tests {
         assert!(ConversationSeconds::try_from(4500).is_ok());
         assert!(ConversationSeconds::try_from(4501).is_err());
         assert!(ParallelAttempts::try_from(11).is_err());
-        let e = serde_json::from_str::<RingingSeconds>("90").unwrap_err().to_string();
+        let e = serde_json::from_str::<RingingSeconds>("90")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("between 1 and 60"), "{e}");
     }
 
@@ -211,7 +214,12 @@ mod tests {
         let e = HttpUrl::try_from("https://bücher.example/x.wav".to_string()).unwrap_err();
         assert!(e.contains("xn--"), "{e}");
         // Non-ASCII in the path is percent-encoded as before.
-        assert_eq!(HttpUrl::try_from("https://a.example/ä.wav".to_string()).unwrap().as_str(), "https://a.example/%C3%A4.wav");
+        assert_eq!(
+            HttpUrl::try_from("https://a.example/ä.wav".to_string())
+                .unwrap()
+                .as_str(),
+            "https://a.example/%C3%A4.wav"
+        );
     }
 
     #[test]

@@ -141,7 +141,11 @@ pub struct ZoneOffsets(pub Option<OffsetFn>);
 
 impl std::fmt::Debug for ZoneOffsets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "ZoneOffsets(tz database)" } else { "ZoneOffsets(none)" })
+        f.write_str(if self.0.is_some() {
+            "ZoneOffsets(tz database)"
+        } else {
+            "ZoneOffsets(none)"
+        })
     }
 }
 
@@ -188,7 +192,9 @@ impl Config {
         }
         cfg.lines = lines;
         cfg.validate_routing()?;
-        cfg.trace.validate().map_err(|(path, message)| ConfigError::Invalid { path, message })?;
+        cfg.trace
+            .validate()
+            .map_err(|(path, message)| ConfigError::Invalid { path, message })?;
         Ok(cfg)
     }
 
@@ -198,13 +204,19 @@ impl Config {
         let invalid = |path: String, message: String| ConfigError::Invalid { path, message };
         for (name, g) in &self.groups {
             if g.agents.is_empty() || g.agents.len() > MAX_AGENTS {
-                return Err(invalid(format!("groups.{name}.agents"), format!("must list 1 to {MAX_AGENTS} agents")));
+                return Err(invalid(
+                    format!("groups.{name}.agents"),
+                    format!("must list 1 to {MAX_AGENTS} agents"),
+                ));
             }
         }
         let groups = &self.groups;
         let check_line = |path: &str, line: &Line, nested: bool| -> Result<(), ConfigError> {
             if nested && (line.hours.is_some() || line.closed.is_some()) {
-                return Err(invalid(format!("{path}.closed"), "a closed variant cannot have its own hours or closed part".into()));
+                return Err(invalid(
+                    format!("{path}.closed"),
+                    "a closed variant cannot have its own hours or closed part".into(),
+                ));
             }
             let mut refs: Vec<(String, &String)> = Vec::new();
             if let Some(a) = &line.agents {
@@ -215,8 +227,15 @@ impl Config {
             }
             if let Some(m) = &line.menu {
                 for (digits, t) in &m.options {
-                    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
-                        return Err(invalid(format!("{path}.menu.options.{digits}"), "menu keys are the digits pressed".into()));
+                    if digits.is_empty()
+                        || !digits
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+                    {
+                        return Err(invalid(
+                            format!("{path}.menu.options.{digits}"),
+                            "menu keys are the digits pressed".into(),
+                        ));
                     }
                     if let Target::Group(g) = t {
                         refs.push((format!("{path}.menu.options.{digits}.group"), g));
@@ -235,7 +254,9 @@ impl Config {
                 if pz.lookup.timeout_ms > MAX_ORIGIN_MS {
                     return Err(invalid(
                         format!("{path}.personalize.lookup.timeout_ms"),
-                        format!("at most {MAX_ORIGIN_MS} ms, so the answer stays inside Exotel's 5 s"),
+                        format!(
+                            "at most {MAX_ORIGIN_MS} ms, so the answer stays inside Exotel's 5 s"
+                        ),
                     ));
                 }
             }
@@ -249,10 +270,16 @@ impl Config {
                 check_line(&format!("{path}.closed"), c, true)?;
             }
         }
-        for (list, name) in [(&mut self.callers.block, "block"), (&mut self.callers.vip, "vip")] {
+        for (list, name) in [
+            (&mut self.callers.block, "block"),
+            (&mut self.callers.vip, "vip"),
+        ] {
             for (i, n) in list.iter_mut().enumerate() {
                 *n = phone::normalize(n).ok_or_else(|| {
-                    invalid(format!("callers.{name}[{i}]"), format!("not a phone number or sip: user: {n:?}"))
+                    invalid(
+                        format!("callers.{name}[{i}]"),
+                        format!("not a phone number or sip: user: {n:?}"),
+                    )
                 })?;
             }
         }
@@ -271,7 +298,11 @@ impl Config {
         let mut all: Vec<(String, &Line)> = vec![("default_line".into(), &self.default_line)];
         all.extend(self.lines.iter().map(|(k, l)| (format!("lines.{k}"), l)));
         all.into_iter()
-            .filter_map(|(path, line)| line.hours.as_ref().map(|h| (format!("{path}.hours.timezone"), &h.timezone)))
+            .filter_map(|(path, line)| {
+                line.hours
+                    .as_ref()
+                    .map(|h| (format!("{path}.hours.timezone"), &h.timezone))
+            })
             .filter(|(_, z)| z.needs_tz_database())
             .map(|(path, z)| (path, z.name()))
             .collect()
@@ -298,13 +329,18 @@ impl Config {
     }
 
     /// Picks a part of the line, else of the default line.
-    fn pick<'a, T>(&'a self, exophone: Option<&str>, part: impl Fn(&'a Line) -> Option<&'a T>) -> Option<&'a T> {
+    fn pick<'a, T>(
+        &'a self,
+        exophone: Option<&str>,
+        part: impl Fn(&'a Line) -> Option<&'a T>,
+    ) -> Option<&'a T> {
         part(self.line(exophone)).or_else(|| part(&self.default_line))
     }
 
     /// The Connect answer for an ExoPhone.
     pub fn connect(&self, exophone: Option<&str>) -> &ConnectAnswer {
-        self.pick(exophone, |l| l.connect.as_ref()).unwrap_or(&self.fallback.connect)
+        self.pick(exophone, |l| l.connect.as_ref())
+            .unwrap_or(&self.fallback.connect)
     }
 
     /// The dial-whom numbers for an ExoPhone.
@@ -315,17 +351,20 @@ impl Config {
 
     /// The Gather answer for an ExoPhone.
     pub fn gather(&self, exophone: Option<&str>) -> &GatherAnswer {
-        self.pick(exophone, |l| l.gather.as_ref()).unwrap_or(&self.fallback.gather)
+        self.pick(exophone, |l| l.gather.as_ref())
+            .unwrap_or(&self.fallback.gather)
     }
 
     /// The greeting for an ExoPhone.
     pub fn greeting(&self, exophone: Option<&str>) -> &GreetingAnswer {
-        self.pick(exophone, |l| l.greeting.as_ref()).unwrap_or(&self.fallback.greeting)
+        self.pick(exophone, |l| l.greeting.as_ref())
+            .unwrap_or(&self.fallback.greeting)
     }
 
     /// The playback for an ExoPhone.
     pub fn playback(&self, exophone: Option<&str>) -> &PlaybackAnswer {
-        self.pick(exophone, |l| l.playback.as_ref()).unwrap_or(&self.fallback.playback)
+        self.pick(exophone, |l| l.playback.as_ref())
+            .unwrap_or(&self.fallback.playback)
     }
 
     /// The passthru rules for an ExoPhone, if any.
@@ -367,12 +406,21 @@ mod tests {
 
     #[test]
     fn errors_name_the_path() {
-        let bad = DEFAULT.replacen("\"max_ringing_duration\": 30", "\"max_ringing_duration\": 90", 1);
+        let bad = DEFAULT.replacen(
+            "\"max_ringing_duration\": 30",
+            "\"max_ringing_duration\": 90",
+            1,
+        );
         assert_ne!(bad, DEFAULT, "fixture must contain max_ringing_duration 30");
         let e = Config::from_json(&bad).unwrap_err().to_string();
-        assert!(e.contains("connect.max_ringing_duration") && e.contains("between 1 and 60"), "{e}");
+        assert!(
+            e.contains("connect.max_ringing_duration") && e.contains("between 1 and 60"),
+            "{e}"
+        );
 
-        let e = Config::from_json(r#"{"version": 2, "fallback": {}}"#).unwrap_err().to_string();
+        let e = Config::from_json(r#"{"version": 2, "fallback": {}}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fallback"), "{e}");
         let e = Config::from_json("{").unwrap_err().to_string();
         assert!(e.contains("config invalid"), "{e}");
@@ -383,9 +431,18 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(DEFAULT).unwrap();
         v["lines"]["support"] = serde_json::json!({});
         let e = Config::from_json(&v.to_string()).unwrap_err();
-        assert_eq!(e, ConfigError::Invalid { path: "lines.support".into(), message: "line keys must be ExoPhone numbers".into() });
+        assert_eq!(
+            e,
+            ConfigError::Invalid {
+                path: "lines.support".into(),
+                message: "line keys must be ExoPhone numbers".into()
+            }
+        );
         let mut v: serde_json::Value = serde_json::from_str(DEFAULT).unwrap();
         v["version"] = 7.into();
-        assert!(Config::from_json(&v.to_string()).unwrap_err().to_string().contains("version 1"));
+        assert!(Config::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string()
+            .contains("version 1"));
     }
 }

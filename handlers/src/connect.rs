@@ -165,7 +165,10 @@ mod tests {
     #[test]
     fn minimal_answer_has_only_mandatory_fields() {
         let a = ConnectAnswer::dial(Numbers::one(Destination::try_from("09812345678").unwrap()));
-        assert_eq!(a.reply().body, r#"{"fetch_after_attempt":false,"destination":{"numbers":["+919812345678"]}}"#);
+        assert_eq!(
+            a.reply().body,
+            r#"{"fetch_after_attempt":false,"destination":{"numbers":["+919812345678"]}}"#
+        );
     }
 
     #[test]
@@ -173,15 +176,35 @@ mod tests {
         let cases = [
             (r#"{"destination": {"numbers": []}}"#, "empty"),
             (r#"{}"#, "destination"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": 61}"#, "between 1 and 60"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "max_conversation_duration": 4501}"#, "between 1 and 4500"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "recording_channels": "quad"}"#, "quad"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "music_on_hold": {"type": "custom_tone"}}"#, "value"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "parallel_ringing": {"activate": true, "max_parallel_attempts": 11}}"#, "between 1 and 10"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "surprise": 1}"#, "surprise"),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": 61}"#,
+                "between 1 and 60",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "max_conversation_duration": 4501}"#,
+                "between 1 and 4500",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "recording_channels": "quad"}"#,
+                "quad",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "music_on_hold": {"type": "custom_tone"}}"#,
+                "value",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "parallel_ringing": {"activate": true, "max_parallel_attempts": 11}}"#,
+                "between 1 and 10",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "surprise": 1}"#,
+                "surprise",
+            ),
         ];
         for (doc, needle) in cases {
-            let e = serde_json::from_str::<ConnectAnswer>(doc).unwrap_err().to_string();
+            let e = serde_json::from_str::<ConnectAnswer>(doc)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{doc}: {e}");
         }
     }

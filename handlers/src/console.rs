@@ -41,7 +41,8 @@ impl SessionKey {
     }
 
     fn mac(&self, payload: &str) -> Hmac<Sha256> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(payload.as_bytes());
         m
     }
@@ -56,25 +57,33 @@ impl SessionKey {
     /// Whether a cookie value is ours and not expired (constant-time tag check).
     pub fn verify(&self, value: &str, now_secs: u64) -> bool {
         let mut parts = value.splitn(3, '.');
-        let (Some("v1"), Some(exp), Some(tag)) = (parts.next(), parts.next(), parts.next()) else { return false };
-        let Ok(exp_secs) = exp.parse::<u64>() else { return false };
+        let (Some("v1"), Some(exp), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(exp_secs) = exp.parse::<u64>() else {
+            return false;
+        };
         let Some(tag) = unhex(tag) else { return false };
         self.mac(&format!("v1.{exp}")).verify_slice(&tag).is_ok() && now_secs < exp_secs
     }
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() & 1 == 1 || s.len() > 128 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Whether cookies must be `Secure`: always, except over plain http to the
@@ -93,17 +102,26 @@ pub fn session_cookie(value: &str, secure: bool) -> String {
 
 /// `Set-Cookie` that ends the session.
 pub fn clear_cookie(secure: bool) -> String {
-    format!("{COOKIE}=; Path=/console; Max-Age=0; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{COOKIE}=; Path=/console; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// The session cookie's value in a `Cookie` header.
 pub fn cookie_value(header: &str) -> Option<&str> {
-    header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v)
+    header
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v)
 }
 
 /// The token a login form posted (`token=...`).
 pub fn posted_token(form: &[u8]) -> Option<String> {
-    url::form_urlencoded::parse(form).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(form)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A row as stored in D1 (JSON columns as text, numbers as the runtime's doubles).
@@ -179,8 +197,14 @@ impl From<StoredRow> for Entry {
             outcome: r.outcome,
             latency_ms: r.latency_ms as i64,
             summary: r.summary.unwrap_or_default(),
-            params: r.params.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
-            reason: r.reason.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
+            params: r
+                .params
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default(),
+            reason: r
+                .reason
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default(),
         }
     }
 }
@@ -250,12 +274,23 @@ pub struct Filters {
 impl Filters {
     /// Reads `line`, `hours`, `outcome`, `last`; drops what is not valid.
     pub fn from_query(q: &str) -> Self {
-        let mut f = Filters { hours: 24, ..Default::default() };
+        let mut f = Filters {
+            hours: 24,
+            ..Default::default()
+        };
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
             match &*k {
                 "line" => f.line = v.chars().take(80).collect(),
-                "hours" => f.hours = v.parse().ok().filter(|h| [0, 1, 24, 168, 720].contains(h)).unwrap_or(24),
-                "outcome" if Outcome::ALL.iter().any(|o| o.as_str() == v) => f.outcome = v.into_owned(),
+                "hours" => {
+                    f.hours = v
+                        .parse()
+                        .ok()
+                        .filter(|h| [0, 1, 24, 168, 720].contains(h))
+                        .unwrap_or(24)
+                }
+                "outcome" if Outcome::ALL.iter().any(|o| o.as_str() == v) => {
+                    f.outcome = v.into_owned()
+                }
                 "last" => f.last = v.chars().filter(char::is_ascii_digit).take(4).collect(),
                 _ => {}
             }
@@ -295,7 +330,8 @@ fn enc(s: &str) -> String {
 
 /// A UTC timestamp, replaced by local time by the page's script.
 fn when(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "<time data-ms=\"{ms}\">{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC</time>",
         t.year(),
@@ -339,7 +375,11 @@ pub fn page(title: &str, logged_in: bool, body: &str) -> String {
 
 /// The login form; `failed` after a wrong credential (which shows nothing else).
 pub fn login_page(failed: bool) -> String {
-    let msg = if failed { r#"<p class="err" id="login-error">Wrong credential.</p>"# } else { "" };
+    let msg = if failed {
+        r#"<p class="err" id="login-error">Wrong credential.</p>"#
+    } else {
+        ""
+    };
     page(
         "Log in",
         false,
@@ -350,19 +390,49 @@ pub fn login_page(failed: bool) -> String {
 }
 
 /// The list of recent calls with its filters.
-pub fn calls_page(f: &Filters, lines: &[String], calls: &[CallSummary], full_numbers: bool) -> String {
-    let mut b = String::from("<h1>Recent calls</h1><form class=\"f\" method=\"get\" action=\"/console\">");
+pub fn calls_page(
+    f: &Filters,
+    lines: &[String],
+    calls: &[CallSummary],
+    full_numbers: bool,
+) -> String {
+    let mut b =
+        String::from("<h1>Recent calls</h1><form class=\"f\" method=\"get\" action=\"/console\">");
     b.push_str("<select name=\"line\" aria-label=\"line\"><option value=\"\">every line</option>");
     for l in lines {
-        let _ = write!(b, "<option{}>{}</option>", if *l == f.line { " selected" } else { "" }, esc(l));
+        let _ = write!(
+            b,
+            "<option{}>{}</option>",
+            if *l == f.line { " selected" } else { "" },
+            esc(l)
+        );
     }
     b.push_str("</select><select name=\"hours\" aria-label=\"time range\">");
-    for (h, label) in [(1, "last hour"), (24, "last 24 h"), (168, "last 7 days"), (720, "last 30 days"), (0, "all kept")] {
-        let _ = write!(b, "<option value=\"{h}\"{}>{label}</option>", if h == f.hours { " selected" } else { "" });
+    for (h, label) in [
+        (1, "last hour"),
+        (24, "last 24 h"),
+        (168, "last 7 days"),
+        (720, "last 30 days"),
+        (0, "all kept"),
+    ] {
+        let _ = write!(
+            b,
+            "<option value=\"{h}\"{}>{label}</option>",
+            if h == f.hours { " selected" } else { "" }
+        );
     }
     b.push_str("</select><select name=\"outcome\" aria-label=\"outcome\"><option value=\"\">any outcome</option>");
     for o in Outcome::ALL {
-        let _ = write!(b, "<option{}>{}</option>", if o.as_str() == f.outcome { " selected" } else { "" }, o.as_str());
+        let _ = write!(
+            b,
+            "<option{}>{}</option>",
+            if o.as_str() == f.outcome {
+                " selected"
+            } else {
+                ""
+            },
+            o.as_str()
+        );
     }
     let _ = write!(
         b,
@@ -375,7 +445,10 @@ pub fn calls_page(f: &Filters, lines: &[String], calls: &[CallSummary], full_num
         b.push_str("<table id=\"calls\"><thead><tr><th>Last seen</th><th>Call</th><th>Line</th><th>Caller</th><th class=\"wide\">Rows</th><th>Outcome</th></tr></thead><tbody>");
         for c in calls {
             let outcomes = c.outcomes.clone().unwrap_or_default();
-            let worst = ["error", "fallback", "no-dial", "ok"].into_iter().find(|o| outcomes.split(',').any(|x| x == *o)).unwrap_or("");
+            let worst = ["error", "fallback", "no-dial", "ok"]
+                .into_iter()
+                .find(|o| outcomes.split(',').any(|x| x == *o))
+                .unwrap_or("");
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td><a href=\"/console/call?sid={}\">{}</a></td><td>{}</td><td>{}</td><td class=\"wide\">{}</td><td class=\"{worst}\">{}</td></tr>",
@@ -406,15 +479,29 @@ fn reason_items(r: &Reason) -> Vec<(&'static str, String)> {
     put("line", r.line.clone());
     put("rule", r.rule.clone());
     put("group", r.group.clone());
-    put("offered", (!r.offered.is_empty()).then(|| r.offered.join(", ")));
-    put("hours", r.open.map(|o| if o { "open".into() } else { "closed".into() }));
-    put("caller", match (r.vip, r.blocked) {
-        (true, _) => Some("VIP".into()),
-        (_, true) => Some("blocked".into()),
-        _ => None,
-    });
+    put(
+        "offered",
+        (!r.offered.is_empty()).then(|| r.offered.join(", ")),
+    );
+    put(
+        "hours",
+        r.open
+            .map(|o| if o { "open".into() } else { "closed".into() }),
+    );
+    put(
+        "caller",
+        match (r.vip, r.blocked) {
+            (true, _) => Some("VIP".into()),
+            (_, true) => Some("blocked".into()),
+            _ => None,
+        },
+    );
     put("fallback", r.fallback.clone());
-    put("personalised", r.personalised.map(|p| if p { "yes".into() } else { "no".into() }));
+    put(
+        "personalised",
+        r.personalised
+            .map(|p| if p { "yes".into() } else { "no".into() }),
+    );
     put("detail", r.detail.clone());
     v
 }
@@ -460,7 +547,10 @@ pub fn timeline_page(call_sid: &str, rows: &[Entry]) -> String {
 /// The config in force: where it came from, any validation error, and the
 /// document itself (numbers masked unless the config allows full numbers).
 pub fn config_page(source: &str, error: Option<&str>, document: &str) -> String {
-    let mut b = format!("<h1>Config in force</h1><dl><dt>source</dt><dd id=\"source\">{}</dd>", esc(source));
+    let mut b = format!(
+        "<h1>Config in force</h1><dl><dt>source</dt><dd id=\"source\">{}</dd>",
+        esc(source)
+    );
     match error {
         Some(e) => {
             let _ = write!(b, "<dt>error</dt><dd class=\"err\" id=\"config-error\">{} (the last good config keeps serving)</dd>", esc(e));
@@ -484,8 +574,15 @@ mod tests {
         let v = k.issue(1000);
         assert!(k.verify(&v, 1001));
         assert!(!k.verify(&v, 1000 + SESSION_SECS), "expired");
-        assert!(!SessionKey::from_secret("other-admin-token-0123").verify(&v, 1001), "another secret");
-        let forged = v.replacen(&format!("{}", 1000 + SESSION_SECS), &format!("{}", 9_000_000 + SESSION_SECS), 1);
+        assert!(
+            !SessionKey::from_secret("other-admin-token-0123").verify(&v, 1001),
+            "another secret"
+        );
+        let forged = v.replacen(
+            &format!("{}", 1000 + SESSION_SECS),
+            &format!("{}", 9_000_000 + SESSION_SECS),
+            1,
+        );
         assert!(!k.verify(&forged, 1001), "a longer expiry breaks the tag");
         for junk in ["", "v1", "v1.x.y", "v2.1.00", "admin-token-0123456789"] {
             assert!(!k.verify(junk, 1), "{junk}");
@@ -496,11 +593,19 @@ mod tests {
     #[test]
     fn cookies_are_strict_and_secure_off_localhost() {
         let c = session_cookie("v", true);
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure") && c.contains("Max-Age="));
+        assert!(
+            c.contains("HttpOnly")
+                && c.contains("SameSite=Strict")
+                && c.contains("Secure")
+                && c.contains("Max-Age=")
+        );
         assert!(secure_cookie("https", "localhost"));
         assert!(!secure_cookie("http", "127.0.0.1"));
         assert!(secure_cookie("http", "exoedge.example.com"));
-        assert_eq!(cookie_value("a=1; exoedge_console=v1.2.ab; b=2"), Some("v1.2.ab"));
+        assert_eq!(
+            cookie_value("a=1; exoedge_console=v1.2.ab; b=2"),
+            Some("v1.2.ab")
+        );
         assert_eq!(posted_token(b"token=abc%2Bd").as_deref(), Some("abc+d"));
     }
 
@@ -517,12 +622,27 @@ mod tests {
             latency_ms: 1,
             summary: "<script>alert(1)</script>".into(),
             params: BTreeMap::new(),
-            reason: Reason { line: Some("\"q\"".into()), ..Reason::default() },
+            reason: Reason {
+                line: Some("\"q\"".into()),
+                ..Reason::default()
+            },
         };
         let html = timeline_page("<sid>", &[e]);
-        assert!(!html.contains("<script>alert") && !html.contains("<sid>") && html.contains("&lt;script&gt;"));
+        assert!(
+            !html.contains("<script>alert")
+                && !html.contains("<sid>")
+                && html.contains("&lt;script&gt;")
+        );
         let f = Filters::from_query("line=Support&hours=168&outcome=no-dial&last=12ab34567");
-        assert_eq!(f, Filters { line: "Support".into(), hours: 168, outcome: "no-dial".into(), last: "1234".into() });
+        assert_eq!(
+            f,
+            Filters {
+                line: "Support".into(),
+                hours: 168,
+                outcome: "no-dial".into(),
+                last: "1234".into()
+            }
+        );
         assert_eq!(Filters::from_query("hours=5&outcome=evil").hours, 24);
     }
 }

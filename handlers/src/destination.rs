@@ -26,9 +26,9 @@ impl Destination {
 impl TryFrom<String> for Destination {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        phone::normalize(&s)
-            .map(Self)
-            .ok_or_else(|| format!("not a phone number (E.164 or Indian national) or sip:<user>: {s:?}"))
+        phone::normalize(&s).map(Self).ok_or_else(|| {
+            format!("not a phone number (E.164 or Indian national) or sip:<user>: {s:?}")
+        })
     }
 }
 
@@ -78,7 +78,10 @@ impl TryFrom<Vec<Destination>> for Numbers {
         }
         let sip = v.iter().filter(|d| d.is_sip()).count();
         if sip != 0 && sip != v.len() {
-            return Err("numbers must be all phone numbers or all sip: users; Exotel does not mix them".into());
+            return Err(
+                "numbers must be all phone numbers or all sip: users; Exotel does not mix them"
+                    .into(),
+            );
         }
         Ok(Self(v))
     }
@@ -97,7 +100,10 @@ mod tests {
     #[test]
     fn numbers_are_normalised_and_never_empty() {
         let n: Numbers = serde_json::from_str(r#"["09812345678", "+622131921111"]"#).unwrap();
-        assert_eq!(serde_json::to_string(&n).unwrap(), r#"["+919812345678","+622131921111"]"#);
+        assert_eq!(
+            serde_json::to_string(&n).unwrap(),
+            r#"["+919812345678","+622131921111"]"#
+        );
         assert!(serde_json::from_str::<Numbers>("[]").is_err());
         assert!(serde_json::from_str::<Numbers>(r#"["hello"]"#).is_err());
         assert!(serde_json::from_str::<Numbers>(r#"["sip:bob", "09812345678"]"#).is_err());

@@ -7,7 +7,12 @@ use crate::reply::Reply;
 
 /// The body Exotel dials: destinations joined by commas.
 pub fn body(numbers: &Numbers) -> String {
-    numbers.as_slice().iter().map(|d| d.as_str()).collect::<Vec<_>>().join(",")
+    numbers
+        .as_slice()
+        .iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The HTTP answer: `text/plain`, exactly.

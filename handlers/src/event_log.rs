@@ -75,8 +75,18 @@ pub struct Incoming {
 
 impl Incoming {
     fn from_event(e: Event, body: String) -> Self {
-        let ts_us = e.event_timestamp.map(|t| t.seconds.saturating_mul(1_000_000).saturating_add(i64::from(t.nanos) / 1_000));
-        Self { key: ordering_key(&e), event_sid: e.event_sid, event_name: e.event_name, ts_us, body }
+        let ts_us = e.event_timestamp.map(|t| {
+            t.seconds
+                .saturating_mul(1_000_000)
+                .saturating_add(i64::from(t.nanos) / 1_000)
+        });
+        Self {
+            key: ordering_key(&e),
+            event_sid: e.event_sid,
+            event_name: e.event_name,
+            ts_us,
+            body,
+        }
     }
 }
 
@@ -145,24 +155,37 @@ impl BodyError {
 /// an `event_sid` usable as a header value.
 fn check_event(raw: &str) -> Result<Incoming, (Option<String>, String)> {
     let sid_of = || {
-        serde_json::from_str::<serde_json::Value>(raw).ok().and_then(|v| {
-            let o = v.as_object()?;
-            o.get("event_sid").or_else(|| o.get("eventSid"))?.as_str().map(str::to_owned)
-        })
+        serde_json::from_str::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| {
+                let o = v.as_object()?;
+                o.get("event_sid")
+                    .or_else(|| o.get("eventSid"))?
+                    .as_str()
+                    .map(str::to_owned)
+            })
     };
     if raw.len() > MAX_EVENT_BYTES {
-        return Err((sid_of(), format!("event longer than {MAX_EVENT_BYTES} bytes")));
+        return Err((
+            sid_of(),
+            format!("event longer than {MAX_EVENT_BYTES} bytes"),
+        ));
     }
     if !raw.trim_start().starts_with('{') {
         return Err((None, "an event must be a JSON object".into()));
     }
     let e = match Event::from_json(raw.as_bytes()) {
         Ok(e) => e,
-        Err(EventError::MissingField) => return Err((sid_of(), "event_sid and event_name are required".into())),
+        Err(EventError::MissingField) => {
+            return Err((sid_of(), "event_sid and event_name are required".into()))
+        }
         Err(e) => return Err((sid_of(), e.to_string())),
     };
     if !is_header_value(&e.event_sid) {
-        return Err((Some(e.event_sid), "event_sid must be printable ASCII (it is sent as a header value)".into()));
+        return Err((
+            Some(e.event_sid),
+            "event_sid must be printable ASCII (it is sent as a header value)".into(),
+        ));
     }
     Ok(Incoming::from_event(e, raw.to_owned()))
 }
@@ -172,16 +195,20 @@ fn check_event(raw: &str) -> Result<Incoming, (Option<String>, String)> {
 /// elements are checked one by one (a bad element is `Rejected`, the rest
 /// are stored), a single event's problems refuse the whole body.
 pub fn parse_delivery(body: &[u8], max_batch: usize) -> Result<Delivery, BodyError> {
-    let text = std::str::from_utf8(body).map_err(|_| BodyError::Invalid("body is not UTF-8".into()))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| BodyError::Invalid("body is not UTF-8".into()))?;
     if !text.trim_start().starts_with('[') {
         return match check_event(text) {
             Ok(i) => Ok(Delivery::Single(i)),
-            Err((_, e)) if e.starts_with("event longer") => Err(BodyError::TooLarge { what: "event", limit: MAX_EVENT_BYTES }),
+            Err((_, e)) if e.starts_with("event longer") => Err(BodyError::TooLarge {
+                what: "event",
+                limit: MAX_EVENT_BYTES,
+            }),
             Err((_, e)) => Err(BodyError::Invalid(e)),
         };
     }
-    let raws: Vec<&RawValue> =
-        serde_json::from_str(text).map_err(|e| BodyError::Invalid(format!("body is not a JSON array of events: {e}")))?;
+    let raws: Vec<&RawValue> = serde_json::from_str(text)
+        .map_err(|e| BodyError::Invalid(format!("body is not a JSON array of events: {e}")))?;
     if raws.is_empty() {
         return Err(BodyError::Empty);
     }
@@ -192,7 +219,9 @@ pub fn parse_delivery(body: &[u8], max_batch: usize) -> Result<Delivery, BodyErr
     let elements = raws
         .into_iter()
         .map(|raw| match check_event(raw.get()) {
-            Ok(i) if seen.contains_key(&i.event_sid) => Element::Repeated { event_sid: i.event_sid },
+            Ok(i) if seen.contains_key(&i.event_sid) => Element::Repeated {
+                event_sid: i.event_sid,
+            },
             Ok(i) => {
                 seen.insert(i.event_sid.clone(), ());
                 Element::Valid(i)
@@ -272,7 +301,10 @@ pub struct StoreAnswer {
 
 /// The results of a delivery's elements: `outcome(i)` is the object's word
 /// on valid element `i` (`None`: its object did not confirm).
-pub fn results(elements: &[Element], outcome: impl Fn(usize) -> Option<ElementStatus>) -> Vec<ElementResult> {
+pub fn results(
+    elements: &[Element],
+    outcome: impl Fn(usize) -> Option<ElementStatus>,
+) -> Vec<ElementResult> {
     elements
         .iter()
         .enumerate()
@@ -284,16 +316,26 @@ pub fn results(elements: &[Element], outcome: impl Fn(usize) -> Option<ElementSt
             },
             Element::Repeated { event_sid } => {
                 // Only as good as its first copy: if that one was not stored, neither was this.
-                let first = elements.iter().position(|x| matches!(x, Element::Valid(v) if v.event_sid == *event_sid));
+                let first = elements
+                    .iter()
+                    .position(|x| matches!(x, Element::Valid(v) if v.event_sid == *event_sid));
                 let status = match first.and_then(&outcome) {
-                    Some(ElementStatus::Stored | ElementStatus::Duplicate) => ElementStatus::Duplicate,
+                    Some(ElementStatus::Stored | ElementStatus::Duplicate) => {
+                        ElementStatus::Duplicate
+                    }
                     _ => ElementStatus::Unavailable,
                 };
-                ElementResult { event_sid: Some(event_sid.clone()), status, error: None }
+                ElementResult {
+                    event_sid: Some(event_sid.clone()),
+                    status,
+                    error: None,
+                }
             }
-            Element::Rejected { event_sid, error } => {
-                ElementResult { event_sid: event_sid.clone(), status: ElementStatus::Rejected, error: Some(error.clone()) }
-            }
+            Element::Rejected { event_sid, error } => ElementResult {
+                event_sid: event_sid.clone(),
+                status: ElementStatus::Rejected,
+                error: Some(error.clone()),
+            },
         })
         .collect()
 }
@@ -302,14 +344,29 @@ pub fn results(elements: &[Element], outcome: impl Fn(usize) -> Option<ElementSt
 /// did not confirm; otherwise 200, `stored` for an array, and a single
 /// event's own status.
 pub fn answer(single: bool, results: Vec<ElementResult>) -> (u16, StoreAnswer) {
-    if results.iter().any(|r| r.status == ElementStatus::Unavailable) {
-        return (503, StoreAnswer { status: "unavailable".into(), results });
+    if results
+        .iter()
+        .any(|r| r.status == ElementStatus::Unavailable)
+    {
+        return (
+            503,
+            StoreAnswer {
+                status: "unavailable".into(),
+                results,
+            },
+        );
     }
     let status = match (single, results.first()) {
         (true, Some(r)) => r.status.as_str(),
         _ => "stored",
     };
-    (200, StoreAnswer { status: status.into(), results })
+    (
+        200,
+        StoreAnswer {
+            status: status.into(),
+            results,
+        },
+    )
 }
 
 // --- The object's side -------------------------------------------------------
@@ -329,7 +386,12 @@ pub struct AppendEvent {
 
 impl From<&Incoming> for AppendEvent {
     fn from(i: &Incoming) -> Self {
-        Self { event_sid: i.event_sid.clone(), event_name: i.event_name.clone(), ts_us: i.ts_us, body: i.body.clone() }
+        Self {
+            event_sid: i.event_sid.clone(),
+            event_name: i.event_name.clone(),
+            ts_us: i.ts_us,
+            body: i.body.clone(),
+        }
     }
 }
 
@@ -350,7 +412,10 @@ impl Pending {
     /// Its place in the order: its timestamp, or its arrival time when it
     /// has none; arrival order breaks ties.
     fn order(&self) -> (i64, i64) {
-        (self.ts_us.unwrap_or(self.arrived_ms.saturating_mul(1_000)), self.seq)
+        (
+            self.ts_us.unwrap_or(self.arrived_ms.saturating_mul(1_000)),
+            self.seq,
+        )
     }
 }
 
@@ -374,7 +439,10 @@ pub fn next_to_apply(pending: &[Pending], now_ms: i64, window_ms: i64) -> Next {
     let Some(head) = pending.iter().min_by_key(|p| p.order()) else {
         return Next::Idle;
     };
-    let due = head.arrived_ms.saturating_add(window_ms).max(head.not_before_ms);
+    let due = head
+        .arrived_ms
+        .saturating_add(window_ms)
+        .max(head.not_before_ms);
     if now_ms >= due {
         Next::Apply(head.seq)
     } else {
@@ -404,7 +472,13 @@ pub fn after_failure(attempts: u32, max_attempts: u32, wait_ms: u64, now_ms: i64
 /// When the object's alarm should fire next: the next event's due time,
 /// the first finished event's expiry, or a retry of the index report.
 /// `None`: nothing left to do (the object can forget everything).
-pub fn next_alarm(head: Next, oldest_done_ms: Option<i64>, retention_ms: i64, index_unsent: bool, now_ms: i64) -> Option<i64> {
+pub fn next_alarm(
+    head: Next,
+    oldest_done_ms: Option<i64>,
+    retention_ms: i64,
+    index_unsent: bool,
+    now_ms: i64,
+) -> Option<i64> {
     let head = match head {
         Next::Apply(_) => Some(now_ms),
         Next::WaitUntil(t) => Some(t),
@@ -496,7 +570,13 @@ impl ActionRecord {
                 let request = serde_json::to_string(&request).map_err(|e| e.to_string())?;
                 Ok(Self {
                     leg_sid: a.leg_sid.clone(),
-                    verbs: a.flow.verbs.iter().map(|v| v.name()).collect::<Vec<_>>().join("+"),
+                    verbs: a
+                        .flow
+                        .verbs
+                        .iter()
+                        .map(|v| v.name())
+                        .collect::<Vec<_>>()
+                        .join("+"),
                     custom_param: a.custom_param.clone(),
                     request,
                     status: ActionStatus::Pending,
@@ -542,7 +622,10 @@ impl Range {
     pub const MAX_MS: i64 = 9_007_199_254_740_991;
 
     /// Everything.
-    pub const ALL: Range = Range { from_ms: 0, to_ms: Range::MAX_MS };
+    pub const ALL: Range = Range {
+        from_ms: 0,
+        to_ms: Range::MAX_MS,
+    };
 
     /// Whether `t` is inside.
     pub fn contains(&self, t: i64) -> bool {
@@ -608,7 +691,10 @@ impl AdminError {
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     let (scheme, token) = authorization?.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A time as Unix milliseconds or RFC 3339.
@@ -623,15 +709,27 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 fn key_from(q: &HashMap<String, String>) -> Result<Option<String>, AdminError> {
     let mut found = None;
-    for (name, prefix) in [("leg", "leg:"), ("bridge", "bridge:"), ("event", "event:"), ("key", "")] {
+    for (name, prefix) in [
+        ("leg", "leg:"),
+        ("bridge", "bridge:"),
+        ("event", "event:"),
+        ("key", ""),
+    ] {
         if let Some(v) = q.get(name) {
             if found.is_some() {
-                return Err(AdminError::Bad("give one of leg, bridge, event, key".into()));
+                return Err(AdminError::Bad(
+                    "give one of leg, bridge, event, key".into(),
+                ));
             }
             let key = format!("{prefix}{v}");
             let (kind, sid) = key.split_once(':').unwrap_or(("", ""));
-            if !matches!(kind, "leg" | "bridge" | "event") || sid.is_empty() || !is_header_value(sid) {
-                return Err(AdminError::Bad(format!("{name}: not a key (leg:<sid>, bridge:<sid> or event:<sid>)")));
+            if !matches!(kind, "leg" | "bridge" | "event")
+                || sid.is_empty()
+                || !is_header_value(sid)
+            {
+                return Err(AdminError::Bad(format!(
+                    "{name}: not a key (leg:<sid>, bridge:<sid> or event:<sid>)"
+                )));
             }
             found = Some(key);
         }
@@ -642,9 +740,13 @@ fn key_from(q: &HashMap<String, String>) -> Result<Option<String>, AdminError> {
 fn range_from(q: &HashMap<String, String>) -> Result<Range, AdminError> {
     let time = |name: &str, default: i64| match q.get(name) {
         None => Ok(default),
-        Some(v) => parse_time(v).ok_or_else(|| AdminError::Bad(format!("{name}: Unix milliseconds or RFC 3339"))),
+        Some(v) => parse_time(v)
+            .ok_or_else(|| AdminError::Bad(format!("{name}: Unix milliseconds or RFC 3339"))),
     };
-    let r = Range { from_ms: time("from", 0)?.min(Range::MAX_MS), to_ms: time("to", Range::MAX_MS)?.min(Range::MAX_MS) };
+    let r = Range {
+        from_ms: time("from", 0)?.min(Range::MAX_MS),
+        to_ms: time("to", Range::MAX_MS)?.min(Range::MAX_MS),
+    };
     if r.from_ms > r.to_ms {
         return Err(AdminError::Bad("from is after to".into()));
     }
@@ -674,25 +776,45 @@ impl AdminRequest {
 
     /// Parses the path after `/admin/events`, the method and the query.
     pub fn parse(rest: &str, method: &str, query: &str) -> Result<Self, AdminError> {
-        let q: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-        let want = |m: &'static str| if method == m || (m == "GET" && method == "HEAD") { Ok(()) } else { Err(AdminError::Method(m)) };
+        let q: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let want = |m: &'static str| {
+            if method == m || (m == "GET" && method == "HEAD") {
+                Ok(())
+            } else {
+                Err(AdminError::Method(m))
+            }
+        };
         match rest.trim_end_matches('/') {
             "/log" => {
                 want("GET")?;
-                let key = key_from(&q)?.ok_or_else(|| AdminError::Bad("give leg, bridge, event or key".into()))?;
-                Ok(Self::Log { key, limit: limit_from(&q)? })
+                let key = key_from(&q)?
+                    .ok_or_else(|| AdminError::Bad("give leg, bridge, event or key".into()))?;
+                Ok(Self::Log {
+                    key,
+                    limit: limit_from(&q)?,
+                })
             }
             "/dead" => {
                 want("GET")?;
-                Ok(Self::Dead { range: range_from(&q)?, limit: limit_from(&q)? })
+                Ok(Self::Dead {
+                    range: range_from(&q)?,
+                    limit: limit_from(&q)?,
+                })
             }
             "/replay" => {
                 want("POST")?;
                 let key = key_from(&q)?;
                 if key.is_none() && !q.contains_key("from") && !q.contains_key("to") {
-                    return Err(AdminError::Bad("replaying every key needs a time range (from, to)".into()));
+                    return Err(AdminError::Bad(
+                        "replaying every key needs a time range (from, to)".into(),
+                    ));
                 }
-                Ok(Self::Replay { key, range: range_from(&q)? })
+                Ok(Self::Replay {
+                    key,
+                    range: range_from(&q)?,
+                })
             }
             _ => Err(AdminError::NotFound),
         }
@@ -714,8 +836,14 @@ mod tests {
             Delivery::Single(i) => i.key,
             d => panic!("{d:?}"),
         };
-        assert_eq!(key(json!({ "leg_sid": "L1", "bridge_sid": "B1" })), "leg:L1");
-        assert_eq!(key(json!({ "leg_sid": "", "bridge_sid": "B1" })), "bridge:B1");
+        assert_eq!(
+            key(json!({ "leg_sid": "L1", "bridge_sid": "B1" })),
+            "leg:L1"
+        );
+        assert_eq!(
+            key(json!({ "leg_sid": "", "bridge_sid": "B1" })),
+            "bridge:B1"
+        );
         assert_eq!(key(json!({ "bridgeSid": "B2" })), "bridge:B2");
         assert_eq!(key(json!({})), "event:E1");
         assert_eq!(key(json!({ "leg_sid": null })), "event:E1");
@@ -724,18 +852,44 @@ mod tests {
     #[test]
     fn a_single_event_keeps_its_bytes_and_timestamp() {
         let body = ev("E1", json!({ "leg_sid": "L1" }));
-        let Delivery::Single(i) = parse_delivery(body.as_bytes(), 10).unwrap() else { panic!() };
+        let Delivery::Single(i) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+            panic!()
+        };
         assert_eq!(i.body, body);
         assert_eq!(i.ts_us, Some(10_000_005));
-        assert_eq!((i.event_sid.as_str(), i.event_name.as_str()), ("E1", "leg_answered"));
+        assert_eq!(
+            (i.event_sid.as_str(), i.event_name.as_str()),
+            ("E1", "leg_answered")
+        );
         // Invalid single bodies refuse the whole delivery, as before batches.
         assert_eq!(parse_delivery(b"{", 10).unwrap_err().status(), 400);
-        assert_eq!(parse_delivery(br#"{"event_name":"x"}"#, 10).unwrap_err().status(), 400);
-        assert_eq!(parse_delivery(br#"{"event_sid":"","event_name":"x"}"#, 10).unwrap_err().status(), 400);
-        assert_eq!(parse_delivery(br#"{"event_sid":"a\nb","event_name":"x"}"#, 10).unwrap_err().status(), 400);
+        assert_eq!(
+            parse_delivery(br#"{"event_name":"x"}"#, 10)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            parse_delivery(br#"{"event_sid":"","event_name":"x"}"#, 10)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            parse_delivery(br#"{"event_sid":"a\nb","event_name":"x"}"#, 10)
+                .unwrap_err()
+                .status(),
+            400
+        );
         assert_eq!(parse_delivery(b"42", 10).unwrap_err().status(), 400);
         let big = ev("E1", json!({ "pad": "x".repeat(MAX_EVENT_BYTES) }));
-        assert_eq!(parse_delivery(big.as_bytes(), 10).unwrap_err(), BodyError::TooLarge { what: "event", limit: MAX_EVENT_BYTES });
+        assert_eq!(
+            parse_delivery(big.as_bytes(), 10).unwrap_err(),
+            BodyError::TooLarge {
+                what: "event",
+                limit: MAX_EVENT_BYTES
+            }
+        );
     }
 
     #[test]
@@ -750,24 +904,59 @@ mod tests {
             big,
             ev("caf\u{e9}", json!({})),
         );
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else { panic!() };
+        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+            panic!()
+        };
         assert_eq!(els.len(), 7);
-        assert!(matches!(&els[0], Element::Valid(i) if i.key == "leg:L1" && i.body == ev("A", json!({ "leg_sid": "L1" }))));
-        assert_eq!(els[1], Element::Rejected { event_sid: None, error: "an event must be a JSON object".into() });
+        assert!(
+            matches!(&els[0], Element::Valid(i) if i.key == "leg:L1" && i.body == ev("A", json!({ "leg_sid": "L1" })))
+        );
+        assert_eq!(
+            els[1],
+            Element::Rejected {
+                event_sid: None,
+                error: "an event must be a JSON object".into()
+            }
+        );
         assert_eq!(els[2], Element::Rejected { event_sid: Some("N".into()), error: "event body is not an event object: missing field `event_name` at line 1 column 17".into() });
         assert!(matches!(&els[3], Element::Valid(i) if i.key == "leg:L2"));
-        assert_eq!(els[4], Element::Repeated { event_sid: "A".into() });
-        assert!(matches!(&els[5], Element::Rejected { event_sid: Some(s), error } if s == "BIG" && error.contains("longer")));
-        assert!(matches!(&els[6], Element::Rejected { event_sid: Some(s), error } if s == "caf\u{e9}" && error.contains("ASCII")));
-        assert_eq!(group(&els), vec![("leg:L1".to_owned(), vec![0]), ("leg:L2".to_owned(), vec![3])]);
+        assert_eq!(
+            els[4],
+            Element::Repeated {
+                event_sid: "A".into()
+            }
+        );
+        assert!(
+            matches!(&els[5], Element::Rejected { event_sid: Some(s), error } if s == "BIG" && error.contains("longer"))
+        );
+        assert!(
+            matches!(&els[6], Element::Rejected { event_sid: Some(s), error } if s == "caf\u{e9}" && error.contains("ASCII"))
+        );
+        assert_eq!(
+            group(&els),
+            vec![
+                ("leg:L1".to_owned(), vec![0]),
+                ("leg:L2".to_owned(), vec![3])
+            ]
+        );
     }
 
     #[test]
     fn batch_limits() {
         assert_eq!(parse_delivery(b" [ ] ", 10).unwrap_err(), BodyError::Empty);
-        let three = format!("[{},{},{}]", ev("a", json!({})), ev("b", json!({})), ev("c", json!({})));
-        assert_eq!(parse_delivery(three.as_bytes(), 2).unwrap_err(), BodyError::TooMany(2));
-        assert!(matches!(parse_delivery(three.as_bytes(), 3), Ok(Delivery::Batch(v)) if v.len() == 3));
+        let three = format!(
+            "[{},{},{}]",
+            ev("a", json!({})),
+            ev("b", json!({})),
+            ev("c", json!({}))
+        );
+        assert_eq!(
+            parse_delivery(three.as_bytes(), 2).unwrap_err(),
+            BodyError::TooMany(2)
+        );
+        assert!(
+            matches!(parse_delivery(three.as_bytes(), 3), Ok(Delivery::Batch(v)) if v.len() == 3)
+        );
         assert_eq!(parse_delivery(b"[1,", 10).unwrap_err().status(), 400);
         assert_eq!(parse_delivery(&[0xff, b'['], 10).unwrap_err().status(), 400);
     }
@@ -781,18 +970,37 @@ mod tests {
             ev("3", json!({ "leg_sid": "X" })),
             ev("4", json!({ "bridge_sid": "Y" })),
         );
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else { panic!() };
+        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+            panic!()
+        };
         assert_eq!(
             group(&els),
-            vec![("leg:X".into(), vec![0, 2]), ("leg:Y".into(), vec![1]), ("bridge:Y".into(), vec![3])]
+            vec![
+                ("leg:X".into(), vec![0, 2]),
+                ("leg:Y".into(), vec![1]),
+                ("bridge:Y".into(), vec![3])
+            ]
         );
     }
 
     #[test]
     fn answers_follow_the_contract() {
-        let body = format!("[{},{},{},7]", ev("A", json!({ "leg_sid": "L" })), ev("B", json!({ "leg_sid": "M" })), ev("A", json!({ "leg_sid": "L" })));
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else { panic!() };
-        let r = results(&els, |i| Some(if i == 0 { ElementStatus::Stored } else { ElementStatus::Duplicate }));
+        let body = format!(
+            "[{},{},{},7]",
+            ev("A", json!({ "leg_sid": "L" })),
+            ev("B", json!({ "leg_sid": "M" })),
+            ev("A", json!({ "leg_sid": "L" }))
+        );
+        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+            panic!()
+        };
+        let r = results(&els, |i| {
+            Some(if i == 0 {
+                ElementStatus::Stored
+            } else {
+                ElementStatus::Duplicate
+            })
+        });
         let (status, a) = answer(false, r);
         assert_eq!(status, 200);
         assert_eq!(
@@ -809,14 +1017,31 @@ mod tests {
         let (status, a) = answer(false, r);
         assert_eq!((status, a.status.as_str()), (503, "unavailable"));
         let statuses: Vec<_> = a.results.iter().map(|r| r.status).collect();
-        assert_eq!(statuses, [ElementStatus::Unavailable, ElementStatus::Stored, ElementStatus::Unavailable, ElementStatus::Rejected]);
+        assert_eq!(
+            statuses,
+            [
+                ElementStatus::Unavailable,
+                ElementStatus::Stored,
+                ElementStatus::Unavailable,
+                ElementStatus::Rejected
+            ]
+        );
         // A single event's answer carries its own status.
-        let one = ElementResult { event_sid: Some("A".into()), status: ElementStatus::Duplicate, error: None };
+        let one = ElementResult {
+            event_sid: Some("A".into()),
+            status: ElementStatus::Duplicate,
+            error: None,
+        };
         assert_eq!(answer(true, vec![one]).1.status, "duplicate");
     }
 
     fn p(seq: i64, ts_ms: Option<i64>, arrived_ms: i64) -> Pending {
-        Pending { seq, ts_us: ts_ms.map(|t| t * 1000), arrived_ms, not_before_ms: 0 }
+        Pending {
+            seq,
+            ts_us: ts_ms.map(|t| t * 1000),
+            arrived_ms,
+            not_before_ms: 0,
+        }
     }
 
     #[test]
@@ -831,20 +1056,42 @@ mod tests {
         assert_eq!(next_to_apply(&[b], 1_800, 500), Next::Apply(1));
         assert_eq!(next_to_apply(&[], 1_800, 500), Next::Idle);
         // Equal stamps and missing stamps: arrival order.
-        assert_eq!(next_to_apply(&[p(5, Some(7), 0), p(4, Some(7), 0)], 10_000, 500), Next::Apply(4));
-        assert_eq!(next_to_apply(&[p(5, None, 0), p(4, None, 0)], 10_000, 500), Next::Apply(4));
+        assert_eq!(
+            next_to_apply(&[p(5, Some(7), 0), p(4, Some(7), 0)], 10_000, 500),
+            Next::Apply(4)
+        );
+        assert_eq!(
+            next_to_apply(&[p(5, None, 0), p(4, None, 0)], 10_000, 500),
+            Next::Apply(4)
+        );
         // A retrying head holds the key until its backoff ends.
-        let retrying = Pending { not_before_ms: 9_000, ..p(1, Some(1), 0) };
-        assert_eq!(next_to_apply(&[retrying, p(2, Some(2), 0)], 5_000, 500), Next::WaitUntil(9_000));
+        let retrying = Pending {
+            not_before_ms: 9_000,
+            ..p(1, Some(1), 0)
+        };
+        assert_eq!(
+            next_to_apply(&[retrying, p(2, Some(2), 0)], 5_000, 500),
+            Next::WaitUntil(9_000)
+        );
         assert_eq!(next_to_apply(&[p(1, Some(1), 0)], 5_000, 0), Next::Apply(1));
     }
 
     #[test]
     fn retries_then_dead_letter() {
-        assert_eq!(after_failure(1, 3, 250, 1_000), AfterFailure::RetryAt(1_250));
-        assert_eq!(after_failure(2, 3, 4_000, 1_000), AfterFailure::RetryAt(5_000));
+        assert_eq!(
+            after_failure(1, 3, 250, 1_000),
+            AfterFailure::RetryAt(1_250)
+        );
+        assert_eq!(
+            after_failure(2, 3, 4_000, 1_000),
+            AfterFailure::RetryAt(5_000)
+        );
         assert_eq!(after_failure(3, 3, 250, 1_000), AfterFailure::Dead);
-        assert_eq!(after_failure(1, 0, 250, 1_000), AfterFailure::Dead, "a limit of 0 means one try");
+        assert_eq!(
+            after_failure(1, 0, 250, 1_000),
+            AfterFailure::Dead,
+            "a limit of 0 means one try"
+        );
     }
 
     #[test]
@@ -852,36 +1099,134 @@ mod tests {
         let day = days_ms(1);
         assert_eq!(next_alarm(Next::Idle, None, day, false, 5), None);
         assert_eq!(next_alarm(Next::Apply(1), Some(0), day, false, 5), Some(5));
-        assert_eq!(next_alarm(Next::WaitUntil(900), Some(0), 100, false, 5), Some(100));
-        assert_eq!(next_alarm(Next::Idle, Some(50), day, false, 5), Some(50 + day));
-        assert_eq!(next_alarm(Next::Idle, None, day, true, 5), Some(5 + INDEX_RETRY_MS));
+        assert_eq!(
+            next_alarm(Next::WaitUntil(900), Some(0), 100, false, 5),
+            Some(100)
+        );
+        assert_eq!(
+            next_alarm(Next::Idle, Some(50), day, false, 5),
+            Some(50 + day)
+        );
+        assert_eq!(
+            next_alarm(Next::Idle, None, day, true, 5),
+            Some(5 + INDEX_RETRY_MS)
+        );
         assert_eq!(days_ms(7), 604_800_000);
     }
 
     #[test]
     fn admin_requests() {
-        assert_eq!(AdminRequest::parse("/log", "GET", "leg=L1"), Ok(AdminRequest::Log { key: "leg:L1".into(), limit: 100 }));
-        assert_eq!(AdminRequest::parse("/log/", "GET", "key=bridge%3AB1&limit=5"), Ok(AdminRequest::Log { key: "bridge:B1".into(), limit: 5 }));
-        assert_eq!(AdminRequest::parse("/log", "POST", "leg=L1"), Err(AdminError::Method("GET")));
+        assert_eq!(
+            AdminRequest::parse("/log", "GET", "leg=L1"),
+            Ok(AdminRequest::Log {
+                key: "leg:L1".into(),
+                limit: 100
+            })
+        );
+        assert_eq!(
+            AdminRequest::parse("/log/", "GET", "key=bridge%3AB1&limit=5"),
+            Ok(AdminRequest::Log {
+                key: "bridge:B1".into(),
+                limit: 5
+            })
+        );
+        assert_eq!(
+            AdminRequest::parse("/log", "POST", "leg=L1"),
+            Err(AdminError::Method("GET"))
+        );
         assert_eq!(AdminRequest::allow("/log/"), Some("GET, HEAD"));
         assert_eq!(AdminRequest::allow("/replay"), Some("POST"));
         assert_eq!(AdminRequest::allow("/nope"), None);
-        assert_eq!(AdminRequest::parse("/log", "GET", "").unwrap_err().status(), 400);
-        assert_eq!(AdminRequest::parse("/log", "GET", "key=nope:x").unwrap_err().status(), 400);
-        assert_eq!(AdminRequest::parse("/log", "GET", "leg=a&bridge=b").unwrap_err().status(), 400);
-        assert_eq!(AdminRequest::parse("/log", "GET", "leg=L&limit=0").unwrap_err().status(), 400);
+        assert_eq!(
+            AdminRequest::parse("/log", "GET", "").unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            AdminRequest::parse("/log", "GET", "key=nope:x")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            AdminRequest::parse("/log", "GET", "leg=a&bridge=b")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            AdminRequest::parse("/log", "GET", "leg=L&limit=0")
+                .unwrap_err()
+                .status(),
+            400
+        );
         assert_eq!(
             AdminRequest::parse("/dead", "GET", "from=2026-01-01T00:00:00Z&to=1767225600001"),
-            Ok(AdminRequest::Dead { range: Range { from_ms: 1_767_225_600_000, to_ms: 1_767_225_600_001 }, limit: 100 })
+            Ok(AdminRequest::Dead {
+                range: Range {
+                    from_ms: 1_767_225_600_000,
+                    to_ms: 1_767_225_600_001
+                },
+                limit: 100
+            })
         );
-        assert_eq!(AdminRequest::parse("/dead", "GET", "from=yesterday").unwrap_err().status(), 400);
-        assert_eq!(AdminRequest::parse("/dead", "GET", "from=5&to=4").unwrap_err().status(), 400);
-        assert_eq!(AdminRequest::parse("/replay", "POST", "leg=L1"), Ok(AdminRequest::Replay { key: Some("leg:L1".into()), range: Range::ALL }));
-        assert_eq!(AdminRequest::parse("/replay", "POST", "from=1"), Ok(AdminRequest::Replay { key: None, range: Range { from_ms: 1, to_ms: Range::MAX_MS } }));
-        assert_eq!(AdminRequest::parse("/replay", "POST", "").unwrap_err().status(), 400, "all keys need a range");
-        assert_eq!(AdminRequest::parse("/replay", "GET", "leg=L1").unwrap_err().status(), 405);
-        assert_eq!(AdminRequest::parse("/nope", "GET", ""), Err(AdminError::NotFound));
-        assert!(Range { from_ms: 1, to_ms: 2 }.contains(2) && !Range { from_ms: 1, to_ms: 2 }.contains(3));
+        assert_eq!(
+            AdminRequest::parse("/dead", "GET", "from=yesterday")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            AdminRequest::parse("/dead", "GET", "from=5&to=4")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            AdminRequest::parse("/replay", "POST", "leg=L1"),
+            Ok(AdminRequest::Replay {
+                key: Some("leg:L1".into()),
+                range: Range::ALL
+            })
+        );
+        assert_eq!(
+            AdminRequest::parse("/replay", "POST", "from=1"),
+            Ok(AdminRequest::Replay {
+                key: None,
+                range: Range {
+                    from_ms: 1,
+                    to_ms: Range::MAX_MS
+                }
+            })
+        );
+        assert_eq!(
+            AdminRequest::parse("/replay", "POST", "")
+                .unwrap_err()
+                .status(),
+            400,
+            "all keys need a range"
+        );
+        assert_eq!(
+            AdminRequest::parse("/replay", "GET", "leg=L1")
+                .unwrap_err()
+                .status(),
+            405
+        );
+        assert_eq!(
+            AdminRequest::parse("/nope", "GET", ""),
+            Err(AdminError::NotFound)
+        );
+        assert!(
+            Range {
+                from_ms: 1,
+                to_ms: 2
+            }
+            .contains(2)
+                && !Range {
+                    from_ms: 1,
+                    to_ms: 2
+                }
+                .contains(3)
+        );
     }
 
     #[test]
@@ -896,6 +1241,11 @@ mod tests {
     #[test]
     fn header_values() {
         assert!(is_header_value("2q47dipYPQbEnwgEnNWxrTB6Ywb00000"));
-        assert!(!is_header_value("") && !is_header_value("a\nb") && !is_header_value(" a") && !is_header_value("é"));
+        assert!(
+            !is_header_value("")
+                && !is_header_value("a\nb")
+                && !is_header_value(" a")
+                && !is_header_value("é")
+        );
     }
 }

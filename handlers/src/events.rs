@@ -43,9 +43,9 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::destination::Destination;
+use crate::exoml::{ActionRequest, Dial, ExomlError, Flow, Gather, NetworkType, Verb};
 use crate::params::CallParams;
 use crate::routing::{self, ConnectPlan};
-use crate::exoml::{ActionRequest, Dial, ExomlError, Flow, Gather, NetworkType, Verb};
 
 /// Largest event body the worker reads; Exotel's events are a few hundred bytes.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
@@ -69,22 +69,33 @@ impl<'de> Deserialize<'de> for EventTimestamp {
         let int = |v: Option<&Value>| -> Result<i64, D::Error> {
             match v {
                 None | Some(Value::Null) => Ok(0),
-                Some(Value::Number(n)) => n.as_i64().ok_or_else(|| D::Error::custom("timestamp field is not an integer")),
-                Some(Value::String(s)) => s.parse().map_err(|_| D::Error::custom("timestamp field is not an integer")),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .ok_or_else(|| D::Error::custom("timestamp field is not an integer")),
+                Some(Value::String(s)) => s
+                    .parse()
+                    .map_err(|_| D::Error::custom("timestamp field is not an integer")),
                 Some(_) => Err(D::Error::custom("timestamp field is not an integer")),
             }
         };
         match &v {
             Value::Object(o) => Ok(Self {
                 seconds: int(o.get("seconds"))?,
-                nanos: i32::try_from(int(o.get("nanos"))?).map_err(|_| D::Error::custom("nanos out of range"))?,
+                nanos: i32::try_from(int(o.get("nanos"))?)
+                    .map_err(|_| D::Error::custom("nanos out of range"))?,
             }),
             Value::String(s) => {
-                let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| D::Error::custom("event_timestamp is not RFC 3339"))?;
-                Ok(Self { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 })
+                let t =
+                    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                        .map_err(|_| D::Error::custom("event_timestamp is not RFC 3339"))?;
+                Ok(Self {
+                    seconds: t.unix_timestamp(),
+                    nanos: t.nanosecond() as i32,
+                })
             }
-            _ => Err(D::Error::custom("event_timestamp must be {seconds, nanos} or an RFC 3339 string")),
+            _ => Err(D::Error::custom(
+                "event_timestamp must be {seconds, nanos} or an RFC 3339 string",
+            )),
         }
     }
 }
@@ -103,7 +114,9 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
-fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -140,7 +153,13 @@ pub struct EventData {
     /// Digits of a `gather_success`. The seed does not name this field;
     /// `digits` is the name Exotel's applets use (and is also read as
     /// `dtmf`/`gathered_digits`), with the applets' wrapping quotes removed.
-    #[serde(default, alias = "dtmf", alias = "gathered_digits", alias = "gatheredDigits", deserialize_with = "lenient_string")]
+    #[serde(
+        default,
+        alias = "dtmf",
+        alias = "gathered_digits",
+        alias = "gatheredDigits",
+        deserialize_with = "lenient_string"
+    )]
     pub digits: Option<String>,
     /// Everything else, kept as sent.
     #[serde(flatten)]
@@ -150,12 +169,17 @@ pub struct EventData {
 impl EventData {
     /// The gathered digits without the quotes Exotel's applets wrap them in.
     pub fn digits(&self) -> Option<&str> {
-        self.digits.as_deref().map(|d| d.trim().trim_matches('"')).filter(|d| !d.is_empty())
+        self.digits
+            .as_deref()
+            .map(|d| d.trim().trim_matches('"'))
+            .filter(|d| !d.is_empty())
     }
 
     /// Whether AMD says a machine answered, per the flow's list.
     fn answered_by_any(&self, list: &[String]) -> bool {
-        self.answered_by.as_deref().is_some_and(|a| list.iter().any(|m| m.eq_ignore_ascii_case(a.trim())))
+        self.answered_by
+            .as_deref()
+            .is_some_and(|a| list.iter().any(|m| m.eq_ignore_ascii_case(a.trim())))
     }
 }
 
@@ -464,7 +488,11 @@ pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Ve
         return Vec::new(); // bridge events: the flow acts on legs only
     };
     let act = |verb: Verb, param: String| {
-        vec![Action::PostLegAction(LegAction { leg_sid: leg_sid.to_owned(), flow: Flow::one(verb), custom_param: param })]
+        vec![Action::PostLegAction(LegAction {
+            leg_sid: leg_sid.to_owned(),
+            flow: Flow::one(verb),
+            custom_param: param,
+        })]
     };
     let p = |step: &str| format!("{PARAM_PREFIX}{step}");
     let step = Step::parse(event.action_custom_parameter.as_deref());
@@ -474,14 +502,29 @@ pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Ve
         None => act(Verb::hangup(), p("hangup")),
     };
     let prompt = |attempt: u32| {
-        let prompt = if attempt == 0 { &flow.greeting } else { flow.retry_prompt.as_ref().unwrap_or(&flow.greeting) };
+        let prompt = if attempt == 0 {
+            &flow.greeting
+        } else {
+            flow.retry_prompt.as_ref().unwrap_or(&flow.greeting)
+        };
         act(prompt.verb(), p(&format!("greeting:{attempt}")))
     };
-    let retry_or_give_up = |attempt: u32| if attempt < flow.max_retries { prompt(attempt + 1) } else { give_up() };
+    let retry_or_give_up = |attempt: u32| {
+        if attempt < flow.max_retries {
+            prompt(attempt + 1)
+        } else {
+            give_up()
+        }
+    };
 
     match event.name() {
         Some(EventName::ChannelCreated)
-            if flow.answer_inbound && event.data.direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("inbound")) =>
+            if flow.answer_inbound
+                && event
+                    .data
+                    .direction
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case("inbound")) =>
         {
             act(Verb::answer(), p("answer"))
         }
@@ -489,13 +532,17 @@ pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Ve
         Some(EventName::LegAnswered) => prompt(0),
         Some(EventName::AmdResultSuccess) if machine => act(Verb::hangup(), p("amd")),
         Some(EventName::SayCompleted | EventName::PlayCompleted) => match step {
-            Some(Step::Greeting(n)) => act(Verb::Gather(gather(&flow.gather)), p(&format!("menu:{n}"))),
+            Some(Step::Greeting(n)) => {
+                act(Verb::Gather(gather(&flow.gather)), p(&format!("menu:{n}")))
+            }
             Some(Step::Goodbye) => act(Verb::hangup(), p("hangup")),
             _ => Vec::new(),
         },
         // A greeting that cannot be played must not strand the caller.
         Some(EventName::SayFailedToStart | EventName::PlayFailedToStart) => match step {
-            Some(Step::Greeting(n)) => act(Verb::Gather(gather(&flow.gather)), p(&format!("menu:{n}"))),
+            Some(Step::Greeting(n)) => {
+                act(Verb::Gather(gather(&flow.gather)), p(&format!("menu:{n}")))
+            }
             Some(Step::Goodbye) => act(Verb::hangup(), p("hangup")),
             _ => Vec::new(),
         },
@@ -517,7 +564,11 @@ pub fn decide(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Ve
 }
 
 fn gather(g: &GatherSettings) -> Gather {
-    Gather { num_digits: g.num_digits, timeout_in_sec: g.timeout_in_sec, finish_on_key: g.finish_on_key.clone() }
+    Gather {
+        num_digits: g.num_digits,
+        timeout_in_sec: g.timeout_in_sec,
+        finish_on_key: g.finish_on_key.clone(),
+    }
 }
 
 /// Where gathered digits lead.
@@ -533,7 +584,12 @@ enum Routed {
 /// Whom the gathered digits dial, from this leg's ExoPhone: `routes[digits]`,
 /// or with no routes the routing model's choice ([`routed_agent`]).
 fn route(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Routed {
-    let exophone = event.data.exophone.as_deref().and_then(|e| Destination::try_from(e).ok()).or_else(|| flow.exophone.clone());
+    let exophone = event
+        .data
+        .exophone
+        .as_deref()
+        .and_then(|e| Destination::try_from(e).ok())
+        .or_else(|| flow.exophone.clone());
     let Some(exophone) = exophone else {
         return Routed::GiveUp;
     };
@@ -548,7 +604,11 @@ fn route(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Routed 
             None => return Routed::Retry,
         }
     };
-    let network = if to.is_sip() { NetworkType::Voip } else { NetworkType::Pstn };
+    let network = if to.is_sip() {
+        NetworkType::Voip
+    } else {
+        NetworkType::Pstn
+    };
     let mut dial = Dial::new(to.as_str(), exophone.as_str()).network_type(network);
     dial.absorb_dtmf = flow.absorb_dtmf;
     Routed::Dial(dial)
@@ -559,9 +619,17 @@ fn route(event: &Event, flow: &EventsFlow, cfg: &Config, now_ms: i64) -> Routed 
 /// digits for the line's menu), without routing state: a group's first
 /// agent in its stateless order. `None` when the model would dial nobody.
 /// `<Dial>` takes one destination, so the first of the answer's is used.
-fn routed_agent(event: &Event, cfg: &Config, exophone: &Destination, now_ms: i64) -> Option<Destination> {
+fn routed_agent(
+    event: &Event,
+    cfg: &Config,
+    exophone: &Destination,
+    now_ms: i64,
+) -> Option<Destination> {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("CallSid", event.data.leg_sid.as_deref().unwrap_or(&event.event_sid));
+    q.append_pair(
+        "CallSid",
+        event.data.leg_sid.as_deref().unwrap_or(&event.event_sid),
+    );
     q.append_pair("CallTo", exophone.as_str());
     if let Some(caller) = event.data.contact_uri.as_deref() {
         q.append_pair("CallFrom", caller);
@@ -581,13 +649,19 @@ fn routed_agent(event: &Event, cfg: &Config, exophone: &Destination, now_ms: i64
 /// Whether `s` can be put in an API path as a sid: Exotel's sids are
 /// alphanumeric; anything else is refused rather than escaped.
 pub fn is_sid(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The `Authorization` value for Exotel's API: Basic `key:token`.
 pub fn basic_auth(key: &str, token: &str) -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:{token}"))
+    )
 }
 
 /// First backoff step after a 429 or a 5xx, in ms; doubles per attempt.
@@ -616,7 +690,9 @@ pub enum Delivery {
 /// in [0, 1) spreads the wait over its upper half, so retries of many
 /// events do not arrive together.
 pub fn backoff_ms(base_ms: u64, attempt: u32, jitter: f64) -> u64 {
-    let full = base_ms.saturating_mul(1u64 << attempt.min(16)).min(BACKOFF_MAX_MS);
+    let full = base_ms
+        .saturating_mul(1u64 << attempt.min(16))
+        .min(BACKOFF_MAX_MS);
     let j = jitter.clamp(0.0, 1.0);
     (full as f64 * (0.5 + 0.5 * j)) as u64
 }
@@ -624,13 +700,24 @@ pub fn backoff_ms(base_ms: u64, attempt: u32, jitter: f64) -> u64 {
 /// Classifies a response to an action POST. A `Retry-After` (whole
 /// seconds, or an HTTP date compared with `now_ms`) is honoured, capped at
 /// [`BACKOFF_MAX_MS`], when it asks for longer than the backoff.
-pub fn after_response(status: u16, retry_after: Option<&str>, base_ms: u64, attempt: u32, jitter: f64, now_ms: i64) -> Delivery {
+pub fn after_response(
+    status: u16,
+    retry_after: Option<&str>,
+    base_ms: u64,
+    attempt: u32,
+    jitter: f64,
+    now_ms: i64,
+) -> Delivery {
     match status {
         200..=299 => Delivery::Done,
         429 | 408 | 401 | 403 | 500..=599 => {
             let backoff = backoff_ms(base_ms, attempt, jitter);
-            let asked = retry_after.and_then(|v| retry_after_ms(v, now_ms)).map(|ms| ms.min(BACKOFF_MAX_MS));
-            Delivery::Retry { after_ms: asked.map_or(backoff, |a| a.max(backoff)) }
+            let asked = retry_after
+                .and_then(|v| retry_after_ms(v, now_ms))
+                .map(|ms| ms.min(BACKOFF_MAX_MS));
+            Delivery::Retry {
+                after_ms: asked.map_or(backoff, |a| a.max(backoff)),
+            }
         }
         _ => Delivery::Fail,
     }
@@ -647,7 +734,9 @@ pub fn retry_after_ms(value: &str, now_ms: i64) -> Option<u64> {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
-    let at = time::PrimitiveDateTime::parse(v, &format).ok()?.assume_utc();
+    let at = time::PrimitiveDateTime::parse(v, &format)
+        .ok()?
+        .assume_utc();
     let at_ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
     Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
 }
@@ -729,8 +818,17 @@ mod tests {
             "network_type":"pstn","state":"created","time_limit":14400.0}}"#;
         let e = Event::from_json(snake).unwrap();
         assert_eq!(e.name(), Some(EventName::ChannelCreated));
-        assert_eq!(e.event_timestamp, Some(EventTimestamp { seconds: 1733148727, nanos: 963868626 }));
-        assert_eq!(e.data.leg_sid.as_deref(), Some("2q47dakkScvff1IbPdpp7KJSe6j00000"));
+        assert_eq!(
+            e.event_timestamp,
+            Some(EventTimestamp {
+                seconds: 1733148727,
+                nanos: 963868626
+            })
+        );
+        assert_eq!(
+            e.data.leg_sid.as_deref(),
+            Some("2q47dakkScvff1IbPdpp7KJSe6j00000")
+        );
         assert_eq!(e.data.state.as_deref(), Some("created"));
         assert_eq!(e.data.extra["dc_code"], "101");
         // lowerCamelCase with an RFC 3339 Timestamp, as protobuf JSON prints by default.
@@ -738,7 +836,13 @@ mod tests {
             "eventTimestamp":"2024-12-02T14:12:07.963868626Z","actionCustomParameter":"exoedge:menu:0",
             "data":{"legSid":"L1","digits":"\"12\""}}"#;
         let e = Event::from_json(camel).unwrap();
-        assert_eq!(e.event_timestamp, Some(EventTimestamp { seconds: 1733148727, nanos: 963868626 }));
+        assert_eq!(
+            e.event_timestamp,
+            Some(EventTimestamp {
+                seconds: 1733148727,
+                nanos: 963868626
+            })
+        );
         assert_eq!(e.data.digits(), Some("12"));
         assert_eq!(e.action_custom_parameter.as_deref(), Some("exoedge:menu:0"));
     }
@@ -765,13 +869,33 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_errors() {
-        assert!(matches!(Event::from_json(b"{"), Err(EventError::BadJson(_))));
-        assert!(matches!(Event::from_json(br#"{"event_name":"x"}"#), Err(EventError::BadJson(_))));
-        assert!(matches!(Event::from_json(br#"{"event_sid":"","event_name":"x"}"#), Err(EventError::MissingField)));
-        assert!(matches!(Event::from_json(&vec![b' '; MAX_EVENT_BYTES + 1]), Err(EventError::TooLarge)));
-        assert!(Event::from_json(br#"{"event_sid":"a","event_name":"x","event_timestamp":"yesterday"}"#).is_err());
+        assert!(matches!(
+            Event::from_json(b"{"),
+            Err(EventError::BadJson(_))
+        ));
+        assert!(matches!(
+            Event::from_json(br#"{"event_name":"x"}"#),
+            Err(EventError::BadJson(_))
+        ));
+        assert!(matches!(
+            Event::from_json(br#"{"event_sid":"","event_name":"x"}"#),
+            Err(EventError::MissingField)
+        ));
+        assert!(matches!(
+            Event::from_json(&vec![b' '; MAX_EVENT_BYTES + 1]),
+            Err(EventError::TooLarge)
+        ));
+        assert!(Event::from_json(
+            br#"{"event_sid":"a","event_name":"x","event_timestamp":"yesterday"}"#
+        )
+        .is_err());
         // Unknown names parse (they are acknowledged and ignored), but are not documented names.
-        assert_eq!(Event::from_json(br#"{"event_sid":"a","event_name":"brand_new"}"#).unwrap().name(), None);
+        assert_eq!(
+            Event::from_json(br#"{"event_sid":"a","event_name":"brand_new"}"#)
+                .unwrap()
+                .name(),
+            None
+        );
     }
 
     #[test]
@@ -799,11 +923,27 @@ mod tests {
     #[test]
     fn answered_says_the_greeting_then_gathers() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, p) = one(decide(&event("leg_answered", None, leg(json!({ "state": "connected" }))), &f, &c, NOW));
-        assert_eq!(x, xml("<Say>Welcome to Acme. Press 1 for sales, 2 for support.</Say>"));
+        let (x, p) = one(decide(
+            &event("leg_answered", None, leg(json!({ "state": "connected" }))),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            x,
+            xml("<Say>Welcome to Acme. Press 1 for sales, 2 for support.</Say>")
+        );
         assert_eq!(p, "exoedge:greeting:0");
-        let (x, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
-        assert_eq!(x, xml(r##"<Gather numDigits="1" timeoutInSec="10" finishOnKey="#"></Gather>"##));
+        let (x, p) = one(decide(
+            &event("say_completed", Some(&p), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            x,
+            xml(r##"<Gather numDigits="1" timeoutInSec="10" finishOnKey="#"></Gather>"##)
+        );
         assert_eq!(p, "exoedge:menu:0");
     }
 
@@ -811,15 +951,52 @@ mod tests {
     fn gather_success_dials_the_routed_agent() {
         let c = cfg();
         // No routes: the line's Connect destination (config/default.json).
-        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "\"5\"" }))), &flow(json!({})), &c, NOW));
-        assert_eq!(x, xml(r#"<Dial contactUri="+919812345678" exophone="+918047115777" networkType="pstn"></Dial>"#));
+        let (x, p) = one(decide(
+            &event(
+                "gather_success",
+                Some("exoedge:menu:0"),
+                leg(json!({ "digits": "\"5\"" })),
+            ),
+            &flow(json!({})),
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            x,
+            xml(
+                r#"<Dial contactUri="+919812345678" exophone="+918047115777" networkType="pstn"></Dial>"#
+            )
+        );
         assert_eq!(p, "exoedge:dial");
         // Routes by digits, SIP agents dialled over VoIP.
         let f = flow(json!({ "1": "+919800000001", "2": "sip:alice" }));
-        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "2" }))), &f, &c, NOW));
-        assert_eq!(x, xml(r#"<Dial contactUri="sip:alice" exophone="+918047115777" networkType="voip"></Dial>"#));
+        let (x, _) = one(decide(
+            &event(
+                "gather_success",
+                Some("exoedge:menu:0"),
+                leg(json!({ "digits": "2" })),
+            ),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            x,
+            xml(
+                r#"<Dial contactUri="sip:alice" exophone="+918047115777" networkType="voip"></Dial>"#
+            )
+        );
         // A number in a Struct arrives as a float.
-        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": 1.0 }))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event(
+                "gather_success",
+                Some("exoedge:menu:0"),
+                leg(json!({ "digits": 1.0 })),
+            ),
+            &f,
+            &c,
+            NOW,
+        ));
         assert!(x.contains(r#"contactUri="+919800000001""#), "{x}");
         let _ = LINE;
     }
@@ -833,70 +1010,229 @@ mod tests {
         let f = c.events.clone().unwrap();
         let gathered = |digits: &str, caller: &str, now: i64| {
             let data = leg(json!({ "digits": digits, "contact_uri": caller }));
-            decide(&event("gather_success", Some("exoedge:menu:0"), data), &f, &c, now)
+            decide(
+                &event("gather_success", Some("exoedge:menu:0"), data),
+                &f,
+                &c,
+                now,
+            )
         };
         let dial_to = |actions: Vec<Action>| {
             let (x, p) = one(actions);
             assert_eq!(p, "exoedge:dial", "{x}");
-            x.split("contactUri=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned()
+            x.split("contactUri=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned()
         };
-        assert_eq!(dial_to(gathered("1", "09900112233", NOW)), "+919800000001", "sales, round robin from the start");
-        assert_eq!(dial_to(gathered("2", "09900112233", NOW)), "+919800000011", "support");
-        assert_eq!(dial_to(gathered("9", "09900112233", NOW)), "+919800000011", "invalid input goes to support");
-        assert_eq!(dial_to(gathered("1", "09888888888", NOW)), "+919800000021", "VIPs skip the menu");
-        assert_eq!(dial_to(gathered("1", "09900112233", SUNDAY)), "+919800000031", "closed: the night group");
+        assert_eq!(
+            dial_to(gathered("1", "09900112233", NOW)),
+            "+919800000001",
+            "sales, round robin from the start"
+        );
+        assert_eq!(
+            dial_to(gathered("2", "09900112233", NOW)),
+            "+919800000011",
+            "support"
+        );
+        assert_eq!(
+            dial_to(gathered("9", "09900112233", NOW)),
+            "+919800000011",
+            "invalid input goes to support"
+        );
+        assert_eq!(
+            dial_to(gathered("1", "09888888888", NOW)),
+            "+919800000021",
+            "VIPs skip the menu"
+        );
+        assert_eq!(
+            dial_to(gathered("1", "09900112233", SUNDAY)),
+            "+919800000031",
+            "closed: the night group"
+        );
         // A blocked caller, and a line that dials nobody while closed: no retry, goodbye.
         let (x, _) = one(gathered("1", "+919999999999", NOW));
         assert_eq!(x, xml("<Say>Goodbye.</Say>"));
-        let data = leg(json!({ "digits": "1", "contact_uri": "09900112233", "exophone": "08047115778" }));
-        let (x, _) = one(decide(&event("gather_success", Some("exoedge:menu:0"), data), &f, &c, NOW));
+        let data =
+            leg(json!({ "digits": "1", "contact_uri": "09900112233", "exophone": "08047115778" }));
+        let (x, _) = one(decide(
+            &event("gather_success", Some("exoedge:menu:0"), data),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Say>Goodbye.</Say>"));
     }
 
     #[test]
     fn bad_input_retries_then_says_goodbye_and_hangs_up() {
         let (c, f) = (cfg(), flow(json!({ "1": "+919800000001" })));
-        let (x, p) = one(decide(&event("gather_success", Some("exoedge:menu:0"), leg(json!({ "digits": "9" }))), &f, &c, NOW));
-        assert_eq!((x, p.as_str()), (xml("<Say>Sorry, please press 1 or 2.</Say>"), "exoedge:greeting:1"));
-        let (_, p) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
+        let (x, p) = one(decide(
+            &event(
+                "gather_success",
+                Some("exoedge:menu:0"),
+                leg(json!({ "digits": "9" })),
+            ),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            (x, p.as_str()),
+            (
+                xml("<Say>Sorry, please press 1 or 2.</Say>"),
+                "exoedge:greeting:1"
+            )
+        );
+        let (_, p) = one(decide(
+            &event("say_completed", Some(&p), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(p, "exoedge:menu:1");
-        let (x, p) = one(decide(&event("gather_failed", Some(&p), leg(json!({}))), &f, &c, NOW));
-        assert_eq!((x, p.as_str()), (xml("<Say>Goodbye.</Say>"), "exoedge:goodbye"));
-        let (x, _) = one(decide(&event("say_completed", Some(&p), leg(json!({}))), &f, &c, NOW));
+        let (x, p) = one(decide(
+            &event("gather_failed", Some(&p), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            (x, p.as_str()),
+            (xml("<Say>Goodbye.</Say>"), "exoedge:goodbye")
+        );
+        let (x, _) = one(decide(
+            &event("say_completed", Some(&p), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Hangup></Hangup>"));
         // Without a goodbye, straight to Hangup; a failed dial gives up too.
         let f = EventsFlow { goodbye: None, ..f };
-        let (x, _) = one(decide(&event("gather_failed", Some("exoedge:menu:1"), leg(json!({}))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event("gather_failed", Some("exoedge:menu:1"), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        let (x, _) = one(decide(&event("dial_failed", Some("exoedge:dial"), leg(json!({}))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event("dial_failed", Some("exoedge:dial"), leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Hangup></Hangup>"));
     }
 
     #[test]
     fn machines_are_hung_up_on() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "MACHINE" }))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event(
+                "leg_answered",
+                None,
+                leg(json!({ "answered_by": "MACHINE" })),
+            ),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        let (x, _) = one(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "machine" }))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event(
+                "amd_result_success",
+                None,
+                leg(json!({ "answered_by": "machine" })),
+            ),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Hangup></Hangup>"));
-        assert!(decide(&event("amd_result_success", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c, NOW).is_empty());
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({ "answered_by": "HUMAN" }))), &f, &c, NOW));
+        assert!(decide(
+            &event(
+                "amd_result_success",
+                None,
+                leg(json!({ "answered_by": "HUMAN" }))
+            ),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
+        let (x, _) = one(decide(
+            &event("leg_answered", None, leg(json!({ "answered_by": "HUMAN" }))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert!(x.contains("<Say>"), "{x}");
     }
 
     #[test]
     fn inbound_legs_are_answered_and_others_left_alone() {
         let (c, f) = (cfg(), flow(json!({})));
-        let (x, _) = one(decide(&event("channel_created", None, leg(json!({}))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event("channel_created", None, leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Answer></Answer>"));
-        assert!(decide(&event("channel_created", None, leg(json!({ "direction": "outbound" }))), &f, &c, NOW).is_empty());
-        let off = EventsFlow { answer_inbound: false, ..f.clone() };
-        assert!(decide(&event("channel_created", None, leg(json!({}))), &off, &c, NOW).is_empty());
+        assert!(decide(
+            &event(
+                "channel_created",
+                None,
+                leg(json!({ "direction": "outbound" }))
+            ),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
+        let off = EventsFlow {
+            answer_inbound: false,
+            ..f.clone()
+        };
+        assert!(decide(
+            &event("channel_created", None, leg(json!({}))),
+            &off,
+            &c,
+            NOW
+        )
+        .is_empty());
         // Someone else's actions, bridge events and unknown names: nothing.
-        assert!(decide(&event("say_completed", Some("theirs"), leg(json!({}))), &f, &c, NOW).is_empty());
-        assert!(decide(&event("gather_success", None, leg(json!({ "digits": "1" }))), &f, &c, NOW).is_empty());
-        assert!(decide(&event("leg_answered", None, json!({ "bridge_sid": "B1" })), &f, &c, NOW).is_empty());
-        assert!(decide(&event("brand_new", Some("exoedge:menu:0"), leg(json!({}))), &f, &c, NOW).is_empty());
+        assert!(decide(
+            &event("say_completed", Some("theirs"), leg(json!({}))),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
+        assert!(decide(
+            &event("gather_success", None, leg(json!({ "digits": "1" }))),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
+        assert!(decide(
+            &event("leg_answered", None, json!({ "bridge_sid": "B1" })),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
+        assert!(decide(
+            &event("brand_new", Some("exoedge:menu:0"), leg(json!({}))),
+            &f,
+            &c,
+            NOW
+        )
+        .is_empty());
     }
 
     #[test]
@@ -915,17 +1251,40 @@ mod tests {
     #[test]
     fn prompts_escape_and_audio_plays() {
         let c = cfg();
-        let f: EventsFlow = serde_json::from_value(json!({ "greeting": { "audio_url": "https://example.com/a.wav?x=1&y=2" } })).unwrap();
+        let f: EventsFlow = serde_json::from_value(
+            json!({ "greeting": { "audio_url": "https://example.com/a.wav?x=1&y=2" } }),
+        )
+        .unwrap();
         assert_eq!(f.max_retries, 1);
         assert!(f.answer_inbound);
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c, NOW));
-        assert_eq!(x, xml("<StartPlay>https://example.com/a.wav?x=1&amp;y=2</StartPlay>"));
-        let f: EventsFlow = serde_json::from_value(json!({ "greeting": { "text": "Tom & Jerry <3" } })).unwrap();
-        let (x, _) = one(decide(&event("leg_answered", None, leg(json!({}))), &f, &c, NOW));
+        let (x, _) = one(decide(
+            &event("leg_answered", None, leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
+        assert_eq!(
+            x,
+            xml("<StartPlay>https://example.com/a.wav?x=1&amp;y=2</StartPlay>")
+        );
+        let f: EventsFlow =
+            serde_json::from_value(json!({ "greeting": { "text": "Tom & Jerry <3" } })).unwrap();
+        let (x, _) = one(decide(
+            &event("leg_answered", None, leg(json!({}))),
+            &f,
+            &c,
+            NOW,
+        ));
         assert_eq!(x, xml("<Say>Tom &amp; Jerry &lt;3</Say>"));
         // Config mistakes are errors, not surprises.
-        assert!(serde_json::from_value::<EventsFlow>(json!({ "greeting": { "text": "x" }, "routes": { "1": "nobody" } })).is_err());
-        assert!(serde_json::from_value::<EventsFlow>(json!({ "greeting": { "text": "x" }, "typo": 1 })).is_err());
+        assert!(serde_json::from_value::<EventsFlow>(
+            json!({ "greeting": { "text": "x" }, "routes": { "1": "nobody" } })
+        )
+        .is_err());
+        assert!(serde_json::from_value::<EventsFlow>(
+            json!({ "greeting": { "text": "x" }, "typo": 1 })
+        )
+        .is_err());
     }
 
     #[test]
@@ -935,18 +1294,44 @@ mod tests {
         assert_eq!(backoff_ms(250, 2, 0.0), 500);
         assert_eq!(backoff_ms(250, 30, 1.0), BACKOFF_MAX_MS);
         assert_eq!(after_response(202, None, 250, 0, 0.0, 0), Delivery::Done);
-        assert_eq!(after_response(429, None, 250, 1, 1.0, 0), Delivery::Retry { after_ms: 500 });
-        assert_eq!(after_response(429, Some("2"), 250, 0, 1.0, 0), Delivery::Retry { after_ms: 2000 });
-        assert_eq!(after_response(429, Some("3600"), 250, 0, 1.0, 0), Delivery::Retry { after_ms: BACKOFF_MAX_MS });
-        assert_eq!(after_response(503, Some("soon"), 250, 0, 1.0, 0), Delivery::Retry { after_ms: 250 });
-        assert_eq!(after_response(401, None, 250, 0, 1.0, 0), Delivery::Retry { after_ms: 250 });
+        assert_eq!(
+            after_response(429, None, 250, 1, 1.0, 0),
+            Delivery::Retry { after_ms: 500 }
+        );
+        assert_eq!(
+            after_response(429, Some("2"), 250, 0, 1.0, 0),
+            Delivery::Retry { after_ms: 2000 }
+        );
+        assert_eq!(
+            after_response(429, Some("3600"), 250, 0, 1.0, 0),
+            Delivery::Retry {
+                after_ms: BACKOFF_MAX_MS
+            }
+        );
+        assert_eq!(
+            after_response(503, Some("soon"), 250, 0, 1.0, 0),
+            Delivery::Retry { after_ms: 250 }
+        );
+        assert_eq!(
+            after_response(401, None, 250, 0, 1.0, 0),
+            Delivery::Retry { after_ms: 250 }
+        );
         assert_eq!(after_response(400, None, 250, 0, 1.0, 0), Delivery::Fail);
         assert_eq!(after_response(404, None, 250, 0, 1.0, 0), Delivery::Fail);
         // The HTTP-date form: 3 s after "now", and one already past.
         let now = 784_111_774_000; // Sun, 06 Nov 1994 08:49:34 GMT
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(3_000));
-        assert_eq!(after_response(429, Some("Sun, 06 Nov 1994 08:49:37 GMT"), 250, 0, 1.0, now), Delivery::Retry { after_ms: 3_000 });
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:30 GMT", now), Some(0));
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(3_000)
+        );
+        assert_eq!(
+            after_response(429, Some("Sun, 06 Nov 1994 08:49:37 GMT"), 250, 0, 1.0, now),
+            Delivery::Retry { after_ms: 3_000 }
+        );
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:49:30 GMT", now),
+            Some(0)
+        );
         assert_eq!(retry_after_ms("Sunday, 06-Nov-94 08:49:37 GMT", now), None);
     }
 

@@ -120,17 +120,30 @@ pub struct Dial {
     #[serde(rename = "@exophone")]
     pub exophone: String,
     /// pstn or voip.
-    #[serde(rename = "@networkType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@networkType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub network_type: Option<NetworkType>,
     /// Absorb DTMF during the dial.
-    #[serde(rename = "@absorbDtmf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@absorbDtmf",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub absorb_dtmf: Option<bool>,
 }
 
 impl Dial {
     /// A dial with the two required attributes.
     pub fn new(contact_uri: impl Into<String>, exophone: impl Into<String>) -> Self {
-        Self { contact_uri: contact_uri.into(), exophone: exophone.into(), network_type: None, absorb_dtmf: None }
+        Self {
+            contact_uri: contact_uri.into(),
+            exophone: exophone.into(),
+            network_type: None,
+            absorb_dtmf: None,
+        }
     }
 
     /// Sets `networkType`.
@@ -150,13 +163,25 @@ impl Dial {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gather {
     /// Digits to collect.
-    #[serde(rename = "@numDigits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@numDigits",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub num_digits: Option<u32>,
     /// Seconds to wait.
-    #[serde(rename = "@timeoutInSec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@timeoutInSec",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timeout_in_sec: Option<u32>,
     /// Key that ends input.
-    #[serde(rename = "@finishOnKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@finishOnKey",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finish_on_key: Option<String>,
 }
 
@@ -200,7 +225,11 @@ pub struct JoinBridge {
     #[serde(rename = "@bridgeSid")]
     pub bridge_sid: String,
     /// Absorb DTMF.
-    #[serde(rename = "@absorbDtmf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@absorbDtmf",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub absorb_dtmf: Option<bool>,
 }
 
@@ -208,7 +237,11 @@ pub struct JoinBridge {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MuteDirection {
     /// in, out or both.
-    #[serde(rename = "@direction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@direction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub direction: Option<Direction>,
 }
 
@@ -234,22 +267,36 @@ pub struct PlaySequence {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refer {
     /// `grpc://host:port` for a leg.
-    #[serde(rename = "@legEventEndpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@legEventEndpoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub leg_event_endpoint: Option<String>,
     /// `grpc://host:port` for a bridge.
-    #[serde(rename = "@bridgeEventEndpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@bridgeEventEndpoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub bridge_event_endpoint: Option<String>,
 }
 
 impl Refer {
     /// Refer a leg's events.
     pub fn leg(endpoint: impl Into<String>) -> Self {
-        Self { leg_event_endpoint: Some(endpoint.into()), bridge_event_endpoint: None }
+        Self {
+            leg_event_endpoint: Some(endpoint.into()),
+            bridge_event_endpoint: None,
+        }
     }
 
     /// Refer a bridge's events.
     pub fn bridge(endpoint: impl Into<String>) -> Self {
-        Self { leg_event_endpoint: None, bridge_event_endpoint: Some(endpoint.into()) }
+        Self {
+            leg_event_endpoint: None,
+            bridge_event_endpoint: Some(endpoint.into()),
+        }
     }
 }
 
@@ -284,16 +331,28 @@ pub struct StartMonitoring {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartRecording {
     /// in, out or both (legs only).
-    #[serde(rename = "@direction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@direction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub direction: Option<Direction>,
     /// wav or mp3.
     #[serde(rename = "@format", default, skip_serializing_if = "Option::is_none")]
     pub format: Option<RecordingFormat>,
     /// https or s3.
-    #[serde(rename = "@storageType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@storageType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub storage_type: Option<StorageType>,
     /// Upload endpoint.
-    #[serde(rename = "@storageURL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@storageURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub storage_url: Option<String>,
 }
 
@@ -450,7 +509,11 @@ impl Flow {
             return Err(ExomlError::Unrepresentable(u32::from(c)));
         }
         // quick-xml's reader also turns NEL and LINE SEPARATOR into LF.
-        for (c, reference) in [('\r', "&#13;"), ('\u{85}', "&#133;"), ('\u{2028}', "&#8232;")] {
+        for (c, reference) in [
+            ('\r', "&#13;"),
+            ('\u{85}', "&#133;"),
+            ('\u{2028}', "&#8232;"),
+        ] {
             if out.contains(c) {
                 out = out.replace(c, reference);
             }
@@ -477,7 +540,10 @@ pub struct ActionRequest {
 impl ActionRequest {
     /// The request for a flow.
     pub fn new(flow: &Flow, custom_param: Option<String>) -> Result<Self, ExomlError> {
-        Ok(Self { action_custom_param: custom_param, exoml: flow.to_xml()? })
+        Ok(Self {
+            action_custom_param: custom_param,
+            exoml: flow.to_xml()?,
+        })
     }
 }
 
@@ -509,15 +575,36 @@ mod tests {
 
     #[test]
     fn answer_hangup_hold_and_other_empty_verbs() {
-        check(Verb::answer(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Answer></Answer>  \n</Flow>");
-        check(Verb::hangup(), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Hangup></Hangup>\n</Flow>");
-        check(Verb::Hold(Hold::default()), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Hold></Hold>  \n</Flow>");
-        check(Verb::UnHold(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><UnHold></UnHold>\n</Flow>");
-        check(Verb::LeaveBridge(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><LeaveBridge>\n</LeaveBridge></Flow>");
+        check(
+            Verb::answer(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Answer></Answer>  \n</Flow>",
+        );
+        check(
+            Verb::hangup(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Hangup></Hangup>\n</Flow>",
+        );
+        check(
+            Verb::Hold(Hold::default()),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Hold></Hold>  \n</Flow>",
+        );
+        check(
+            Verb::UnHold(Empty {}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><UnHold></UnHold>\n</Flow>",
+        );
+        check(
+            Verb::LeaveBridge(Empty {}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><LeaveBridge>\n</LeaveBridge></Flow>",
+        );
         check(Verb::StopMonitoring(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopMonitoring>  \n</StopMonitoring></Flow>");
-        check(Verb::StopPlay(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopPlay>  \n</StopPlay></Flow>");
+        check(
+            Verb::StopPlay(Empty {}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopPlay>  \n</StopPlay></Flow>",
+        );
         check(Verb::StopRecording(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopRecording>  \n</StopRecording></Flow>");
-        check(Verb::StopSay(Empty {}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopSay>  \n</StopSay></Flow>");
+        check(
+            Verb::StopSay(Empty {}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><StopSay>  \n</StopSay></Flow>",
+        );
     }
 
     #[test]
@@ -539,7 +626,9 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><JoinBridge\nbridgeSid=\"BRIDGE_SID\" absorbDtmf=\"true\"></JoinBridge></Flow>",
         );
         check(
-            Verb::Mute(MuteDirection { direction: Some(Direction::Out) }),
+            Verb::Mute(MuteDirection {
+                direction: Some(Direction::Out),
+            }),
             "<?xml version='1.0' encoding='UTF-8'><Flow><Mute\ndirection='out'></Mute></Flow>",
         );
         check(
@@ -560,8 +649,14 @@ mod tests {
             }),
             "<?xml version='1.0' encoding='UTF-8'><Flow><PlaySequence>\n<StartPlay>https://example.com/audio.wav</StartPlay><Say>Hello</Say>\n</PlaySequence></Flow>",
         );
-        check(Verb::say("Hello"), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Say>Hello</Say>\n</Flow>");
-        check(Verb::say("Hello everyone"), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Say>Hello\neveryone</Say></Flow>");
+        check(
+            Verb::say("Hello"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Say>Hello</Say>\n</Flow>",
+        );
+        check(
+            Verb::say("Hello everyone"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow><Say>Hello\neveryone</Say></Flow>",
+        );
         check(
             Verb::play("https://example.com/audio.wav"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Flow>\n<StartPlay>https://example.com/audio.wav</StartPlay></Flow>",
@@ -617,7 +712,10 @@ mod tests {
             Flow::one(Verb::answer()).to_xml().unwrap(),
             r#"<?xml version="1.0" encoding="UTF-8"?><Flow><Answer></Answer></Flow>"#
         );
-        assert_eq!(Flow::default().to_xml().unwrap(), r#"<?xml version="1.0" encoding="UTF-8"?><Flow></Flow>"#);
+        assert_eq!(
+            Flow::default().to_xml().unwrap(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Flow></Flow>"#
+        );
     }
 
     #[test]
@@ -642,7 +740,13 @@ mod tests {
     #[test]
     fn several_verbs_keep_their_order_and_hold_takes_music() {
         let flow = Flow {
-            verbs: vec![Verb::answer(), Verb::Hold(Hold { music: Some("https://example.com/moh.wav".into()) }), Verb::hangup()],
+            verbs: vec![
+                Verb::answer(),
+                Verb::Hold(Hold {
+                    music: Some("https://example.com/moh.wav".into()),
+                }),
+                Verb::hangup(),
+            ],
         };
         let xml = flow.to_xml().unwrap();
         assert_eq!(
@@ -655,7 +759,8 @@ mod tests {
 
     #[test]
     fn the_action_request_is_the_documented_json() {
-        let req = ActionRequest::new(&Flow::one(Verb::answer()), Some("answer_call".into())).unwrap();
+        let req =
+            ActionRequest::new(&Flow::one(Verb::answer()), Some("answer_call".into())).unwrap();
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(
             json,
@@ -668,14 +773,21 @@ mod tests {
 
     #[test]
     fn empty_send_digits_round_trips() {
-        let flow = Flow::one(Verb::SendDigits(SendDigits { duration: None, between: None, digits: String::new() }));
+        let flow = Flow::one(Verb::SendDigits(SendDigits {
+            duration: None,
+            between: None,
+            digits: String::new(),
+        }));
         let xml = flow.to_xml().unwrap();
         assert_eq!(Flow::from_xml(&xml).unwrap(), flow, "{xml}");
     }
 
     #[test]
     fn control_characters_are_refused_or_kept_exactly() {
-        assert!(matches!(Flow::one(Verb::say("a\u{0}b")).to_xml(), Err(ExomlError::Unrepresentable(0))));
+        assert!(matches!(
+            Flow::one(Verb::say("a\u{0}b")).to_xml(),
+            Err(ExomlError::Unrepresentable(0))
+        ));
         let flow = Flow::one(Verb::say("line one\r\nline two\ttab\u{85}nel\u{2028}ls"));
         let xml = flow.to_xml().unwrap();
         assert!(xml.contains("&#13;"), "{xml}");

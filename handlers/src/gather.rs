@@ -75,9 +75,21 @@ mod tests {
     #[test]
     fn prompt_is_mandatory_and_keys_are_checked() {
         assert!(serde_json::from_str::<GatherAnswer>(r#"{"max_input_digits": 5}"#).is_err());
-        assert!(serde_json::from_str::<GatherAnswer>(r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "A"}"#).is_err());
-        assert!(serde_json::from_str::<GatherAnswer>(r#"{"gather_prompt": {"audio_url": "nope"}}"#).is_err());
-        let a: GatherAnswer = serde_json::from_str(r#"{"gather_prompt": {"audio_url": "https://x.example/p.wav"}, "finish_on_key": ""}"#).unwrap();
-        assert_eq!(a.reply().body, r#"{"gather_prompt":{"audio_url":"https://x.example/p.wav"},"finish_on_key":""}"#);
+        assert!(serde_json::from_str::<GatherAnswer>(
+            r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "A"}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<GatherAnswer>(
+            r#"{"gather_prompt": {"audio_url": "nope"}}"#
+        )
+        .is_err());
+        let a: GatherAnswer = serde_json::from_str(
+            r#"{"gather_prompt": {"audio_url": "https://x.example/p.wav"}, "finish_on_key": ""}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            a.reply().body,
+            r#"{"gather_prompt":{"audio_url":"https://x.example/p.wav"},"finish_on_key":""}"#
+        );
     }
 }

@@ -45,7 +45,12 @@ impl GreetingAnswer {
     pub fn body(&self) -> String {
         match self {
             Self::Text(t) => t.as_str().to_owned(),
-            Self::AudioUrls(urls) => urls.0.iter().map(HttpUrl::as_str).collect::<Vec<_>>().join("\n"),
+            Self::AudioUrls(urls) => urls
+                .0
+                .iter()
+                .map(HttpUrl::as_str)
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 
@@ -79,14 +84,18 @@ mod tests {
 
     #[test]
     fn text_and_audio_bodies() {
-        let t: GreetingAnswer = serde_json::from_str(r#"{"text": "Thanks for calling Super Kart."}"#).unwrap();
+        let t: GreetingAnswer =
+            serde_json::from_str(r#"{"text": "Thanks for calling Super Kart."}"#).unwrap();
         assert_eq!(t.reply().body, "Thanks for calling Super Kart.");
         assert_eq!(t.reply().content_type.as_str(), "text/plain");
         let a: GreetingAnswer = serde_json::from_str(
             r#"{"audio_urls": ["http://example.com/first-audio.wav", "http://example.com/second-audio.wav"]}"#,
         )
         .unwrap();
-        assert_eq!(a.body(), "http://example.com/first-audio.wav\nhttp://example.com/second-audio.wav");
+        assert_eq!(
+            a.body(),
+            "http://example.com/first-audio.wav\nhttp://example.com/second-audio.wav"
+        );
         assert!(serde_json::from_str::<GreetingAnswer>(r#"{"audio_urls": []}"#).is_err());
     }
 }

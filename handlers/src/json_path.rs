@@ -30,8 +30,10 @@ pub fn locate(doc: &[u8], e: &serde_json::Error) -> String {
     // One case stays ambiguous: an untagged enum given an object, with
     // more members after it (`{"a": {"b": 1}, "c": 2}`), is reported after
     // its own `}` and named by its last member (`a.b`, not `a`).
-    let about_container = message.starts_with("missing field") || message.starts_with("invalid length");
-    let last_member = closes && !about_container && e.classify() == serde_json::error::Category::Data;
+    let about_container =
+        message.starts_with("missing field") || message.starts_with("invalid length");
+    let last_member =
+        closes && !about_container && e.classify() == serde_json::error::Category::Data;
     // An object or array of the wrong kind is reported at its first byte,
     // or (read through `deserialize_any`) just past its opening bracket.
     let container = if message.starts_with("invalid type: map") {
@@ -66,7 +68,9 @@ enum Mode {
 pub fn message_only(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    text.strip_suffix(&suffix).map(str::to_owned).unwrap_or(text)
+    text.strip_suffix(&suffix)
+        .map(str::to_owned)
+        .unwrap_or(text)
 }
 
 /// The byte offset serde_json's 1-based line and its column (bytes consumed
@@ -102,7 +106,14 @@ pub fn path_at(doc: &[u8], offset: usize) -> String {
 /// [`path_at`]; with `last_member`, a container that ends right at the
 /// offset gives way to its last member.
 fn path_at_inner(doc: &[u8], offset: usize, mode: Mode) -> String {
-    let mut scan = Scan { doc, i: 0, offset, path: Vec::new(), best: None, mode };
+    let mut scan = Scan {
+        doc,
+        i: 0,
+        offset,
+        path: Vec::new(),
+        best: None,
+        mode,
+    };
     scan.skip_ws();
     // A syntax error stops the scan; what was found up to it stands.
     let _ = scan.value();
@@ -172,7 +183,10 @@ impl Scan<'_> {
         if let Mode::Container(open) = self.mode {
             let at = self.doc[start] == open
                 && (start == self.offset
-                    || (start < self.offset && self.doc[start + 1..self.offset].iter().all(u8::is_ascii_whitespace)));
+                    || (start < self.offset
+                        && self.doc[start + 1..self.offset]
+                            .iter()
+                            .all(u8::is_ascii_whitespace)));
             if at && self.best.as_ref().is_none_or(|b| self.path.len() > b.len()) {
                 self.best = Some(self.path.clone());
             }
@@ -180,9 +194,15 @@ impl Scan<'_> {
         }
         let end = match end {
             Some(e) if self.mode == Mode::LastMember => {
-                let rest = self.doc[e..self.offset.max(e)].iter().position(|b| !b.is_ascii_whitespace());
+                let rest = self.doc[e..self.offset.max(e)]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace());
                 match rest.map(|r| e + r) {
-                    Some(close) if close + 1 == self.offset && self.closes_container(start, close) => Some(self.offset),
+                    Some(close)
+                        if close + 1 == self.offset && self.closes_container(start, close) =>
+                    {
+                        Some(self.offset)
+                    }
                     _ => Some(e),
                 }
             }
@@ -289,7 +309,9 @@ impl Scan<'_> {
                         b'f' => out.push(12),
                         b'u' => {
                             let c = self.hex4()?;
-                            let c = if (0xD800..0xDC00).contains(&c) && self.doc.get(self.i..self.i + 2) == Some(b"\\u") {
+                            let c = if (0xD800..0xDC00).contains(&c)
+                                && self.doc.get(self.i..self.i + 2) == Some(b"\\u")
+                            {
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 0x10000 + ((c - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3FF)
@@ -448,7 +470,10 @@ mod tests {
     #[test]
     fn messages_lose_only_their_position() {
         let e = serde_json::from_str::<Doc>(r#"{"name": 5}"#).unwrap_err();
-        assert_eq!(message_only(&e), "invalid type: integer `5`, expected a string");
+        assert_eq!(
+            message_only(&e),
+            "invalid type: integer `5`, expected a string"
+        );
         assert_eq!(path_at(b"", 0), ".");
         assert_eq!(path_at(b"{\"a\": [1, {\"b\": 2}]}", 17), "a[1].b");
     }

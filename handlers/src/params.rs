@@ -268,7 +268,9 @@ impl CallParams {
     /// Parses a raw (still percent-encoded) query string.
     pub fn from_query(query: &str) -> Result<Self, ParamError> {
         if query.len() > MAX_QUERY_BYTES {
-            return Err(ParamError::TooLong { limit: MAX_QUERY_BYTES });
+            return Err(ParamError::TooLong {
+                limit: MAX_QUERY_BYTES,
+            });
         }
         let pairs = url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes());
         Self::from_pairs(pairs)
@@ -416,7 +418,11 @@ mod tests {
         assert_eq!(p.flow_id.as_deref(), Some("249196"));
         assert_eq!(p.created.unwrap().to_string(), "2019-11-23 22:00:37");
         assert_eq!(p.start_time.unwrap().to_string(), "2019-11-23 22:00:37");
-        assert!(p.extra.is_empty(), "tenant_id and EndTime are ignored: {:?}", p.extra);
+        assert!(
+            p.extra.is_empty(),
+            "tenant_id and EndTime are ignored: {:?}",
+            p.extra
+        );
     }
 
     /// Passthru sample 1 (seed 18040-18062): JSON-string Legs and RFC-1123 Created.
@@ -442,7 +448,9 @@ mod tests {
     /// Passthru sample 2 (seed 18064-18083): quoted digits.
     #[test]
     fn strips_quotes_from_digits() {
-        let p = CallParams::from_query("CallSid=b8013b5546750a&digits=%2215246%22&ProcessStatus=ready").unwrap();
+        let p =
+            CallParams::from_query("CallSid=b8013b5546750a&digits=%2215246%22&ProcessStatus=ready")
+                .unwrap();
         assert_eq!(p.digits.as_deref(), Some("15246"));
         let p = CallParams::from_query("CallSid=x&digits=15246").unwrap();
         assert_eq!(p.digits.as_deref(), Some("15246"));
@@ -469,7 +477,10 @@ mod tests {
     #[test]
     fn json_legs_accept_numbers_and_amd_fields() {
         let legs = r#"[{"Number":"06355212721","Type":"single","OnCallDuration":18,"CauseCode":"NORMAL_CLEARING","AnsweredBy":"HUMAN","AmdCause":"HUMAN-800-800"}]"#;
-        let q = format!("CallSid=a&Legs={}", url::form_urlencoded::byte_serialize(legs.as_bytes()).collect::<String>());
+        let q = format!(
+            "CallSid=a&Legs={}",
+            url::form_urlencoded::byte_serialize(legs.as_bytes()).collect::<String>()
+        );
         let p = CallParams::from_query(&q).unwrap();
         assert_eq!(p.legs[0].on_call_duration, Some(18));
         assert_eq!(p.answered_by(), Some(AnsweredBy::Human));
@@ -477,7 +488,8 @@ mod tests {
 
     #[test]
     fn keeps_customer_params_and_first_value_wins() {
-        let p = CallParams::from_query("event=ivr&CallSid=a&CallSid=b&From=1&From=2&lang=hi").unwrap();
+        let p =
+            CallParams::from_query("event=ivr&CallSid=a&CallSid=b&From=1&From=2&lang=hi").unwrap();
         assert_eq!(p.call_sid, "a");
         assert_eq!(p.from.as_deref(), Some("1"));
         assert_eq!(p.extra.get("event").map(String::as_str), Some("ivr"));
@@ -486,11 +498,23 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_a_call() {
-        assert_eq!(CallParams::from_query("From=1"), Err(ParamError::MissingCallSid));
-        assert_eq!(CallParams::from_query("CallSid=%20"), Err(ParamError::MissingCallSid));
+        assert_eq!(
+            CallParams::from_query("From=1"),
+            Err(ParamError::MissingCallSid)
+        );
+        assert_eq!(
+            CallParams::from_query("CallSid=%20"),
+            Err(ParamError::MissingCallSid)
+        );
         let long = format!("CallSid=a&x={}", "y".repeat(MAX_QUERY_BYTES));
-        assert!(matches!(CallParams::from_query(&long), Err(ParamError::TooLong { .. })));
-        assert!(matches!(CallParams::from_query("CallSid=a&Legs=%5Bnope"), Err(ParamError::BadLegs(_))));
+        assert!(matches!(
+            CallParams::from_query(&long),
+            Err(ParamError::TooLong { .. })
+        ));
+        assert!(matches!(
+            CallParams::from_query("CallSid=a&Legs=%5Bnope"),
+            Err(ParamError::BadLegs(_))
+        ));
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub struct PassthruRules {
 impl PassthruRules {
     /// The branch for this request.
     pub fn decide(&self, p: &CallParams, facts: &Facts) -> Branch {
-        self.rules.iter().find(|r| r.when.matches(p, facts)).map_or(self.default, |r| r.branch)
+        self.rules
+            .iter()
+            .find(|r| r.when.matches(p, facts))
+            .map_or(self.default, |r| r.branch)
     }
 }
 
@@ -105,13 +108,20 @@ mod tests {
     fn first_matching_rule_wins() {
         let r = rules();
         // Seed sample 2: a gather before, 5 digits, completed: no rule, default.
-        let p = CallParams::from_query("CallSid=b8013b5546750a&DialCallStatus=completed&digits=%2215246%22").unwrap();
+        let p = CallParams::from_query(
+            "CallSid=b8013b5546750a&DialCallStatus=completed&digits=%2215246%22",
+        )
+        .unwrap();
         assert_eq!(r.decide(&p, &Facts::default()), Branch::Ok);
         let p = CallParams::from_query("CallSid=b&DialCallStatus=busy").unwrap();
         assert_eq!(r.decide(&p, &Facts::default()), Branch::Else);
-        let p = CallParams::from_query("CallSid=b&DialCallStatus=busy&digits=%229900112233%22").unwrap();
+        let p = CallParams::from_query("CallSid=b&DialCallStatus=busy&digits=%229900112233%22")
+            .unwrap();
         assert_eq!(r.decide(&p, &Facts::default()), Branch::Ok);
-        let p = CallParams::from_query("CallSid=b&Legs[0][AnsweredBy]=NA&Legs[1][AnsweredBy]=MACHINE&digits=%229900112233%22").unwrap();
+        let p = CallParams::from_query(
+            "CallSid=b&Legs[0][AnsweredBy]=NA&Legs[1][AnsweredBy]=MACHINE&digits=%229900112233%22",
+        )
+        .unwrap();
         assert_eq!(r.decide(&p, &Facts::default()), Branch::Else);
     }
 
@@ -119,7 +129,13 @@ mod tests {
     fn statuses_and_mode() {
         assert_eq!(reply(Branch::Ok).status, 200);
         assert_eq!(reply(Branch::Else).status, 302);
-        assert_eq!(Mode::of(&CallParams::from_query("CallSid=a&mode=async").unwrap()), Mode::Async);
-        assert_eq!(Mode::of(&CallParams::from_query("CallSid=a").unwrap()), Mode::Sync);
+        assert_eq!(
+            Mode::of(&CallParams::from_query("CallSid=a&mode=async").unwrap()),
+            Mode::Async
+        );
+        assert_eq!(
+            Mode::of(&CallParams::from_query("CallSid=a").unwrap()),
+            Mode::Sync
+        );
     }
 }

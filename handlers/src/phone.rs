@@ -12,16 +12,23 @@ pub fn normalize(raw: &str) -> Option<String> {
     if let Some(user) = s.strip_prefix("sip:").or_else(|| s.strip_prefix("SIP:")) {
         let ok = !user.is_empty()
             && user.len() <= 64
-            && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
         return ok.then(|| format!("sip:{user}"));
     }
     let plus = s.starts_with('+');
-    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+')).collect();
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+'))
+        .collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     if plus {
-        return (8..=15).contains(&digits.len()).then(|| format!("+{digits}"));
+        return (8..=15)
+            .contains(&digits.len())
+            .then(|| format!("+{digits}"));
     }
     // Indian national forms, the only ones Exotel's Indian numbers use:
     // 0 + 10 digits (mobile with 0, or STD code + landline), 10 bare digits,
@@ -41,7 +48,10 @@ pub fn normalize(raw: &str) -> Option<String> {
 /// terminal escapes (found by tests/abuse.test.mjs).
 pub fn log_safe(raw: &str) -> std::borrow::Cow<'_, str> {
     if raw.chars().any(char::is_control) {
-        raw.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect::<String>().into()
+        raw.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect::<String>()
+            .into()
     } else {
         raw.into()
     }
@@ -63,7 +73,13 @@ pub fn mask(raw: &str) -> String {
     }
     s.chars()
         .enumerate()
-        .map(|(i, c)| if i + 4 >= n || (i == 0 && c == '+') { c } else { '*' })
+        .map(|(i, c)| {
+            if i + 4 >= n || (i == 0 && c == '+') {
+                c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -73,7 +89,14 @@ mod tests {
 
     #[test]
     fn one_person_one_key() {
-        for raw in ["+919900112233", "09900112233", "9900112233", "919900112233", " +91 99001-12233 ", "00919900112233"] {
+        for raw in [
+            "+919900112233",
+            "09900112233",
+            "9900112233",
+            "919900112233",
+            " +91 99001-12233 ",
+            "00919900112233",
+        ] {
             assert_eq!(normalize(raw).as_deref(), Some("+919900112233"), "{raw}");
         }
         assert_eq!(normalize("08030752400").as_deref(), Some("+918030752400"));
@@ -83,14 +106,25 @@ mod tests {
     #[test]
     fn sip_users_keep_their_name() {
         assert_eq!(normalize("sip:alice").as_deref(), Some("sip:alice"));
-        assert_eq!(normalize("sip:1234567890").as_deref(), Some("sip:1234567890"));
+        assert_eq!(
+            normalize("sip:1234567890").as_deref(),
+            Some("sip:1234567890")
+        );
         assert_eq!(normalize("sip:"), None);
         assert_eq!(normalize("sip:a b"), None);
     }
 
     #[test]
     fn rejects_non_numbers() {
-        for raw in ["", "abc", "+12", "12345", "0990011223", "+1234567890123456", "99001x2233"] {
+        for raw in [
+            "",
+            "abc",
+            "+12",
+            "12345",
+            "0990011223",
+            "+1234567890123456",
+            "99001x2233",
+        ] {
             assert_eq!(normalize(raw), None, "{raw}");
         }
     }
@@ -106,7 +140,10 @@ mod tests {
     #[test]
     fn log_text_cannot_forge_lines() {
         assert_eq!(log_safe("abc"), "abc");
-        assert_eq!(log_safe("a\r\nX-Evil: 1\u{1b}[2J"), "a\u{fffd}\u{fffd}X-Evil: 1\u{fffd}[2J");
+        assert_eq!(
+            log_safe("a\r\nX-Evil: 1\u{1b}[2J"),
+            "a\u{fffd}\u{fffd}X-Evil: 1\u{fffd}[2J"
+        );
         assert!(!mask("0990011\r\n: 1").contains(['\r', '\n']));
         assert!(!mask("sip:\nalice").contains('\n'));
     }

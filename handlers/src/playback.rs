@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(v["start_call_playback"]["type"], "audio_url");
         assert_eq!(v["in_call_playback"]["start_delay"], 5);
         assert_eq!(v["in_call_playback"]["type"], "text");
-        assert_eq!(v["end_call_playback"]["value"], "Hello, this is a sample text");
+        assert_eq!(
+            v["end_call_playback"]["value"],
+            "Hello, this is a sample text"
+        );
         let r = a.reply();
         assert_eq!(r.content_type.as_str(), "application/json");
     }
@@ -137,7 +140,10 @@ mod tests {
             r#"{"end_call_playback": {"type": "video", "value": "x"}}"#,
             r#"{"end_call_playback": {"type": "text", "value": ""}}"#,
         ] {
-            assert!(serde_json::from_str::<PlaybackAnswer>(bad).is_err(), "{bad}");
+            assert!(
+                serde_json::from_str::<PlaybackAnswer>(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 }

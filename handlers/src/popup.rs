@@ -54,11 +54,14 @@ impl Popup {
             call_sid: p.call_sid.clone(),
             caller: p.caller().map(norm),
             agent: p.dial_whom_number.as_deref().map(norm),
-            agent_busy: p.status.as_deref().and_then(|s| match s.to_ascii_lowercase().as_str() {
-                "busy" => Some(true),
-                "free" => Some(false),
-                _ => None,
-            }),
+            agent_busy: p
+                .status
+                .as_deref()
+                .and_then(|s| match s.to_ascii_lowercase().as_str() {
+                    "busy" => Some(true),
+                    "free" => Some(false),
+                    _ => None,
+                }),
             event: p.event_type.as_deref().and_then(PopupEvent::parse),
         }
     }
@@ -99,7 +102,10 @@ mod tests {
         assert_eq!(pop.agent.as_deref(), Some("+919812345678"));
         assert!(pop.is_answer());
         let line = pop.log_line();
-        assert!(!line.contains("9900112233") && !line.contains("9812345678"), "{line}");
+        assert!(
+            !line.contains("9900112233") && !line.contains("9812345678"),
+            "{line}"
+        );
         assert_eq!(reply().status, 200);
     }
 }

@@ -45,12 +45,20 @@ impl Reply {
         // Our answer types serialize infallibly (string keys, no custom
         // errors); the fallback only guards against a future type that doesn't.
         let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
-        Self { status, content_type: ContentType::Json, body }
+        Self {
+            status,
+            content_type: ContentType::Json,
+            body,
+        }
     }
 
     /// A plain-text body.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Self { status, content_type: ContentType::TextPlain, body: body.into() }
+        Self {
+            status,
+            content_type: ContentType::TextPlain,
+            body: body.into(),
+        }
     }
 
     /// A JSON error `{"error": message}` with the given status.
@@ -59,6 +67,11 @@ impl Reply {
         struct Error {
             error: String,
         }
-        Self::json_status(status, &Error { error: message.into() })
+        Self::json_status(
+            status,
+            &Error {
+                error: message.into(),
+            },
+        )
     }
 }

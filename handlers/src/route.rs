@@ -69,7 +69,13 @@ impl Route {
     pub fn is_callback(self) -> bool {
         matches!(
             self,
-            Self::Connect | Self::DialWhom | Self::Gather | Self::Greeting | Self::Playback | Self::Passthru | Self::Popup
+            Self::Connect
+                | Self::DialWhom
+                | Self::Gather
+                | Self::Greeting
+                | Self::Playback
+                | Self::Passthru
+                | Self::Popup
         )
     }
 
@@ -187,11 +193,33 @@ pub fn split_plain_url(url: &str) -> Option<(&str, Option<&str>)> {
         None => (rest, None),
     };
     let plain_path = path.starts_with('/')
-        && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'));
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~'));
     let plain_query = query.is_none_or(|q| {
         q.bytes().all(|b| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'-' | b'_' | b'.' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' | b'%')
+                || matches!(
+                    b,
+                    b'-' | b'_'
+                        | b'.'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                        | b'?'
+                        | b'%'
+                )
         })
     });
     (plain_path && plain_query).then_some((path, query))
@@ -238,9 +266,27 @@ mod tests {
 
     #[test]
     fn token_prefix_and_plain_paths() {
-        assert_eq!(resolve("/exotel/connect"), Resolved { token: None, route: Some(Route::Connect) });
-        assert_eq!(resolve("/t/abc/exotel/gather/"), Resolved { token: Some("abc"), route: Some(Route::Gather) });
-        assert_eq!(resolve("/t//exotel/status"), Resolved { token: Some(""), route: Some(Route::Status) });
+        assert_eq!(
+            resolve("/exotel/connect"),
+            Resolved {
+                token: None,
+                route: Some(Route::Connect)
+            }
+        );
+        assert_eq!(
+            resolve("/t/abc/exotel/gather/"),
+            Resolved {
+                token: Some("abc"),
+                route: Some(Route::Gather)
+            }
+        );
+        assert_eq!(
+            resolve("/t//exotel/status"),
+            Resolved {
+                token: Some(""),
+                route: Some(Route::Status)
+            }
+        );
         assert_eq!(resolve("/healthz").route, Some(Route::Health));
         assert_eq!(resolve("/t/x/healthz").route, None);
         assert_eq!(resolve("/events").route, Some(Route::Events));
@@ -257,16 +303,28 @@ mod tests {
         assert_eq!(resolve("/login").route, Some(Route::Login));
         assert_eq!(resolve("/v1/devices").route, Some(Route::Devices));
         assert_eq!(resolve("/v1/devices/bob/d1").route, Some(Route::Device));
-        assert_eq!(resolve("/v1/subscriber-token").route, Some(Route::SubscriberToken));
-        assert_eq!(resolve("/accounts/sid/subscribers/bob/devicetoken").route, Some(Route::DeviceToken));
-        assert_eq!(resolve("/accounts/sid/subscribers/bob/context").route, Some(Route::Context));
+        assert_eq!(
+            resolve("/v1/subscriber-token").route,
+            Some(Route::SubscriberToken)
+        );
+        assert_eq!(
+            resolve("/accounts/sid/subscribers/bob/devicetoken").route,
+            Some(Route::DeviceToken)
+        );
+        assert_eq!(
+            resolve("/accounts/sid/subscribers/bob/context").route,
+            Some(Route::Context)
+        );
         assert_eq!(resolve("/t/x/login").route, None);
         assert!(Route::Context.is_app() && !Route::Context.is_protected());
     }
 
     #[test]
     fn methods_outside_allow_are_refused() {
-        let odd = ["PROPFIND", "PURGE", "MKCOL", "LOCK", "COPY", "MOVE", "PATCH", "PUT", "OPTIONS", "TRACE", "get", "Post", ""];
+        let odd = [
+            "PROPFIND", "PURGE", "MKCOL", "LOCK", "COPY", "MOVE", "PATCH", "PUT", "OPTIONS",
+            "TRACE", "get", "Post", "",
+        ];
         for (route, allowed) in [
             (Route::Connect, &["GET", "HEAD"][..]),
             (Route::Health, &["GET", "HEAD"]),
@@ -280,11 +338,19 @@ mod tests {
             (Route::DeviceToken, &["POST"]),
             (Route::Context, &["GET", "HEAD", "POST", "DELETE"]),
         ] {
-            assert_eq!(route.allow().split(", ").collect::<Vec<_>>(), allowed, "{route:?}");
+            assert_eq!(
+                route.allow().split(", ").collect::<Vec<_>>(),
+                allowed,
+                "{route:?}"
+            );
             for m in allowed {
                 assert!(route.allows(m), "{route:?} {m}");
             }
-            for m in odd.iter().chain(["GET", "HEAD", "POST", "DELETE"].iter().filter(|m| !allowed.contains(m))) {
+            for m in odd.iter().chain(
+                ["GET", "HEAD", "POST", "DELETE"]
+                    .iter()
+                    .filter(|m| !allowed.contains(m)),
+            ) {
                 assert!(!route.allows(m), "{route:?} {m}");
             }
         }

@@ -23,7 +23,11 @@ pub struct Facts {
 impl Default for Facts {
     /// A line without hours is open; nobody is listed.
     fn default() -> Self {
-        Self { open: true, vip: false, blocked: false }
+        Self {
+            open: true,
+            vip: false,
+            blocked: false,
+        }
     }
 }
 
@@ -74,11 +78,15 @@ impl Condition {
             return false;
         }
         let digits = p.digits.as_deref();
-        if !self.digits_in.is_empty() && !digits.is_some_and(|d| self.digits_in.iter().any(|x| x == d)) {
+        if !self.digits_in.is_empty()
+            && !digits.is_some_and(|d| self.digits_in.iter().any(|x| x == d))
+        {
             return false;
         }
         if let Some(n) = self.digits_len {
-            let ok = digits.is_some_and(|d| d.len() == usize::from(n) && d.bytes().all(|b| b.is_ascii_digit()));
+            let ok = digits.is_some_and(|d| {
+                d.len() == usize::from(n) && d.bytes().all(|b| b.is_ascii_digit())
+            });
             if !ok {
                 return false;
             }
@@ -90,7 +98,11 @@ impl Condition {
         }
         if !self.dial_call_status_in.is_empty() {
             let got = p.dial_call_status.as_ref().map(dial_status_name);
-            if !got.is_some_and(|g| self.dial_call_status_in.iter().any(|x| x.eq_ignore_ascii_case(g))) {
+            if !got.is_some_and(|g| {
+                self.dial_call_status_in
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(g))
+            }) {
                 return false;
             }
         }
@@ -102,13 +114,21 @@ impl Condition {
         }
         if !self.answered_by_in.is_empty() {
             let got = p.answered_by().map(answered_by_name);
-            if !got.is_some_and(|g| self.answered_by_in.iter().any(|x| x.eq_ignore_ascii_case(g))) {
+            if !got.is_some_and(|g| {
+                self.answered_by_in
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(g))
+            }) {
                 return false;
             }
         }
         if !self.caller_in.is_empty() {
             let caller = p.caller().and_then(phone::normalize);
-            let hit = caller.is_some_and(|c| self.caller_in.iter().any(|x| phone::normalize(x).as_deref() == Some(&c)));
+            let hit = caller.is_some_and(|c| {
+                self.caller_in
+                    .iter()
+                    .any(|x| phone::normalize(x).as_deref() == Some(&c))
+            });
             if !hit {
                 return false;
             }
@@ -163,9 +183,17 @@ mod tests {
 
     #[test]
     fn all_given_fields_must_match() {
-        let c: Condition = serde_json::from_str(r#"{"digits_in": ["1", "2"], "params": {"event": "ivr"}}"#).unwrap();
-        assert!(c.matches(&params("CallSid=a&digits=%221%22&event=ivr"), &Facts::default()));
-        assert!(!c.matches(&params("CallSid=a&digits=%223%22&event=ivr"), &Facts::default()));
+        let c: Condition =
+            serde_json::from_str(r#"{"digits_in": ["1", "2"], "params": {"event": "ivr"}}"#)
+                .unwrap();
+        assert!(c.matches(
+            &params("CallSid=a&digits=%221%22&event=ivr"),
+            &Facts::default()
+        ));
+        assert!(!c.matches(
+            &params("CallSid=a&digits=%223%22&event=ivr"),
+            &Facts::default()
+        ));
         assert!(!c.matches(&params("CallSid=a&digits=%221%22"), &Facts::default()));
         assert!(Condition::default().matches(&params("CallSid=a"), &Facts::default()));
     }
@@ -173,28 +201,62 @@ mod tests {
     #[test]
     fn facts_open_and_vip() {
         let c: Condition = serde_json::from_str(r#"{"open": false}"#).unwrap();
-        let closed = Facts { open: false, ..Facts::default() };
+        let closed = Facts {
+            open: false,
+            ..Facts::default()
+        };
         assert!(c.matches(&params("CallSid=a"), &closed));
         assert!(!c.matches(&params("CallSid=a"), &Facts::default()));
         let v: Condition = serde_json::from_str(r#"{"vip": true}"#).unwrap();
-        assert!(v.matches(&params("CallSid=a"), &Facts { vip: true, ..Facts::default() }));
+        assert!(v.matches(
+            &params("CallSid=a"),
+            &Facts {
+                vip: true,
+                ..Facts::default()
+            }
+        ));
         assert!(!v.matches(&params("CallSid=a"), &Facts::default()));
     }
 
     #[test]
     fn digits_len_validates_phone_input() {
-        let c = Condition { digits_len: Some(10), ..Default::default() };
-        assert!(c.matches(&params("CallSid=a&digits=%229900112233%22"), &Facts::default()));
-        assert!(!c.matches(&params("CallSid=a&digits=%22990011223%22"), &Facts::default()));
-        assert!(!c.matches(&params("CallSid=a&digits=%22990011223*%22"), &Facts::default()));
+        let c = Condition {
+            digits_len: Some(10),
+            ..Default::default()
+        };
+        assert!(c.matches(
+            &params("CallSid=a&digits=%229900112233%22"),
+            &Facts::default()
+        ));
+        assert!(!c.matches(
+            &params("CallSid=a&digits=%22990011223%22"),
+            &Facts::default()
+        ));
+        assert!(!c.matches(
+            &params("CallSid=a&digits=%22990011223*%22"),
+            &Facts::default()
+        ));
         assert!(!c.matches(&params("CallSid=a"), &Facts::default()));
     }
 
     #[test]
     fn caller_and_amd_and_status() {
         let c: Condition = serde_json::from_str(r#"{"caller_in": ["+919900112233"], "answered_by_in": ["human"], "dial_call_status_in": ["completed"]}"#).unwrap();
-        assert!(c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
-        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112234&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
-        assert!(!c.matches(&params("CallSid=a&CallFrom=09900112233&DialCallStatus=busy&Legs[0][AnsweredBy]=HUMAN"), &Facts::default()));
+        assert!(c.matches(
+            &params(
+                "CallSid=a&CallFrom=09900112233&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"
+            ),
+            &Facts::default()
+        ));
+        assert!(!c.matches(
+            &params(
+                "CallSid=a&CallFrom=09900112234&DialCallStatus=completed&Legs[0][AnsweredBy]=HUMAN"
+            ),
+            &Facts::default()
+        ));
+        assert!(!c.matches(
+            &params("CallSid=a&CallFrom=09900112233&DialCallStatus=busy&Legs[0][AnsweredBy]=HUMAN"),
+            &Facts::default()
+        ));
     }
 }

@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
 use crate::bounded::{
-    ConversationSeconds, FinishOnKey, HttpUrl, InputTimeout, MaxInputDigits, ParallelAttempts, PlaybackSeconds,
-    RepeatMenu, RingingSeconds, SpokenText,
+    ConversationSeconds, FinishOnKey, HttpUrl, InputTimeout, MaxInputDigits, ParallelAttempts,
+    PlaybackSeconds, RepeatMenu, RingingSeconds, SpokenText,
 };
 use crate::config::Config;
 use crate::destination::{Destination, Numbers};
@@ -100,6 +100,10 @@ mod tests {
     #[test]
     fn committed_schema_is_current() {
         let committed = include_str!("../../config/schema.json");
-        assert_eq!(committed, super::config_schema(), "config/schema.json is stale; regenerate it");
+        assert_eq!(
+            committed,
+            super::config_schema(),
+            "config/schema.json is stale; regenerate it"
+        );
     }
 }

@@ -48,15 +48,22 @@ pub struct StatusReport {
 impl StatusReport {
     /// Reads a form or multipart body already split into pairs. Legs may be
     /// bracketed keys or one JSON string, as in applet requests.
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, ParamError> {
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ParamError> {
         let mut map: BTreeMap<String, String> = BTreeMap::new();
         let mut legs: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         for (k, v) in pairs {
             let (k, v) = (k.as_ref(), v.as_ref());
             if let Some(rest) = k.strip_prefix("Legs[") {
-                if let Some((idx, field)) = rest.split_once("][").and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f.strip_suffix(']')?))) {
+                if let Some((idx, field)) = rest
+                    .split_once("][")
+                    .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f.strip_suffix(']')?)))
+                {
                     if idx < MAX_LEGS {
-                        legs.entry(idx).or_default().push((field.to_owned(), v.to_owned()));
+                        legs.entry(idx)
+                            .or_default()
+                            .push((field.to_owned(), v.to_owned()));
                     }
                     continue;
                 }
@@ -70,11 +77,19 @@ impl StatusReport {
         if !legs.is_empty() && !value.contains_key("Legs") {
             let arr = legs
                 .into_values()
-                .map(|fields| serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect()))
+                .map(|fields| {
+                    serde_json::Value::Object(
+                        fields
+                            .into_iter()
+                            .map(|(k, v)| (k, serde_json::Value::String(v)))
+                            .collect(),
+                    )
+                })
                 .collect();
             value.insert("Legs".into(), serde_json::Value::Array(arr));
         } else if let Some(serde_json::Value::String(s)) = value.get("Legs").cloned() {
-            let parsed: serde_json::Value = serde_json::from_str(&s).map_err(|e| ParamError::BadLegs(e.to_string()))?;
+            let parsed: serde_json::Value =
+                serde_json::from_str(&s).map_err(|e| ParamError::BadLegs(e.to_string()))?;
             value.insert("Legs".into(), parsed);
         }
         Self::from_value(serde_json::Value::Object(value))
@@ -83,7 +98,9 @@ impl StatusReport {
     /// Reads a JSON body.
     pub fn from_json(body: &[u8]) -> Result<Self, ParamError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(ParamError::BodyTooLarge { limit: MAX_BODY_BYTES });
+            return Err(ParamError::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         // One pass for a well-formed body; the path below only explains
         // what is wrong with one that is not.
@@ -91,18 +108,28 @@ impl StatusReport {
             return Self::from_raw(raw);
         }
         let v: serde_json::Value =
-            serde_json::from_slice(body).map_err(|e| ParamError::BadBody { kind: "JSON", detail: e.to_string() })?;
+            serde_json::from_slice(body).map_err(|e| ParamError::BadBody {
+                kind: "JSON",
+                detail: e.to_string(),
+            })?;
         Self::from_value(v)
     }
 
     fn from_value(v: serde_json::Value) -> Result<Self, ParamError> {
         // Errors name the field and the JSON expected, never our types.
-        let raw: RawStatus = body::object_value(v).map_err(|e| ParamError::BadBody { kind: "StatusCallback", detail: e.to_string() })?;
+        let raw: RawStatus = body::object_value(v).map_err(|e| ParamError::BadBody {
+            kind: "StatusCallback",
+            detail: e.to_string(),
+        })?;
         Self::from_raw(raw)
     }
 
     fn from_raw(raw: RawStatus) -> Result<Self, ParamError> {
-        let call_sid = raw.call_sid.map(|s| s.text()).filter(|s| !s.is_empty()).ok_or(ParamError::MissingCallSid)?;
+        let call_sid = raw
+            .call_sid
+            .map(|s| s.text())
+            .filter(|s| !s.is_empty())
+            .ok_or(ParamError::MissingCallSid)?;
         let mut legs = raw.legs.unwrap_or_default();
         legs.truncate(MAX_LEGS);
         Ok(Self {
@@ -114,7 +141,9 @@ impl StatusReport {
             event_type: raw.event_type.map(Loose::text),
             from: raw.from.map(Loose::text),
             to: raw.to.map(Loose::text),
-            conversation_duration: raw.conversation_duration.and_then(|d| d.text().parse().ok()),
+            conversation_duration: raw
+                .conversation_duration
+                .and_then(|d| d.text().parse().ok()),
             disconnected_by: raw.disconnected_by.map(Loose::text),
             custom_field: raw.custom_field.map(Loose::text),
             legs,
@@ -123,7 +152,11 @@ impl StatusReport {
 
     /// AMD's verdict on the dialled leg (leg 2; leg 1 is always NA).
     pub fn answered_by(&self) -> Option<AnsweredBy> {
-        self.legs.iter().rev().filter_map(|l| l.answered_by).find(|a| *a != AnsweredBy::NotApplicable)
+        self.legs
+            .iter()
+            .rev()
+            .filter_map(|l| l.answered_by)
+            .find(|a| *a != AnsweredBy::NotApplicable)
     }
 
     /// A log line with numbers masked.
@@ -168,7 +201,9 @@ impl<'de> Deserialize<'de> for Loose {
                 Ok(Loose::N(v.into()))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
-                serde_json::Number::from_f64(v).map(Loose::N).ok_or_else(|| E::custom("a finite number is expected"))
+                serde_json::Number::from_f64(v)
+                    .map(Loose::N)
+                    .ok_or_else(|| E::custom("a finite number is expected"))
             }
         }
         d.deserialize_any(V)
@@ -238,7 +273,10 @@ mod tests {
         assert_eq!(s.legs[1].amd_cause.as_deref(), Some("HUMAN-080-880"));
         assert_eq!(s.answered_by(), Some(AnsweredBy::Human));
         let line = s.log_line();
-        assert!(!line.contains("3612779") && !line.contains("69916092"), "{line}");
+        assert!(
+            !line.contains("3612779") && !line.contains("69916092"),
+            "{line}"
+        );
     }
 
     /// The classic four-field multipart callback (seed 18300).
@@ -258,19 +296,38 @@ mod tests {
 
     #[test]
     fn form_pairs_with_bracketed_or_json_legs() {
-        let s = StatusReport::from_pairs([("CallSid", "a"), ("Legs[1][AnsweredBy]", "MACHINE"), ("Legs[0][AnsweredBy]", "NA")]).unwrap();
+        let s = StatusReport::from_pairs([
+            ("CallSid", "a"),
+            ("Legs[1][AnsweredBy]", "MACHINE"),
+            ("Legs[0][AnsweredBy]", "NA"),
+        ])
+        .unwrap();
         assert_eq!(s.answered_by(), Some(AnsweredBy::Machine));
-        let s = StatusReport::from_pairs([("CallSid", "a"), ("Legs", r#"[{"AnsweredBy":"NOTSURE"}]"#)]).unwrap();
+        let s =
+            StatusReport::from_pairs([("CallSid", "a"), ("Legs", r#"[{"AnsweredBy":"NOTSURE"}]"#)])
+                .unwrap();
         assert_eq!(s.answered_by(), Some(AnsweredBy::NotSure));
     }
 
     #[test]
     fn bad_bodies_are_clear_errors() {
-        assert_eq!(StatusReport::from_pairs([("Status", "completed")]), Err(ParamError::MissingCallSid));
-        assert!(matches!(StatusReport::from_json(b"{not json"), Err(ParamError::BadBody { kind: "JSON", .. })));
-        assert!(matches!(StatusReport::from_json(br#"{"CallSid": "a", "Legs": 5}"#), Err(ParamError::BadBody { .. })));
+        assert_eq!(
+            StatusReport::from_pairs([("Status", "completed")]),
+            Err(ParamError::MissingCallSid)
+        );
+        assert!(matches!(
+            StatusReport::from_json(b"{not json"),
+            Err(ParamError::BadBody { kind: "JSON", .. })
+        ));
+        assert!(matches!(
+            StatusReport::from_json(br#"{"CallSid": "a", "Legs": 5}"#),
+            Err(ParamError::BadBody { .. })
+        ));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert!(matches!(StatusReport::from_json(&big), Err(ParamError::BodyTooLarge { .. })));
+        assert!(matches!(
+            StatusReport::from_json(&big),
+            Err(ParamError::BodyTooLarge { .. })
+        ));
     }
 
     /// A client that sends the wrong shape is told which field, in JSON's
@@ -278,20 +335,42 @@ mod tests {
     #[test]
     fn shape_errors_are_in_the_clients_terms() {
         for (body, want) in [
-            (r#"[{"CallSid": "a"}]"#, "body must be a JSON object, got an array"),
+            (
+                r#"[{"CallSid": "a"}]"#,
+                "body must be a JSON object, got an array",
+            ),
             ("\"CallSid=a\"", "body must be a JSON object, got a string"),
             ("null", "body must be a JSON object, got null"),
-            (r#"{"CallSid": {"a": 1}}"#, "CallSid: invalid type: object, expected a string or a number"),
-            (r#"{"CallSid": "a", "Status": [1]}"#, "Status: invalid type: array, expected a string or a number"),
-            (r#"{"CallSid": "a", "Legs": 5}"#, "Legs: invalid type: integer `5`, expected an array"),
-            (r#"{"CallSid": "a", "Legs": ["x"]}"#, "Legs[0]: invalid type: string \"x\", expected an object"),
+            (
+                r#"{"CallSid": {"a": 1}}"#,
+                "CallSid: invalid type: object, expected a string or a number",
+            ),
+            (
+                r#"{"CallSid": "a", "Status": [1]}"#,
+                "Status: invalid type: array, expected a string or a number",
+            ),
+            (
+                r#"{"CallSid": "a", "Legs": 5}"#,
+                "Legs: invalid type: integer `5`, expected an array",
+            ),
+            (
+                r#"{"CallSid": "a", "Legs": ["x"]}"#,
+                "Legs[0]: invalid type: string \"x\", expected an object",
+            ),
         ] {
-            let e = StatusReport::from_json(body.as_bytes()).unwrap_err().to_string();
+            let e = StatusReport::from_json(body.as_bytes())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{body}: {e}");
             for ours in ["RawStatus", "Loose", "struct", "enum", "Leg "] {
                 assert!(!e.contains(ours), "{body}: {e}");
             }
         }
-        assert_eq!(StatusReport::from_json(br#"{"CallSid": 12.5}"#).unwrap().call_sid, "12.5");
+        assert_eq!(
+            StatusReport::from_json(br#"{"CallSid": 12.5}"#)
+                .unwrap()
+                .call_sid,
+            "12.5"
+        );
     }
 }

@@ -82,12 +82,22 @@ mod tests {
         let a = IstDateTime::parse("2023-12-27 12:17:05").unwrap();
         let b = IstDateTime::parse("Wed, 27 Dec 2023 12:17:05").unwrap();
         assert_eq!(a, b);
-        assert_eq!(IstDateTime::parse("Sat, 3 Nov 2019 22:00:37").unwrap().to_string(), "2019-11-03 22:00:37");
+        assert_eq!(
+            IstDateTime::parse("Sat, 3 Nov 2019 22:00:37")
+                .unwrap()
+                .to_string(),
+            "2019-11-03 22:00:37"
+        );
     }
 
     #[test]
     fn end_time_constant_is_the_epoch() {
-        assert_eq!(IstDateTime::parse("1970-01-01 05:30:00").unwrap().unix_seconds(), 0);
+        assert_eq!(
+            IstDateTime::parse("1970-01-01 05:30:00")
+                .unwrap()
+                .unix_seconds(),
+            0
+        );
     }
 
     #[test]
@@ -100,7 +110,12 @@ mod tests {
 
     #[test]
     fn garbage_is_none() {
-        for s in ["", "yesterday", "2023-13-01 00:00:00", "Wed, 32 Dec 2023 12:00:00"] {
+        for s in [
+            "",
+            "yesterday",
+            "2023-13-01 00:00:00",
+            "Wed, 32 Dec 2023 12:00:00",
+        ] {
             assert_eq!(IstDateTime::parse(s), None, "{s}");
         }
     }

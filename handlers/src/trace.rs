@@ -53,7 +53,11 @@ fn default_cap() -> u32 {
 
 impl Default for TraceSettings {
     fn default() -> Self {
-        Self { full_numbers: false, retention_days: default_retention(), max_rows_per_call: default_cap() }
+        Self {
+            full_numbers: false,
+            retention_days: default_retention(),
+            max_rows_per_call: default_cap(),
+        }
     }
 }
 
@@ -61,10 +65,16 @@ impl TraceSettings {
     /// Range checks, with the path of the offending value.
     pub fn validate(&self) -> Result<(), (String, String)> {
         if !(1..=90).contains(&self.retention_days) {
-            return Err(("trace.retention_days".into(), format!("must be between 1 and 90, got {}", self.retention_days)));
+            return Err((
+                "trace.retention_days".into(),
+                format!("must be between 1 and 90, got {}", self.retention_days),
+            ));
         }
         if !(1..=1000).contains(&self.max_rows_per_call) {
-            return Err(("trace.max_rows_per_call".into(), format!("must be between 1 and 1000, got {}", self.max_rows_per_call)));
+            return Err((
+                "trace.max_rows_per_call".into(),
+                format!("must be between 1 and 1000, got {}", self.max_rows_per_call),
+            ));
         }
         Ok(())
     }
@@ -234,12 +244,19 @@ impl Masker {
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
-            if c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            if c.is_ascii_digit()
+                || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+            {
                 let start = i;
                 let mut j = i + 1;
                 // A space or dash joins digit groups of 3 or more (`99001 12233`),
                 // not dates (`2026-01-26`).
-                let joins = |j: usize| matches!(chars[j], ' ' | '-') && chars.get(j + 1..j + 4).is_some_and(|g| g.iter().all(char::is_ascii_digit));
+                let joins = |j: usize| {
+                    matches!(chars[j], ' ' | '-')
+                        && chars
+                            .get(j + 1..j + 4)
+                            .is_some_and(|g| g.iter().all(char::is_ascii_digit))
+                };
                 while j < chars.len() && (chars[j].is_ascii_digit() || joins(j)) {
                     j += 1;
                 }
@@ -261,7 +278,9 @@ impl Masker {
                 i = j;
             } else if chars[i..].starts_with(&['s', 'i', 'p', ':']) {
                 let mut j = i + 4;
-                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || "._-+".contains(chars[j])) {
+                while j < chars.len()
+                    && (chars[j].is_ascii_alphanumeric() || "._-+".contains(chars[j]))
+                {
                     j += 1;
                 }
                 let user: String = chars[i + 4..j].iter().collect();
@@ -304,14 +323,29 @@ pub fn masked_params(m: &Masker, p: &CallParams) -> BTreeMap<String, String> {
     };
     put("CallFrom", p.caller().map(|n| m.number(n)));
     put("CallTo", p.exophone().map(|n| m.number(n)));
-    put("DialWhomNumber", p.dial_whom_number.as_deref().map(|n| m.number(n)));
+    put(
+        "DialWhomNumber",
+        p.dial_whom_number.as_deref().map(|n| m.number(n)),
+    );
     put("digits", p.digits.as_deref().map(|d| m.text(d)));
     put("CallStatus", p.call_status.as_deref().map(|s| m.text(s)));
-    put("DialCallStatus", p.dial_call_status.as_ref().map(|s| format!("{s:?}")));
+    put(
+        "DialCallStatus",
+        p.dial_call_status.as_ref().map(|s| format!("{s:?}")),
+    );
     put("Direction", p.direction.as_ref().map(|d| format!("{d:?}")));
     put("EventType", p.event_type.as_deref().map(|s| m.text(s)));
     if !p.legs.is_empty() {
-        let legs: Vec<String> = p.legs.iter().map(|l| l.number.as_deref().map(|n| m.number(n)).unwrap_or_else(|| "?".into())).collect();
+        let legs: Vec<String> = p
+            .legs
+            .iter()
+            .map(|l| {
+                l.number
+                    .as_deref()
+                    .map(|n| m.number(n))
+                    .unwrap_or_else(|| "?".into())
+            })
+            .collect();
         put("Legs", Some(legs.join(", ")));
     }
     for (k, v) in &p.extra {
@@ -319,7 +353,11 @@ pub fn masked_params(m: &Masker, p: &CallParams) -> BTreeMap<String, String> {
             continue; // test hooks (test-clock build)
         }
         let key = phone::log_safe(k).chars().take(40).collect::<String>();
-        let val = if v.chars().count() <= MAX_EXTRA_VALUE_CHARS { m.text(v) } else { format!("<{} chars>", v.chars().count()) };
+        let val = if v.chars().count() <= MAX_EXTRA_VALUE_CHARS {
+            m.text(v)
+        } else {
+            format!("<{} chars>", v.chars().count())
+        };
         out.insert(key, val);
     }
     out
@@ -355,9 +393,15 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
             .map(|(_, v)| v.into_owned())
             .filter(|v| !v.is_empty())?,
     };
-    let m = Masker { full: f.config.is_some_and(|c| c.trace.full_numbers) };
+    let m = Masker {
+        full: f.config.is_some_and(|c| c.trace.full_numbers),
+    };
     let mut reason = Reason::default();
-    let mut outcome = if f.reply.status >= 400 && f.reply.status != 403 { Outcome::Error } else { Outcome::Ok };
+    let mut outcome = if f.reply.status >= 400 && f.reply.status != 403 {
+        Outcome::Error
+    } else {
+        Outcome::Ok
+    };
     if f.fallback_url {
         reason.fallback = Some("Exotel called the Fallback URL (?fallback=1)".into());
         outcome = Outcome::Fallback;
@@ -377,15 +421,39 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
             match f.route {
                 Route::Connect | Route::DialWhom if f.reply.status == 403 => {
                     outcome = Outcome::NoDial;
-                    reason.fallback = error_message(&f.reply.body).or(why.no_dial.map(str::to_owned));
+                    reason.fallback =
+                        error_message(&f.reply.body).or(why.no_dial.map(str::to_owned));
                 }
                 Route::Connect => reason.offered = offered_in_connect(&m, &f.reply.body),
                 Route::DialWhom => {
-                    reason.offered = f.reply.body.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|n| m.number(n)).collect();
+                    reason.offered = f
+                        .reply
+                        .body
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|n| m.number(n))
+                        .collect();
                 }
-                Route::Greeting => reason.personalised = Some(f.reply.body != crate::greeting::decide(cfg, p, f.now_ms, &BTreeMap::new()).body),
-                Route::Playback => reason.personalised = Some(f.reply.body != crate::playback::decide(cfg, p, f.now_ms, &BTreeMap::new()).body),
-                Route::Passthru => reason.detail = Some(if f.reply.status == 302 { "else branch (302)".into() } else { "ok branch (200)".into() }),
+                Route::Greeting => {
+                    reason.personalised = Some(
+                        f.reply.body
+                            != crate::greeting::decide(cfg, p, f.now_ms, &BTreeMap::new()).body,
+                    )
+                }
+                Route::Playback => {
+                    reason.personalised = Some(
+                        f.reply.body
+                            != crate::playback::decide(cfg, p, f.now_ms, &BTreeMap::new()).body,
+                    )
+                }
+                Route::Passthru => {
+                    reason.detail = Some(if f.reply.status == 302 {
+                        "else branch (302)".into()
+                    } else {
+                        "ok branch (200)".into()
+                    })
+                }
                 _ => {}
             }
         }
@@ -403,7 +471,11 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
         kind: Kind::Callback,
         route: f.route.name().into(),
         line: reason.line.clone().unwrap_or_default(),
-        caller: if caller.is_empty() { String::new() } else { m.number(caller) },
+        caller: if caller.is_empty() {
+            String::new()
+        } else {
+            m.number(caller)
+        },
         caller_last: last_digits(caller),
         status: f.reply.status,
         outcome,
@@ -418,7 +490,10 @@ fn fill_from_plan(reason: &mut Reason, why: &Why, m: &Masker, p: &CallParams) {
     reason.line = Some(match &why.line_name {
         Some(n) => n.clone(),
         None if why.default_line => "default_line".into(),
-        None => p.exophone().map(|n| m.number(n)).unwrap_or_else(|| "default_line".into()),
+        None => p
+            .exophone()
+            .map(|n| m.number(n))
+            .unwrap_or_else(|| "default_line".into()),
     });
     reason.rule = Some(why.rule.to_owned());
     reason.group = why.group.clone();
@@ -428,20 +503,39 @@ fn fill_from_plan(reason: &mut Reason, why: &Why, m: &Masker, p: &CallParams) {
 }
 
 fn error_message(body: &str) -> Option<String> {
-    serde_json::from_str::<serde_json::Value>(body).ok()?.get("error")?.as_str().map(str::to_owned)
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .get("error")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn offered_in_connect(m: &Masker, body: &str) -> Vec<String> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return Vec::new() };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
     v.pointer("/destination/numbers")
         .and_then(|n| n.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str()).map(|n| m.number(n)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .map(|n| m.number(n))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// A row for an event applied or an action posted (`POST /events`), for
 /// the events route to file with the worker's `trace::record`.
-pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, status: u16, detail: &str) -> Row {
+pub fn event_row(
+    m: &Masker,
+    kind: Kind,
+    sid: &str,
+    name: &str,
+    at_ms: i64,
+    status: u16,
+    detail: &str,
+) -> Row {
     Row {
         call_sid: phone::log_safe(sid).chars().take(80).collect(),
         at_ms,
@@ -451,18 +545,40 @@ pub fn event_row(m: &Masker, kind: Kind, sid: &str, name: &str, at_ms: i64, stat
         caller: String::new(),
         caller_last: String::new(),
         status,
-        outcome: if status >= 400 { Outcome::Error } else { Outcome::Ok },
+        outcome: if status >= 400 {
+            Outcome::Error
+        } else {
+            Outcome::Ok
+        },
         latency_ms: 0,
         summary: summarize(m, detail),
         params: BTreeMap::new(),
-        reason: Reason { detail: Some(summarize(m, detail)), ..Reason::default() },
+        reason: Reason {
+            detail: Some(summarize(m, detail)),
+            ..Reason::default()
+        },
     }
 }
 
 /// A row for a push relayed: filed under the call sid the payload names
 /// when there is one, else under the subscriber.
-pub fn push_row(m: &Masker, call_sid: Option<&str>, subscriber: &str, at_ms: i64, status: u16, detail: &str) -> Row {
-    let mut row = event_row(m, Kind::Push, call_sid.unwrap_or(subscriber), "push", at_ms, status, detail);
+pub fn push_row(
+    m: &Masker,
+    call_sid: Option<&str>,
+    subscriber: &str,
+    at_ms: i64,
+    status: u16,
+    detail: &str,
+) -> Row {
+    let mut row = event_row(
+        m,
+        Kind::Push,
+        call_sid.unwrap_or(subscriber),
+        "push",
+        at_ms,
+        status,
+        detail,
+    );
     row.params.insert("subscriber".into(), m.number(subscriber));
     row
 }
@@ -480,16 +596,39 @@ pub fn status_row(m: &Masker, r: &crate::status::StatusReport, at_ms: i64, statu
     put("EventType", r.event_type.as_deref().map(|s| m.text(s)));
     put("From", r.from.as_deref().map(|n| m.number(n)));
     put("To", r.to.as_deref().map(|n| m.number(n)));
-    put("ConversationDuration", r.conversation_duration.map(|d| d.to_string()));
-    put("DisconnectedBy", r.disconnected_by.as_deref().map(|s| m.text(s)));
+    put(
+        "ConversationDuration",
+        r.conversation_duration.map(|d| d.to_string()),
+    );
+    put(
+        "DisconnectedBy",
+        r.disconnected_by.as_deref().map(|s| m.text(s)),
+    );
     put("AnsweredBy", Some(format!("{:?}", r.answered_by())));
-    put("Legs", (!r.legs.is_empty()).then(|| r.legs.len().to_string()));
+    put(
+        "Legs",
+        (!r.legs.is_empty()).then(|| r.legs.len().to_string()),
+    );
     let detail = format!(
         "call {} ({})",
-        r.status.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into()),
-        r.event_type.as_deref().map(|s| m.text(s)).unwrap_or_else(|| "-".into())
+        r.status
+            .as_deref()
+            .map(|s| m.text(s))
+            .unwrap_or_else(|| "-".into()),
+        r.event_type
+            .as_deref()
+            .map(|s| m.text(s))
+            .unwrap_or_else(|| "-".into())
     );
-    let mut row = event_row(m, Kind::Callback, &r.call_sid, "status", at_ms, status, &detail);
+    let mut row = event_row(
+        m,
+        Kind::Callback,
+        &r.call_sid,
+        "status",
+        at_ms,
+        status,
+        &detail,
+    );
     row.caller = r.from.as_deref().map(|n| m.number(n)).unwrap_or_default();
     row.caller_last = r.from.as_deref().map(last_digits).unwrap_or_default();
     row.params = params;
@@ -499,7 +638,13 @@ pub fn status_row(m: &Masker, r: &crate::status::StatusReport, at_ms: i64, statu
 /// A row for a push relayed to a subscriber's devices. The push body
 /// names no call (its payload is opaque to us), so the row is filed under
 /// `push:<subscriber>` (masked like a number when it is one).
-pub fn push_outcome_row(m: &Masker, subscriber: &str, at_ms: i64, status: u16, outcomes: &[crate::push::DeviceOutcome]) -> Row {
+pub fn push_outcome_row(
+    m: &Masker,
+    subscriber: &str,
+    at_ms: i64,
+    status: u16,
+    outcomes: &[crate::push::DeviceOutcome],
+) -> Row {
     let detail: Vec<String> = outcomes
         .iter()
         .map(|o| {
@@ -512,7 +657,14 @@ pub fn push_outcome_row(m: &Masker, subscriber: &str, at_ms: i64, status: u16, o
         })
         .collect();
     let who = m.text(subscriber);
-    push_row(m, Some(&format!("push:{who}")), subscriber, at_ms, status, &format!("{} device(s): {}", outcomes.len(), detail.join("; ")))
+    push_row(
+        m,
+        Some(&format!("push:{who}")),
+        subscriber,
+        at_ms,
+        status,
+        &format!("{} device(s): {}", outcomes.len(), detail.join("; ")),
+    )
 }
 
 #[cfg(test)]
@@ -525,7 +677,16 @@ mod tests {
     fn row(route: Route, query: &str, reply: &Reply, full: bool) -> Row {
         let mut cfg = Config::from_json(DEFAULT).unwrap();
         cfg.trace.full_numbers = full;
-        callback_row(&CallbackFacts { route, query, reply, config: Some(&cfg), now_ms: NOON_IST, latency_ms: 3, fallback_url: false }).unwrap()
+        callback_row(&CallbackFacts {
+            route,
+            query,
+            reply,
+            config: Some(&cfg),
+            now_ms: NOON_IST,
+            latency_ms: 3,
+            fallback_url: false,
+        })
+        .unwrap()
     }
 
     #[test]
@@ -535,7 +696,10 @@ mod tests {
         assert_eq!(m.text("+91 99001-12233"), "+** *****-*2233");
         assert_eq!(m.text("press 12345 then #"), "press 12345 then #");
         assert_eq!(m.text("holiday 2026-01-26"), "holiday 2026-01-26");
-        assert_eq!(m.text(r#"{"numbers":["+919900112233","sip:alice"]}"#), r#"{"numbers":["+********2233","sip:a***"]}"#);
+        assert_eq!(
+            m.text(r#"{"numbers":["+919900112233","sip:alice"]}"#),
+            r#"{"numbers":["+********2233","sip:a***"]}"#
+        );
         assert_eq!(Masker { full: true }.text("09900112233"), "09900112233");
         assert_eq!(last_digits("+91 99001 12233"), "2233");
     }
@@ -548,14 +712,25 @@ mod tests {
         let reply = crate::connect::decide(&cfg, &p, NOON_IST);
         let r = row(Route::Connect, q, &reply, false);
         let all = serde_json::to_string(&r).unwrap();
-        assert!(!all.contains("9900112233") && !all.contains("8047115777"), "{all}");
-        assert!(!all.contains("abcdefghijklmnopqrstuvwxyz"), "long customer values are not stored: {all}");
+        assert!(
+            !all.contains("9900112233") && !all.contains("8047115777"),
+            "{all}"
+        );
+        assert!(
+            !all.contains("abcdefghijklmnopqrstuvwxyz"),
+            "long customer values are not stored: {all}"
+        );
         assert_eq!(r.caller_last, "2233");
         assert_eq!(r.call_sid, "c1");
         assert!(r.reason.rule.is_some() && r.reason.open.is_some(), "{r:?}");
-        assert!(!r.reason.offered.is_empty() || r.outcome == Outcome::NoDial, "{r:?}");
+        assert!(
+            !r.reason.offered.is_empty() || r.outcome == Outcome::NoDial,
+            "{r:?}"
+        );
         let full = row(Route::Connect, q, &reply, true);
-        assert!(serde_json::to_string(&full).unwrap().contains("09900112233"));
+        assert!(serde_json::to_string(&full)
+            .unwrap()
+            .contains("09900112233"));
     }
 
     #[test]
@@ -573,15 +748,33 @@ mod tests {
         .unwrap();
         assert_eq!(r.outcome, Outcome::Fallback);
         assert!(r.reason.fallback.unwrap().contains("Fallback URL"));
-        let none = callback_row(&CallbackFacts { fallback_url: false, query: "x=1", ..CallbackFacts { route: Route::Greeting, query: "", reply: &reply, config: None, now_ms: 0, latency_ms: 0, fallback_url: false } });
+        let none = callback_row(&CallbackFacts {
+            fallback_url: false,
+            query: "x=1",
+            ..CallbackFacts {
+                route: Route::Greeting,
+                query: "",
+                reply: &reply,
+                config: None,
+                now_ms: 0,
+                latency_ms: 0,
+                fallback_url: false,
+            }
+        });
         assert!(none.is_none(), "no CallSid: nothing to file the row under");
     }
 
     #[test]
     fn settings_are_range_checked() {
         assert!(TraceSettings::default().validate().is_ok());
-        let bad = TraceSettings { retention_days: 0, ..TraceSettings::default() };
+        let bad = TraceSettings {
+            retention_days: 0,
+            ..TraceSettings::default()
+        };
         assert_eq!(bad.validate().unwrap_err().0, "trace.retention_days");
-        assert_eq!(TraceSettings::default().cutoff_ms(10 * 86_400_000), 3 * 86_400_000);
+        assert_eq!(
+            TraceSettings::default().cutoff_ms(10 * 86_400_000),
+            3 * 86_400_000
+        );
     }
 }

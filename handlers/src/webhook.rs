@@ -63,7 +63,9 @@ pub enum WebhookError {
     #[error("webhook secret is not base64; expected whsec_<base64>")]
     SecretNotBase64,
     /// The decoded secret is too short or too long.
-    #[error("webhook secret is {0} bytes; the spec wants {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES}")]
+    #[error(
+        "webhook secret is {0} bytes; the spec wants {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES}"
+    )]
     SecretLength(usize),
     /// No secret is configured, so nothing can verify.
     #[error("no webhook secret configured")]
@@ -99,7 +101,9 @@ impl Secret {
     pub fn parse(s: &str) -> Result<Self, WebhookError> {
         let s = s.trim();
         let b64 = s.strip_prefix(SECRET_PREFIX).unwrap_or(s);
-        let key = STANDARD.decode(b64).map_err(|_| WebhookError::SecretNotBase64)?;
+        let key = STANDARD
+            .decode(b64)
+            .map_err(|_| WebhookError::SecretNotBase64)?;
         Self::from_bytes(key)
     }
 
@@ -148,14 +152,21 @@ pub fn parse_secrets(list: &str) -> Result<Vec<Secret>, WebhookError> {
 
 /// Signs one message: returns `v1,<base64 of HMAC-SHA256(id.timestamp.payload)>`.
 pub fn sign(secret: &Secret, msg_id: &str, timestamp: i64, payload: &[u8]) -> String {
-    let tag = secret.mac(msg_id, &timestamp.to_string(), payload).finalize().into_bytes();
+    let tag = secret
+        .mac(msg_id, &timestamp.to_string(), payload)
+        .finalize()
+        .into_bytes();
     format!("{VERSION},{}", STANDARD.encode(tag))
 }
 
 /// Signs with every secret, space-separated: the `webhook-signature` value
 /// a sender puts on a delivery while rotating (old and new secret both sign).
 pub fn sign_all(secrets: &[Secret], msg_id: &str, timestamp: i64, payload: &[u8]) -> String {
-    secrets.iter().map(|s| sign(s, msg_id, timestamp, payload)).collect::<Vec<_>>().join(" ")
+    secrets
+        .iter()
+        .map(|s| sign(s, msg_id, timestamp, payload))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The three header values of a delivery, as received.
@@ -178,7 +189,12 @@ pub struct SignedHeaders<'a> {
 /// The timestamp is checked before any HMAC is computed: a stale delivery
 /// costs nothing. Replays inside the window are the caller's job (keep the
 /// id for longer than the window).
-pub fn verify(secrets: &[Secret], headers: &SignedHeaders<'_>, payload: &[u8], now: i64) -> Result<(), WebhookError> {
+pub fn verify(
+    secrets: &[Secret],
+    headers: &SignedHeaders<'_>,
+    payload: &[u8],
+    now: i64,
+) -> Result<(), WebhookError> {
     if secrets.is_empty() {
         return Err(WebhookError::NoSecret);
     }
@@ -196,7 +212,10 @@ pub fn verify(secrets: &[Secret], headers: &SignedHeaders<'_>, payload: &[u8], n
     let mut matched = false;
     for secret in secrets {
         for candidate in &candidates {
-            matched |= secret.mac(id, ts_text, payload).verify_slice(candidate).is_ok();
+            matched |= secret
+                .mac(id, ts_text, payload)
+                .verify_slice(candidate)
+                .is_ok();
         }
     }
     if matched {
@@ -224,7 +243,10 @@ pub fn check_headers(headers: &SignedHeaders<'_>, now: i64) -> Result<(), Webhoo
     if (now - ts).abs() > TOLERANCE_SECONDS {
         return Err(WebhookError::Stale);
     }
-    let any_v1 = headers.signature.split_whitespace().any(|s| s.split_once(',').is_some_and(|(v, _)| v == VERSION));
+    let any_v1 = headers
+        .signature
+        .split_whitespace()
+        .any(|s| s.split_once(',').is_some_and(|(v, _)| v == VERSION));
     if !any_v1 {
         return Err(WebhookError::NoMatch);
     }
@@ -248,17 +270,27 @@ mod tests {
     }
 
     fn headers(sig: &str) -> SignedHeaders<'_> {
-        SignedHeaders { id: VECTOR_ID, timestamp: "1614265330", signature: sig }
+        SignedHeaders {
+            id: VECTOR_ID,
+            timestamp: "1614265330",
+            signature: sig,
+        }
     }
 
     #[test]
     fn signs_the_published_vector() {
-        assert_eq!(sign(&secret(), VECTOR_ID, VECTOR_TS, VECTOR_PAYLOAD), VECTOR_SIG);
+        assert_eq!(
+            sign(&secret(), VECTOR_ID, VECTOR_TS, VECTOR_PAYLOAD),
+            VECTOR_SIG
+        );
     }
 
     #[test]
     fn verifies_the_published_vector() {
-        assert_eq!(verify(&[secret()], &headers(VECTOR_SIG), VECTOR_PAYLOAD, VECTOR_TS), Ok(()));
+        assert_eq!(
+            verify(&[secret()], &headers(VECTOR_SIG), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
     }
 
     #[test]
@@ -271,29 +303,96 @@ mod tests {
 
     #[test]
     fn bad_secrets_are_rejected() {
-        assert_eq!(Secret::parse("whsec_not base64!"), Err(WebhookError::SecretNotBase64));
-        assert_eq!(Secret::parse("whsec_c2hvcnQ="), Err(WebhookError::SecretLength(5)));
-        assert_eq!(Secret::from_bytes(vec![0; 65]), Err(WebhookError::SecretLength(65)));
+        assert_eq!(
+            Secret::parse("whsec_not base64!"),
+            Err(WebhookError::SecretNotBase64)
+        );
+        assert_eq!(
+            Secret::parse("whsec_c2hvcnQ="),
+            Err(WebhookError::SecretLength(5))
+        );
+        assert_eq!(
+            Secret::from_bytes(vec![0; 65]),
+            Err(WebhookError::SecretLength(65))
+        );
         assert_eq!(parse_secrets(" , "), Err(WebhookError::NoSecret));
         assert!(parse_secrets(&format!("{VECTOR_SECRET},whsec_c2hvcnQ=")).is_err());
-        assert_eq!(parse_secrets(&format!("{VECTOR_SECRET}, {}", Secret::from_bytes(vec![7; 32]).unwrap().to_whsec())).unwrap().len(), 2);
+        assert_eq!(
+            parse_secrets(&format!(
+                "{VECTOR_SECRET}, {}",
+                Secret::from_bytes(vec![7; 32]).unwrap().to_whsec()
+            ))
+            .unwrap()
+            .len(),
+            2
+        );
     }
 
     #[test]
     fn tampering_fails() {
         let s = [secret()];
-        assert_eq!(verify(&s, &headers(VECTOR_SIG), br#"{"test": 2432232315}"#, VECTOR_TS), Err(WebhookError::NoMatch));
-        let other_id = SignedHeaders { id: "msg_other", ..headers(VECTOR_SIG) };
-        assert_eq!(verify(&s, &other_id, VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
-        let other_ts = SignedHeaders { timestamp: "1614265331", ..headers(VECTOR_SIG) };
-        assert_eq!(verify(&s, &other_ts, VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
+        assert_eq!(
+            verify(
+                &s,
+                &headers(VECTOR_SIG),
+                br#"{"test": 2432232315}"#,
+                VECTOR_TS
+            ),
+            Err(WebhookError::NoMatch)
+        );
+        let other_id = SignedHeaders {
+            id: "msg_other",
+            ..headers(VECTOR_SIG)
+        };
+        assert_eq!(
+            verify(&s, &other_id, VECTOR_PAYLOAD, VECTOR_TS),
+            Err(WebhookError::NoMatch)
+        );
+        let other_ts = SignedHeaders {
+            timestamp: "1614265331",
+            ..headers(VECTOR_SIG)
+        };
+        assert_eq!(
+            verify(&s, &other_ts, VECTOR_PAYLOAD, VECTOR_TS),
+            Err(WebhookError::NoMatch)
+        );
         let other_key = Secret::from_bytes(vec![1; 24]).unwrap();
-        assert_eq!(verify(&[other_key], &headers(VECTOR_SIG), VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
-        assert_eq!(verify(&s, &headers("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="), VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
+        assert_eq!(
+            verify(
+                &[other_key],
+                &headers(VECTOR_SIG),
+                VECTOR_PAYLOAD,
+                VECTOR_TS
+            ),
+            Err(WebhookError::NoMatch)
+        );
+        assert_eq!(
+            verify(
+                &s,
+                &headers("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="),
+                VECTOR_PAYLOAD,
+                VECTOR_TS
+            ),
+            Err(WebhookError::NoMatch)
+        );
         // The right bytes under another scheme's identifier do not count.
-        assert_eq!(verify(&s, &headers(&VECTOR_SIG.replace("v1,", "v2,")), VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
-        assert_eq!(verify(&s, &headers(""), VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoMatch));
-        assert_eq!(verify(&[], &headers(VECTOR_SIG), VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::NoSecret));
+        assert_eq!(
+            verify(
+                &s,
+                &headers(&VECTOR_SIG.replace("v1,", "v2,")),
+                VECTOR_PAYLOAD,
+                VECTOR_TS
+            ),
+            Err(WebhookError::NoMatch)
+        );
+        assert_eq!(
+            verify(&s, &headers(""), VECTOR_PAYLOAD, VECTOR_TS),
+            Err(WebhookError::NoMatch)
+        );
+        assert_eq!(
+            verify(&[], &headers(VECTOR_SIG), VECTOR_PAYLOAD, VECTOR_TS),
+            Err(WebhookError::NoSecret)
+        );
     }
 
     #[test]
@@ -302,19 +401,44 @@ mod tests {
         let h = headers(VECTOR_SIG);
         assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS + 300), Ok(()));
         assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS - 300), Ok(()));
-        assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS + 301), Err(WebhookError::Stale));
-        assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS - 301), Err(WebhookError::Stale));
+        assert_eq!(
+            verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS + 301),
+            Err(WebhookError::Stale)
+        );
+        assert_eq!(
+            verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS - 301),
+            Err(WebhookError::Stale)
+        );
     }
 
     #[test]
     fn header_checks_need_no_body_and_refuse_what_can_never_verify() {
-        let ok = SignedHeaders { id: VECTOR_ID, timestamp: "1614265330", signature: VECTOR_SIG };
+        let ok = SignedHeaders {
+            id: VECTOR_ID,
+            timestamp: "1614265330",
+            signature: VECTOR_SIG,
+        };
         assert_eq!(check_headers(&ok, VECTOR_TS), Ok(()));
-        assert_eq!(check_headers(&ok, VECTOR_TS + TOLERANCE_SECONDS + 1), Err(WebhookError::Stale));
-        let no_sig = SignedHeaders { signature: "", ..ok };
-        assert_eq!(check_headers(&no_sig, VECTOR_TS), Err(WebhookError::NoMatch));
-        let other_scheme = SignedHeaders { signature: "v1a,abc", ..ok };
-        assert_eq!(check_headers(&other_scheme, VECTOR_TS), Err(WebhookError::NoMatch));
+        assert_eq!(
+            check_headers(&ok, VECTOR_TS + TOLERANCE_SECONDS + 1),
+            Err(WebhookError::Stale)
+        );
+        let no_sig = SignedHeaders {
+            signature: "",
+            ..ok
+        };
+        assert_eq!(
+            check_headers(&no_sig, VECTOR_TS),
+            Err(WebhookError::NoMatch)
+        );
+        let other_scheme = SignedHeaders {
+            signature: "v1a,abc",
+            ..ok
+        };
+        assert_eq!(
+            check_headers(&other_scheme, VECTOR_TS),
+            Err(WebhookError::NoMatch)
+        );
         let no_id = SignedHeaders { id: "", ..ok };
         assert_eq!(check_headers(&no_id, VECTOR_TS), Err(WebhookError::BadId));
     }
@@ -322,14 +446,34 @@ mod tests {
     #[test]
     fn malformed_headers_are_rejected() {
         let s = [secret()];
-        for ts in ["", "abc", "+1614265330", "1614265330.0", "-1", "99999999999999999999"] {
-            let h = SignedHeaders { timestamp: ts, ..headers(VECTOR_SIG) };
-            assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::BadTimestamp), "{ts:?}");
+        for ts in [
+            "",
+            "abc",
+            "+1614265330",
+            "1614265330.0",
+            "-1",
+            "99999999999999999999",
+        ] {
+            let h = SignedHeaders {
+                timestamp: ts,
+                ..headers(VECTOR_SIG)
+            };
+            assert_eq!(
+                verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS),
+                Err(WebhookError::BadTimestamp),
+                "{ts:?}"
+            );
         }
         let long = "x".repeat(MAX_ID_LEN + 1);
         for id in ["", "msg.with.dots", long.as_str()] {
-            let h = SignedHeaders { id, ..headers(VECTOR_SIG) };
-            assert_eq!(verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS), Err(WebhookError::BadId));
+            let h = SignedHeaders {
+                id,
+                ..headers(VECTOR_SIG)
+            };
+            assert_eq!(
+                verify(&s, &h, VECTOR_PAYLOAD, VECTOR_TS),
+                Err(WebhookError::BadId)
+            );
         }
     }
 
@@ -337,13 +481,34 @@ mod tests {
     fn several_signatures_and_several_secrets_rotate() {
         let old = Secret::from_bytes(vec![9; 32]).unwrap();
         // The header carries junk, another scheme and the right one.
-        let header = format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v1a,abc= garbage {VECTOR_SIG} v1,!!!");
-        assert_eq!(verify(&[old.clone(), secret()], &headers(&header), VECTOR_PAYLOAD, VECTOR_TS), Ok(()));
+        let header = format!(
+            "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v1a,abc= garbage {VECTOR_SIG} v1,!!!"
+        );
+        assert_eq!(
+            verify(
+                &[old.clone(), secret()],
+                &headers(&header),
+                VECTOR_PAYLOAD,
+                VECTOR_TS
+            ),
+            Ok(())
+        );
         // A sender mid-rotation signs with both; a receiver holding only one still verifies.
-        let both = sign_all(&[old.clone(), secret()], VECTOR_ID, VECTOR_TS, VECTOR_PAYLOAD);
+        let both = sign_all(
+            &[old.clone(), secret()],
+            VECTOR_ID,
+            VECTOR_TS,
+            VECTOR_PAYLOAD,
+        );
         assert_eq!(both.split(' ').count(), 2);
         assert!(both.ends_with(VECTOR_SIG));
-        assert_eq!(verify(&[secret()], &headers(&both), VECTOR_PAYLOAD, VECTOR_TS), Ok(()));
-        assert_eq!(verify(&[old], &headers(&both), VECTOR_PAYLOAD, VECTOR_TS), Ok(()));
+        assert_eq!(
+            verify(&[secret()], &headers(&both), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&[old], &headers(&both), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
     }
 }

@@ -292,8 +292,8 @@ fn compile(cfg: &ProtoConfig) -> Result<DescriptorPool> {
 
 #[cfg(test)]
 mod tests {
-    use prost::Message;
     use super::*;
+    use prost::Message;
     use prost_reflect::Value as PValue;
 
     fn schema() -> EventSchema {

@@ -487,10 +487,23 @@ impl CallFile {
     /// Reads a `.toml` or `.json` call file.
     pub fn load(path: &Path) -> Result<Self, CallFileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CallFileError::Read { path: shown.clone(), source })?;
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let parsed = if is_json { Self::from_json(&text) } else { Self::from_toml(&text) };
-        parsed.map_err(|message| CallFileError::Parse { path: shown, message })
+        let text = std::fs::read_to_string(path).map_err(|source| CallFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let parsed = if is_json {
+            Self::from_json(&text)
+        } else {
+            Self::from_toml(&text)
+        };
+        parsed
+            .map_err(|message| CallFileError::Parse {
+                path: shown,
+                message,
+            })
             .and_then(|c| c.validate().map(|()| c))
     }
 
@@ -507,13 +520,17 @@ impl CallFile {
     /// Checks what serde cannot: ids are unique and every branch names one.
     pub fn validate(&self) -> Result<(), CallFileError> {
         if self.applets.is_empty() {
-            return Err(CallFileError::Invalid("the call file has no [[applet]]".into()));
+            return Err(CallFileError::Invalid(
+                "the call file has no [[applet]]".into(),
+            ));
         }
         let mut ids = std::collections::BTreeSet::new();
         for a in &self.applets {
             if let Some(id) = a.id() {
                 if id == "hangup" || !ids.insert(id) {
-                    return Err(CallFileError::Invalid(format!("applet id {id:?} is reserved or used twice")));
+                    return Err(CallFileError::Invalid(format!(
+                        "applet id {id:?} is reserved or used twice"
+                    )));
                 }
             }
         }
@@ -572,8 +589,19 @@ mod tests {
         .unwrap();
         c.validate().unwrap();
         assert_eq!(c.call.direction, Direction::OutboundDial);
-        let Applet::Connect(s) = &c.applets[1] else { panic!() };
-        assert_eq!(s.answers.as_deref(), Some(&[AttemptOutcome::NoAnswer, AttemptOutcome::Busy, AttemptOutcome::Answered][..]));
+        let Applet::Connect(s) = &c.applets[1] else {
+            panic!()
+        };
+        assert_eq!(
+            s.answers.as_deref(),
+            Some(
+                &[
+                    AttemptOutcome::NoAnswer,
+                    AttemptOutcome::Busy,
+                    AttemptOutcome::Answered
+                ][..]
+            )
+        );
         assert_eq!(c.status_callback.unwrap().format, StatusFormat::Json);
     }
 
@@ -593,9 +621,15 @@ mod tests {
         let bad_key = "[call]\ncaller='1'\nexophone='2'\n[[applet]]\nkind='greeting'\nurl='/g'\ncolour='red'\n";
         assert!(CallFile::from_toml(bad_key).unwrap_err().contains("colour"));
         let dangling = "[call]\ncaller='1'\nexophone='2'\n[[applet]]\nkind='greeting'\nurl='/g'\nnext='nowhere'\n";
-        let e = CallFile::from_toml(dangling).unwrap().validate().unwrap_err().to_string();
+        let e = CallFile::from_toml(dangling)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nowhere"), "{e}");
         let bad_answer = "[call]\ncaller='1'\nexophone='2'\n[[applet]]\nkind='connect'\nurl='/c'\nanswers=['maybe']\n";
-        assert!(CallFile::from_toml(bad_answer).unwrap_err().contains("maybe"));
+        assert!(CallFile::from_toml(bad_answer)
+            .unwrap_err()
+            .contains("maybe"));
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::call::{Applet, AttemptOutcome, CallFile, DialSpec, GatherSpec, LegsForm, PassthruMode, PassthruSpec, StatusFormat};
+use crate::call::{
+    Applet, AttemptOutcome, CallFile, DialSpec, GatherSpec, LegsForm, PassthruMode, PassthruSpec,
+    StatusFormat,
+};
 use crate::http::{redact, resolve, Answer, Client};
 use crate::judge::{self, ConnectPlan, Findings, Media};
 use crate::params::{multipart, CallState, DialResult, Leg};
@@ -31,7 +34,14 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { base: None, legs_form: None, status_format: None, check_audio: true, timeout: crate::http::EXOTEL_TIMEOUT, start: None }
+        Self {
+            base: None,
+            legs_form: None,
+            status_format: None,
+            check_audio: true,
+            timeout: crate::http::EXOTEL_TIMEOUT,
+            start: None,
+        }
     }
 }
 
@@ -60,7 +70,15 @@ trait AudioUrls {
 }
 
 fn media_audio<'a>(m: impl IntoIterator<Item = &'a Media>) -> Vec<String> {
-    m.into_iter().filter_map(|m| if let Media::Audio(u) = m { Some(u.clone()) } else { None }).collect()
+    m.into_iter()
+        .filter_map(|m| {
+            if let Media::Audio(u) = m {
+                Some(u.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 impl AudioUrls for ConnectPlan {
@@ -79,7 +97,13 @@ impl AudioUrls for judge::GatherPlan {
 }
 impl AudioUrls for judge::PlaybackPlan {
     fn audio(&self) -> Vec<String> {
-        media_audio(self.start.iter().map(|(_, m)| m).chain(self.during.iter().map(|(_, _, m)| m)).chain(self.end.iter()))
+        media_audio(
+            self.start
+                .iter()
+                .map(|(_, m)| m)
+                .chain(self.during.iter().map(|(_, _, m)| m))
+                .chain(self.end.iter()),
+        )
     }
 }
 impl AudioUrls for Vec<Media> {
@@ -96,7 +120,8 @@ impl AudioUrls for Vec<String> {
 /// A fresh CallSid: 32 hex characters like Exotel's, from the clock and pid.
 fn new_call_sid() -> String {
     let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() as u128;
-    let mix = nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u128::from(std::process::id()).rotate_left(64);
+    let mix =
+        nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u128::from(std::process::id()).rotate_left(64);
     format!("{:032x}", mix)[..32].to_owned()
 }
 
@@ -139,7 +164,13 @@ impl<'a> Sim<'a> {
             direction: st.direction.as_str().into(),
             ..Transcript::default()
         };
-        Self { call, opts, client: Client::new(opts.timeout), st, t }
+        Self {
+            call,
+            opts,
+            client: Client::new(opts.timeout),
+            st,
+            t,
+        }
     }
 
     fn play(&mut self) {
@@ -148,7 +179,9 @@ impl<'a> Sim<'a> {
         while i < self.call.applets.len() {
             steps += 1;
             if steps > MAX_STEPS {
-                self.t.failures.push(format!("the flow ran {MAX_STEPS} applets; it loops"));
+                self.t
+                    .failures
+                    .push(format!("the flow ran {MAX_STEPS} applets; it loops"));
                 break;
             }
             let applet = &self.call.applets[i];
@@ -156,17 +189,31 @@ impl<'a> Sim<'a> {
             let next = match applet {
                 Applet::Greeting(s) => self.greeting(&mut step, &s.url, &s.next),
                 Applet::Gather(s) => self.gather(&mut step, s),
-                Applet::Connect(s) => self.connect(&mut step, &s.dial(), true, s.max_fetches.unwrap_or(DEFAULT_MAX_FETCHES)),
+                Applet::Connect(s) => self.connect(
+                    &mut step,
+                    &s.dial(),
+                    true,
+                    s.max_fetches.unwrap_or(DEFAULT_MAX_FETCHES),
+                ),
                 Applet::Dialwhom(s) => self.connect(&mut step, s, false, 1),
                 Applet::Playback(s) => {
-                    let whom = self.st.dial.as_ref().map(|d| d.dial_whom.clone()).unwrap_or_default();
+                    let whom = self
+                        .st
+                        .dial
+                        .as_ref()
+                        .map(|d| d.dial_whom.clone())
+                        .unwrap_or_default();
                     self.playback(&mut step, &s.url, &whom);
                     next_of(&s.next)
                 }
                 Applet::Passthru(s) => self.passthru(&mut step, s),
                 Applet::Popup(s) => {
                     let d = self.st.dial.clone().unwrap_or_default();
-                    let events: &[&str] = if d.dial_call_status == "completed" { &["Dial", "Ringing", "Answered", "Terminal"] } else { &["Dial", "Ringing", "Terminal"] };
+                    let events: &[&str] = if d.dial_call_status == "completed" {
+                        &["Dial", "Ringing", "Answered", "Terminal"]
+                    } else {
+                        &["Dial", "Ringing", "Terminal"]
+                    };
                     self.popups(&mut step, &s.url, &d.dial_whom, events);
                     next_of(&s.next)
                 }
@@ -179,7 +226,12 @@ impl<'a> Sim<'a> {
             i = match next {
                 Next::Following => i + 1,
                 Next::To(t) if t == "hangup" => break,
-                Next::To(t) => match self.call.applets.iter().position(|a| a.id() == Some(t.as_str())) {
+                Next::To(t) => match self
+                    .call
+                    .applets
+                    .iter()
+                    .position(|a| a.id() == Some(t.as_str()))
+                {
                     Some(j) => j,
                     None => break,
                 },
@@ -205,7 +257,10 @@ impl<'a> Sim<'a> {
             role: role.into(),
             method: method.into(),
             url: redact(url),
-            sent_headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            sent_headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             query: query.to_vec(),
             ..Exchange::default()
         };
@@ -229,7 +284,10 @@ impl<'a> Sim<'a> {
                     .headers
                     .iter()
                     .map(|(k, v)| {
-                        let secret = matches!(k.as_str(), "set-cookie" | "authorization" | "proxy-authorization");
+                        let secret = matches!(
+                            k.as_str(),
+                            "set-cookie" | "authorization" | "proxy-authorization"
+                        );
                         (k.clone(), if secret { "***".to_owned() } else { v.clone() })
                     })
                     .collect();
@@ -268,8 +326,16 @@ impl<'a> Sim<'a> {
             let (a, ans) = self.exchange("audio", "GET", u, &[], &[], None);
             match ans {
                 Some(ans) if ans.status == 200 => {}
-                Some(ans) => ex.problems.push(format!("audio URL {} answered {}; Exotel needs 200", redact(u), ans.status)),
-                None => ex.problems.push(format!("audio URL {}: {}", redact(u), a.error.clone().unwrap_or_default())),
+                Some(ans) => ex.problems.push(format!(
+                    "audio URL {} answered {}; Exotel needs 200",
+                    redact(u),
+                    ans.status
+                )),
+                None => ex.problems.push(format!(
+                    "audio URL {}: {}",
+                    redact(u),
+                    a.error.clone().unwrap_or_default()
+                )),
             }
             step.record(a);
         }
@@ -288,14 +354,20 @@ impl<'a> Sim<'a> {
         want_ct: Option<&str>,
         judge_fn: &dyn Fn(&Answer) -> (Option<T>, Findings),
     ) -> Result<T, String> {
-        let headers: &[(&str, &str)] = if versioned { &[("Exotel-Version", "1.0")] } else { &[] };
+        let headers: &[(&str, &str)] = if versioned {
+            &[("Exotel-Version", "1.0")]
+        } else {
+            &[]
+        };
         let mut last_reason = String::new();
-        let candidates = std::iter::once((role.to_owned(), primary)).chain(fallback.map(|f| (format!("{role}-fallback").replace("primary-", ""), f)));
+        let candidates = std::iter::once((role.to_owned(), primary))
+            .chain(fallback.map(|f| (format!("{role}-fallback").replace("primary-", ""), f)));
         for (n, (r, url)) in candidates.enumerate() {
             let (mut ex, ans) = self.exchange(&r, "GET", url, query, headers, None);
             let verdict = ans.and_then(|a| {
                 if a.status != 200 {
-                    ex.problems.push(format!("answered HTTP {}; Exotel needs 200 OK", a.status));
+                    ex.problems
+                        .push(format!("answered HTTP {}; Exotel needs 200 OK", a.status));
                 }
                 if let Some(ct) = want_ct {
                     if let Some(p) = judge::content_type(a.header("content-type"), ct) {
@@ -331,7 +403,11 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        Err(if fallback.is_some() { format!("both the primary and the Fallback URL failed (last: {last_reason})") } else { format!("{last_reason}, and no Fallback URL is set") })
+        Err(if fallback.is_some() {
+            format!("both the primary and the Fallback URL failed (last: {last_reason})")
+        } else {
+            format!("{last_reason}, and no Fallback URL is set")
+        })
     }
 
     /// HEAD then GET, parity, exact Content-Type, then the judge.
@@ -352,7 +428,8 @@ impl<'a> Sim<'a> {
             return Err(why);
         };
         if get.status != 200 {
-            ex.problems.push(format!("answered HTTP {}; Exotel needs 200 OK", get.status));
+            ex.problems
+                .push(format!("answered HTTP {}; Exotel needs 200 OK", get.status));
         }
         if let Some(p) = judge::content_type(get.header("content-type"), want_ct) {
             ex.problems.push(p);
@@ -407,7 +484,16 @@ impl<'a> Sim<'a> {
 
     fn gather(&mut self, step: &mut Step, s: &GatherSpec) -> Next {
         let q = self.st.gather_query();
-        let plan = self.fetch_judged(step, "primary", &s.url, s.fallback.as_deref(), &q, true, Some("application/json"), &|a: &Answer| judge::gather(&a.body));
+        let plan = self.fetch_judged(
+            step,
+            "primary",
+            &s.url,
+            s.fallback.as_deref(),
+            &q,
+            true,
+            Some("application/json"),
+            &|a: &Answer| judge::gather(&a.body),
+        );
         let plan = match plan {
             Ok(p) => p,
             Err(why) => {
@@ -432,12 +518,18 @@ impl<'a> Sim<'a> {
         if pressed.is_empty() {
             step.say("the caller presses nothing");
             for _ in 0..plan.repeat_menu {
-                Self::hear(step, "caller", plan.repeat_prompt.as_ref().unwrap_or(&plan.prompt));
+                Self::hear(
+                    step,
+                    "caller",
+                    plan.repeat_prompt.as_ref().unwrap_or(&plan.prompt),
+                );
                 step.say("the caller presses nothing");
             }
             step.digits = None;
         } else {
-            step.say(format!("the caller presses {pressed}; Exotel passes on digits \"{digits}\""));
+            step.say(format!(
+                "the caller presses {pressed}; Exotel passes on digits \"{digits}\""
+            ));
             step.digits = Some(digits.clone());
             self.st.digits = Some(digits);
         }
@@ -454,7 +546,10 @@ impl<'a> Sim<'a> {
             let (mut ex, ans) = self.exchange(&format!("popup {ev}"), "GET", url, &q, &[], None);
             if let Some(a) = ans {
                 if a.status != 200 {
-                    ex.notes.push(format!("popup answered HTTP {}; Exotel expects 200 (the call goes on)", a.status));
+                    ex.notes.push(format!(
+                        "popup answered HTTP {}; Exotel expects 200 (the call goes on)",
+                        a.status
+                    ));
                 }
             }
             step.record(ex);
@@ -472,7 +567,12 @@ impl<'a> Sim<'a> {
                     }
                 }
                 if let Some((caller, callee, m)) = &p.during {
-                    step.say(format!("during the call ({}{}): \"{}\"", if *caller { "caller " } else { "" }, if *callee { "agent" } else { "" }, m.describe()));
+                    step.say(format!(
+                        "during the call ({}{}): \"{}\"",
+                        if *caller { "caller " } else { "" },
+                        if *callee { "agent" } else { "" },
+                        m.describe()
+                    ));
                 }
                 Some(p)
             }
@@ -484,7 +584,13 @@ impl<'a> Sim<'a> {
     }
 
     /// Connect (and Dial whom): fetch, dial, re-fetch, branch.
-    fn connect(&mut self, step: &mut Step, spec: &DialSpec, is_connect: bool, max_fetches: u32) -> Next {
+    fn connect(
+        &mut self,
+        step: &mut Step,
+        spec: &DialSpec,
+        is_connect: bool,
+        max_fetches: u32,
+    ) -> Next {
         let started_at = self.st.elapsed;
         let no_answer = spec.on_no_answer.clone().or_else(|| spec.next.clone());
         let no_dial = spec.on_no_dial.clone().or_else(|| no_answer.clone());
@@ -502,35 +608,69 @@ impl<'a> Sim<'a> {
         let mut legs: Vec<Leg> = Vec::new();
         loop {
             let batches: Vec<Vec<String>> = match plan.parallel {
-                Some(n) => plan.numbers.chunks(n.max(1)).map(<[String]>::to_vec).collect(),
+                Some(n) => plan
+                    .numbers
+                    .chunks(n.max(1))
+                    .map(<[String]>::to_vec)
+                    .collect(),
                 None => plan.numbers.iter().map(|n| vec![n.clone()]).collect(),
             };
             for batch in batches {
                 let outcome = match &spec.answers {
-                    None => if attempt_no == 0 { AttemptOutcome::Answered } else { AttemptOutcome::NoAnswer },
-                    Some(v) => v.get(attempt_no).copied().unwrap_or(AttemptOutcome::NoAnswer),
+                    None => {
+                        if attempt_no == 0 {
+                            AttemptOutcome::Answered
+                        } else {
+                            AttemptOutcome::NoAnswer
+                        }
+                    }
+                    Some(v) => v
+                        .get(attempt_no)
+                        .copied()
+                        .unwrap_or(AttemptOutcome::NoAnswer),
                 };
                 attempt_no += 1;
                 let answered = outcome == AttemptOutcome::Answered;
                 self.t.rang.extend(batch.iter().cloned());
-                let kind = if batch.len() > 1 { "parallel" } else { "single" };
-                step.say(format!("ringing {} ({kind}); the caller hears {}", batch.join(" + "), plan.music_on_hold.replace('_', " ")));
+                let kind = if batch.len() > 1 {
+                    "parallel"
+                } else {
+                    "single"
+                };
+                step.say(format!(
+                    "ringing {} ({kind}); the caller hears {}",
+                    batch.join(" + "),
+                    plan.music_on_hold.replace('_', " ")
+                ));
                 if let Some(p) = &spec.popup {
                     for n in &batch {
                         self.popups(step, p, n, &["Dial", "Ringing"]);
                     }
                 }
                 let ring = match outcome {
-                    AttemptOutcome::Answered => i64::from(spec.ring_seconds.unwrap_or(5)).min(plan.max_ringing_duration),
+                    AttemptOutcome::Answered => {
+                        i64::from(spec.ring_seconds.unwrap_or(5)).min(plan.max_ringing_duration)
+                    }
                     AttemptOutcome::NoAnswer => plan.max_ringing_duration,
                     AttemptOutcome::Busy | AttemptOutcome::Failed => 2,
                 };
                 self.st.elapsed += ring;
-                let talk = if answered { i64::from(spec.talk_seconds.unwrap_or(30)).min(plan.max_conversation_duration) } else { 0 };
-                let exophone = plan.outgoing_phone_number.clone().unwrap_or_else(|| self.st.to.clone());
+                let talk = if answered {
+                    i64::from(spec.talk_seconds.unwrap_or(30)).min(plan.max_conversation_duration)
+                } else {
+                    0
+                };
+                let exophone = plan
+                    .outgoing_phone_number
+                    .clone()
+                    .unwrap_or_else(|| self.st.to.clone());
                 for (k, n) in batch.iter().enumerate() {
                     let this = answered && k == 0;
-                    let (code, cause) = if this || !answered { outcome.cause() } else { ("ORIGINATOR_CANCEL", "487") };
+                    let (code, cause) = if this || !answered {
+                        outcome.cause()
+                    } else {
+                        ("ORIGINATOR_CANCEL", "487")
+                    };
                     legs.push(Leg {
                         number: n.clone(),
                         kind: kind.into(),
@@ -538,19 +678,44 @@ impl<'a> Sim<'a> {
                         caller_id: exophone.clone(),
                         cause_code: code.into(),
                         cause: cause.into(),
-                        disconnected_by: this.then(|| spec.disconnected_by.clone().unwrap_or_else(|| "Callee".into())),
-                        answered_by: spec.amd.as_ref().map(|a| if this { a.answered_by.clone() } else { "NA".into() }),
-                        amd_cause: spec.amd.as_ref().map(|a| if this { a.cause.clone() } else { String::new() }),
+                        disconnected_by: this.then(|| {
+                            spec.disconnected_by
+                                .clone()
+                                .unwrap_or_else(|| "Callee".into())
+                        }),
+                        answered_by: spec.amd.as_ref().map(|a| {
+                            if this {
+                                a.answered_by.clone()
+                            } else {
+                                "NA".into()
+                            }
+                        }),
+                        amd_cause: spec.amd.as_ref().map(|a| {
+                            if this {
+                                a.cause.clone()
+                            } else {
+                                String::new()
+                            }
+                        }),
                     });
                 }
                 let whom = batch[0].clone();
-                let mut att = Attempt { numbers: batch.clone(), outcome: outcome.dial_call_status().into(), answered: None, answered_by: None, talk_seconds: talk };
+                let mut att = Attempt {
+                    numbers: batch.clone(),
+                    outcome: outcome.dial_call_status().into(),
+                    answered: None,
+                    answered_by: None,
+                    talk_seconds: talk,
+                };
                 if answered {
                     att.answered = Some(whom.clone());
                     att.answered_by = spec.amd.as_ref().map(|a| a.answered_by.clone());
                     step.say(format!(
                         "{whom} answers after {ring} s{}",
-                        spec.amd.as_ref().map(|a| format!(" (AMD: {} {})", a.answered_by, a.cause)).unwrap_or_default()
+                        spec.amd
+                            .as_ref()
+                            .map(|a| format!(" (AMD: {} {})", a.answered_by, a.cause))
+                            .unwrap_or_default()
                     ));
                     if let Some(p) = &spec.popup {
                         self.popups(step, p, &whom, &["Answered"]);
@@ -565,7 +730,11 @@ impl<'a> Sim<'a> {
                         }
                     }
                 } else {
-                    step.say(format!("{}: {}", batch.join(" + "), outcome.dial_call_status()));
+                    step.say(format!(
+                        "{}: {}",
+                        batch.join(" + "),
+                        outcome.dial_call_status()
+                    ));
                     if let Some(p) = &spec.popup {
                         for n in &batch {
                             self.popups(step, p, n, &["Terminal"]);
@@ -592,7 +761,12 @@ impl<'a> Sim<'a> {
                     dial_whom: whom,
                     call_type: if answered { "completed" } else { "incomplete" }.into(),
                     legs: legs.clone(),
-                    recording_url: (answered && plan.record).then(|| format!("https://recordings.exoedge-sim.invalid/{}.mp3", self.st.call_sid)),
+                    recording_url: (answered && plan.record).then(|| {
+                        format!(
+                            "https://recordings.exoedge-sim.invalid/{}.mp3",
+                            self.st.call_sid
+                        )
+                    }),
                     outgoing_phone_number: Some(exophone),
                 });
                 step.attempts.push(att);
@@ -606,7 +780,9 @@ impl<'a> Sim<'a> {
                 break;
             }
             if fetches >= max_fetches {
-                step.say(format!("stopping after {fetches} fetches (max_fetches; a simulator guard)"));
+                step.say(format!(
+                    "stopping after {fetches} fetches (max_fetches; a simulator guard)"
+                ));
                 break;
             }
             fetches += 1;
@@ -624,7 +800,9 @@ impl<'a> Sim<'a> {
                     plan = p;
                 }
                 Err(why) => {
-                    step.say(format!("the re-fetch failed ({why}); Exotel ends the Connect"));
+                    step.say(format!(
+                        "the re-fetch failed ({why}); Exotel ends the Connect"
+                    ));
                     break;
                 }
             }
@@ -634,14 +812,40 @@ impl<'a> Sim<'a> {
         next_of(&no_answer)
     }
 
-    fn fetch_connect(&mut self, step: &mut Step, spec: &DialSpec, is_connect: bool, role: &str) -> Result<ConnectPlan, String> {
-        let q = if is_connect { self.st.connect_query() } else { self.st.dialwhom_query() };
-        if is_connect {
-            self.fetch_judged(step, role, &spec.url, spec.fallback.as_deref(), &q, true, Some("application/json"), &|a: &Answer| judge::connect(&a.body))
+    fn fetch_connect(
+        &mut self,
+        step: &mut Step,
+        spec: &DialSpec,
+        is_connect: bool,
+        role: &str,
+    ) -> Result<ConnectPlan, String> {
+        let q = if is_connect {
+            self.st.connect_query()
         } else {
-            let numbers = self.fetch_judged(step, role, &spec.url, spec.fallback.as_deref(), &q, false, None, &|a: &Answer| {
-                judge::dialwhom(&a.body, a.header("content-type"))
-            })?;
+            self.st.dialwhom_query()
+        };
+        if is_connect {
+            self.fetch_judged(
+                step,
+                role,
+                &spec.url,
+                spec.fallback.as_deref(),
+                &q,
+                true,
+                Some("application/json"),
+                &|a: &Answer| judge::connect(&a.body),
+            )
+        } else {
+            let numbers = self.fetch_judged(
+                step,
+                role,
+                &spec.url,
+                spec.fallback.as_deref(),
+                &q,
+                false,
+                None,
+                &|a: &Answer| judge::dialwhom(&a.body, a.header("content-type")),
+            )?;
             Ok(ConnectPlan {
                 numbers,
                 fetch_after_attempt: false,
@@ -664,7 +868,8 @@ impl<'a> Sim<'a> {
             step.say("async passthru: Exotel does not wait for the answer and goes on");
             if let Some(a) = &ans {
                 if a.status != 200 {
-                    ex.notes.push(format!("answered HTTP {} (async: only recorded)", a.status));
+                    ex.notes
+                        .push(format!("answered HTTP {} (async: only recorded)", a.status));
                 }
             }
             step.record(ex);
@@ -673,13 +878,18 @@ impl<'a> Sim<'a> {
         }
         if let Some(a) = &ans {
             if a.status >= 500 {
-                ex.notes.push(format!("HTTP {} looks like a server error, not a deliberate branch", a.status));
+                ex.notes.push(format!(
+                    "HTTP {} looks like a server error, not a deliberate branch",
+                    a.status
+                ));
             }
         }
         let why = ex.error.clone();
         step.record(ex);
         let (branch, next) = match (&ans, why) {
-            (Some(a), _) if a.status == 200 => ("Once the URL returns OK (200 OK)", next_of(&s.next)),
+            (Some(a), _) if a.status == 200 => {
+                ("Once the URL returns OK (200 OK)", next_of(&s.next))
+            }
             (Some(_), _) => ("If the url returns anything else", else_next),
             (None, why) => {
                 step.failure = Some(format!(
@@ -689,25 +899,43 @@ impl<'a> Sim<'a> {
                 ("If the url returns anything else", else_next)
             }
         };
-        let code = ans.as_ref().map_or_else(|| "no answer".to_owned(), |a| a.status.to_string());
+        let code = ans
+            .as_ref()
+            .map_or_else(|| "no answer".to_owned(), |a| a.status.to_string());
         step.say(format!("{code}: branch \"{branch}\""));
         step.branch = Some(branch.into());
         next
     }
 
     fn status_callback(&mut self) {
-        let Some(sc) = &self.call.status_callback else { return };
+        let Some(sc) = &self.call.status_callback else {
+            return;
+        };
         let format = self.opts.status_format.unwrap_or(sc.format);
         let (ct, body) = match format {
-            StatusFormat::Multipart => multipart(&self.st.status_form(), &format!("exoedgesim{}", &self.st.call_sid[..8.min(self.st.call_sid.len())])),
-            StatusFormat::Json => ("application/json".to_owned(), serde_json::to_vec(&self.st.status_json()).unwrap_or_default()),
+            StatusFormat::Multipart => multipart(
+                &self.st.status_form(),
+                &format!(
+                    "exoedgesim{}",
+                    &self.st.call_sid[..8.min(self.st.call_sid.len())]
+                ),
+            ),
+            StatusFormat::Json => (
+                "application/json".to_owned(),
+                serde_json::to_vec(&self.st.status_json()).unwrap_or_default(),
+            ),
         };
         let (mut ex, ans) = self.exchange("status", "POST", &sc.url, &[], &[], Some((&ct, &body)));
         match ans {
             Some(a) if a.status == 200 => {}
             Some(a) => {
-                ex.problems.push(format!("StatusCallback answered HTTP {}; Exotel expects 200", a.status));
-                self.t.failures.push(format!("StatusCallback answered HTTP {}", a.status));
+                ex.problems.push(format!(
+                    "StatusCallback answered HTTP {}; Exotel expects 200",
+                    a.status
+                ));
+                self.t
+                    .failures
+                    .push(format!("StatusCallback answered HTTP {}", a.status));
             }
             None => {
                 let why = ex.error.clone().unwrap_or_default();

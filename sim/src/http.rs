@@ -42,9 +42,16 @@ pub fn resolve(url: &str, base: Option<&str>) -> Result<Target, UrlError> {
         url.to_owned()
     } else {
         let base = base.ok_or_else(|| UrlError::NoBase(url.to_owned()))?;
-        format!("{}/{}", base.trim_end_matches('/'), url.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            url.trim_start_matches('/')
+        )
     };
-    let mut u = Url::parse(&full).map_err(|e| UrlError::Invalid { url: redact(&full), why: e.to_string() })?;
+    let mut u = Url::parse(&full).map_err(|e| UrlError::Invalid {
+        url: redact(&full),
+        why: e.to_string(),
+    })?;
     let authorization = if u.username().is_empty() && u.password().is_none() {
         None
     } else {
@@ -52,13 +59,21 @@ pub fn resolve(url: &str, base: Option<&str>) -> Result<Target, UrlError> {
         let pass = decode(u.password().unwrap_or(""));
         let _ = u.set_username("");
         let _ = u.set_password(None);
-        Some(format!("Basic {}", base64(format!("{user}:{pass}").as_bytes())))
+        Some(format!(
+            "Basic {}",
+            base64(format!("{user}:{pass}").as_bytes())
+        ))
     };
-    Ok(Target { url: u, authorization })
+    Ok(Target {
+        url: u,
+        authorization,
+    })
 }
 
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Standard base64 with padding; a dozen lines rather than a dependency.
@@ -66,7 +81,9 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -81,14 +98,24 @@ fn base64(data: &[u8]) -> String {
 /// Query keys whose values are secrets.
 fn secret_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    ["token", "secret", "key", "password", "sig", "auth"].iter().any(|s| k.contains(s))
+    ["token", "secret", "key", "password", "sig", "auth"]
+        .iter()
+        .any(|s| k.contains(s))
 }
 
 /// A URL fit to print: no password, no `/t/<token>/` segment, no secret
 /// query values. Unparseable text is cut to its scheme and host.
 pub fn redact(raw: &str) -> String {
     let Ok(mut u) = Url::parse(raw) else {
-        return raw.split('@').next_back().unwrap_or("").split('/').take(3).collect::<Vec<_>>().join("/") + "/…";
+        return raw
+            .split('@')
+            .next_back()
+            .unwrap_or("")
+            .split('/')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("/")
+            + "/…";
     };
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));
@@ -107,7 +134,11 @@ pub fn redact(raw: &str) -> String {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let v = if secret_key(&k) { "***".to_owned() } else { v.into_owned() };
+                let v = if secret_key(&k) {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -132,7 +163,10 @@ pub struct Answer {
 impl Answer {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -164,7 +198,10 @@ impl Client {
             .max_redirects(0)
             .user_agent("exoedge-sim (Exotel simulator)")
             .build();
-        Self { agent: config.into(), timeout }
+        Self {
+            agent: config.into(),
+            timeout,
+        }
     }
 
     /// Sends one request: `query` is appended to whatever query the URL
@@ -213,20 +250,35 @@ impl Client {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = if method == "HEAD" {
             String::new()
         } else {
-            resp.body_mut().read_to_string().map_err(|e| self.classify(e, elapsed()))?
+            resp.body_mut()
+                .read_to_string()
+                .map_err(|e| self.classify(e, elapsed()))?
         };
-        Ok(Answer { status, headers, body, elapsed_ms: elapsed() })
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            elapsed_ms: elapsed(),
+        })
     }
 
     fn classify(&self, e: ureq::Error, elapsed_ms: u64) -> FetchError {
         match e {
             ureq::Error::Timeout(_) => FetchError::Timeout(elapsed_ms),
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || elapsed_ms >= self.timeout.as_millis() as u64 => {
+            ureq::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::TimedOut
+                    || elapsed_ms >= self.timeout.as_millis() as u64 =>
+            {
                 FetchError::Timeout(elapsed_ms)
             }
             other => FetchError::Unreachable(redact_error(&other.to_string())),
@@ -237,7 +289,13 @@ impl Client {
 /// Error texts may quote the URL; keep secrets out of them too.
 fn redact_error(s: &str) -> String {
     s.split_whitespace()
-        .map(|w| if w.contains("://") { redact(w.trim_matches(|c| c == '"' || c == '\'' || c == ',')) } else { w.to_owned() })
+        .map(|w| {
+            if w.contains("://") {
+                redact(w.trim_matches(|c| c == '"' || c == '\'' || c == ','))
+            } else {
+                w.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -248,20 +306,37 @@ mod tests {
 
     #[test]
     fn resolves_against_base_keeping_the_token_prefix() {
-        let t = resolve("/exotel/connect?x=1", Some("http://127.0.0.1:8787/t/secret-token-123/")).unwrap();
-        assert_eq!(t.url.as_str(), "http://127.0.0.1:8787/t/secret-token-123/exotel/connect?x=1");
+        let t = resolve(
+            "/exotel/connect?x=1",
+            Some("http://127.0.0.1:8787/t/secret-token-123/"),
+        )
+        .unwrap();
+        assert_eq!(
+            t.url.as_str(),
+            "http://127.0.0.1:8787/t/secret-token-123/exotel/connect?x=1"
+        );
         assert!(t.authorization.is_none());
         let abs = resolve("https://h.example/a", Some("http://ignored")).unwrap();
         assert_eq!(abs.url.as_str(), "https://h.example/a");
-        assert_eq!(resolve("/a", None).unwrap_err(), UrlError::NoBase("/a".into()));
+        assert_eq!(
+            resolve("/a", None).unwrap_err(),
+            UrlError::NoBase("/a".into())
+        );
     }
 
     #[test]
     fn credentials_become_a_basic_header() {
-        let t = resolve("/exotel/greeting", Some("http://exotel:tok%40en@127.0.0.1:8787")).unwrap();
+        let t = resolve(
+            "/exotel/greeting",
+            Some("http://exotel:tok%40en@127.0.0.1:8787"),
+        )
+        .unwrap();
         assert_eq!(t.url.as_str(), "http://127.0.0.1:8787/exotel/greeting");
         // base64("exotel:tok@en")
-        assert_eq!(t.authorization.as_deref(), Some("Basic ZXhvdGVsOnRva0Blbg=="));
+        assert_eq!(
+            t.authorization.as_deref(),
+            Some("Basic ZXhvdGVsOnRva0Blbg==")
+        );
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
@@ -269,7 +344,10 @@ mod tests {
 
     #[test]
     fn redaction_hides_every_secret() {
-        assert_eq!(redact("http://u:pw@h.example/t/abc123/exotel/x?token=zz&a=1"), "http://u:***@h.example/t/***/exotel/x?token=***&a=1");
+        assert_eq!(
+            redact("http://u:pw@h.example/t/abc123/exotel/x?token=zz&a=1"),
+            "http://u:***@h.example/t/***/exotel/x?token=***&a=1"
+        );
         assert!(!redact_error("error for http://u:pw@h.example/t/abc/x: refused").contains("abc"));
     }
 }

@@ -36,15 +36,30 @@ impl Findings {
 /// parameters (Exotel says "and nothing else").
 pub fn content_type(got: Option<&str>, want: &str) -> Option<String> {
     match got {
-        None => Some(format!("no Content-Type header; Exotel needs exactly {want}")),
+        None => Some(format!(
+            "no Content-Type header; Exotel needs exactly {want}"
+        )),
         Some(g) if g.trim().eq_ignore_ascii_case(want) => None,
-        Some(g) => Some(format!("Content-Type is {g:?}; Exotel needs exactly {want:?} and nothing else")),
+        Some(g) => Some(format!(
+            "Content-Type is {g:?}; Exotel needs exactly {want:?} and nothing else"
+        )),
     }
 }
 
 /// Headers whose values legitimately differ between two responses, or
 /// between HEAD and GET at the transport level.
-const VOLATILE: &[&str] = &["date", "connection", "keep-alive", "transfer-encoding", "cf-ray", "age", "server-timing", "report-to", "nel", "x-request-id"];
+const VOLATILE: &[&str] = &[
+    "date",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "cf-ray",
+    "age",
+    "server-timing",
+    "report-to",
+    "nel",
+    "x-request-id",
+];
 
 /// HEAD must return "the exact same headers" as GET (seed 17040, 17874).
 /// `Content-Length` may be missing on HEAD; when present it must match.
@@ -64,14 +79,24 @@ pub fn header_parity(head: &[(String, String)], get: &[(String, String)]) -> Vec
     for (k, gv) in &g {
         match h.get(k) {
             None if k == "content-length" => {}
-            None => out.push(format!("HEAD lacks the {k} header that GET sends ({})", gv.join(", "))),
-            Some(hv) if hv != gv => out.push(format!("HEAD sends {k}: {} but GET sends {k}: {}", hv.join(", "), gv.join(", "))),
+            None => out.push(format!(
+                "HEAD lacks the {k} header that GET sends ({})",
+                gv.join(", ")
+            )),
+            Some(hv) if hv != gv => out.push(format!(
+                "HEAD sends {k}: {} but GET sends {k}: {}",
+                hv.join(", "),
+                gv.join(", ")
+            )),
             Some(_) => {}
         }
     }
     for (k, hv) in &h {
         if !g.contains_key(k) {
-            out.push(format!("HEAD sends a {k} header ({}) that GET does not", hv.join(", ")));
+            out.push(format!(
+                "HEAD sends a {k} header ({}) that GET does not",
+                hv.join(", ")
+            ));
         }
     }
     out
@@ -87,7 +112,9 @@ pub fn is_destination(s: &str) -> bool {
     if let Some(user) = s.strip_prefix("sip:") {
         return !user.is_empty() && !user.contains(char::is_whitespace);
     }
-    s.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+    s.strip_prefix('+').is_some_and(|d| {
+        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    })
 }
 
 /// A number in a Dial whom text body: E.164, or the national digits the
@@ -100,7 +127,10 @@ fn parse_object(body: &str, f: &mut Findings) -> Option<Map<String, Value>> {
     match serde_json::from_str::<Value>(body) {
         Ok(Value::Object(m)) => Some(m),
         Ok(other) => {
-            f.bad(format!("the body is JSON but not an object (it is {})", kind(&other)));
+            f.bad(format!(
+                "the body is JSON but not an object (it is {})",
+                kind(&other)
+            ));
             None
         }
         Err(e) => {
@@ -124,7 +154,9 @@ fn kind(v: &Value) -> &'static str {
 fn unknown(m: &Map<String, Value>, known: &[&str], at: &str, f: &mut Findings) {
     for k in m.keys() {
         if !known.contains(&k.as_str()) {
-            f.note(format!("{at}{k} is not a field Exotel knows; it is ignored"));
+            f.note(format!(
+                "{at}{k} is not a field Exotel knows; it is ignored"
+            ));
         }
     }
 }
@@ -137,7 +169,14 @@ fn want_bool(m: &Map<String, Value>, k: &str, at: &str, f: &mut Findings) {
     }
 }
 
-fn want_int(m: &Map<String, Value>, k: &str, at: &str, min: i64, max: i64, f: &mut Findings) -> Option<i64> {
+fn want_int(
+    m: &Map<String, Value>,
+    k: &str,
+    at: &str,
+    min: i64,
+    max: i64,
+    f: &mut Findings,
+) -> Option<i64> {
     let v = m.get(k)?;
     match v.as_i64() {
         Some(n) if (min..=max).contains(&n) => Some(n),
@@ -152,12 +191,21 @@ fn want_int(m: &Map<String, Value>, k: &str, at: &str, min: i64, max: i64, f: &m
     }
 }
 
-fn want_one_of(m: &Map<String, Value>, k: &str, at: &str, allowed: &[&str], f: &mut Findings) -> Option<String> {
+fn want_one_of(
+    m: &Map<String, Value>,
+    k: &str,
+    at: &str,
+    allowed: &[&str],
+    f: &mut Findings,
+) -> Option<String> {
     let v = m.get(k)?;
     match v.as_str() {
         Some(s) if allowed.contains(&s) => Some(s.to_owned()),
         _ => {
-            f.bad(format!("{at}{k} is {v}; Exotel accepts {}", allowed.join(", ")));
+            f.bad(format!(
+                "{at}{k} is {v}; Exotel accepts {}",
+                allowed.join(", ")
+            ));
             None
         }
     }
@@ -186,7 +234,9 @@ impl Media {
 fn typed_media(m: &Map<String, Value>, at: &str, f: &mut Findings) -> Option<Media> {
     let ty = match m.get("type") {
         None => {
-            f.bad(format!("{at}type is missing; Exotel needs \"text\" or \"audio_url\""));
+            f.bad(format!(
+                "{at}type is missing; Exotel needs \"text\" or \"audio_url\""
+            ));
             return None;
         }
         Some(_) => want_one_of(m, "type", at, &["text", "audio_url"], f)?,
@@ -204,7 +254,9 @@ fn typed_media(m: &Map<String, Value>, at: &str, f: &mut Findings) -> Option<Med
     };
     if ty == "audio_url" {
         if !is_http_url(&value) {
-            f.bad(format!("{at}value {value:?} is not an http(s) URL, which Exotel requires for audio_url"));
+            f.bad(format!(
+                "{at}value {value:?} is not an http(s) URL, which Exotel requires for audio_url"
+            ));
             return None;
         }
         return Some(Media::Audio(value));
@@ -215,7 +267,10 @@ fn typed_media(m: &Map<String, Value>, at: &str, f: &mut Findings) -> Option<Med
 /// `{"text": ...}` or `{"audio_url": ...}` (Gather prompts).
 fn keyed_prompt(v: &Value, at: &str, f: &mut Findings) -> Option<Media> {
     let Some(m) = v.as_object() else {
-        f.bad(format!("{at} must be an object with \"text\" or \"audio_url\", got {}", kind(v)));
+        f.bad(format!(
+            "{at} must be an object with \"text\" or \"audio_url\", got {}",
+            kind(v)
+        ));
         return None;
     };
     unknown(m, &["text", "audio_url"], &format!("{at}."), f);
@@ -227,7 +282,9 @@ fn keyed_prompt(v: &Value, at: &str, f: &mut Findings) -> Option<Media> {
             None
         }
         (Some(_), Some(_)) => {
-            f.bad(format!("{at} has both text and audio_url; Exotel takes one"));
+            f.bad(format!(
+                "{at} has both text and audio_url; Exotel takes one"
+            ));
             None
         }
         (Some(t), None) => {
@@ -267,13 +324,23 @@ pub struct ConnectPlan {
 /// Programmable Connect v1.0 (seed 17240-17300).
 pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
     let mut f = Findings::default();
-    let Some(m) = parse_object(body, &mut f) else { return (None, f) };
+    let Some(m) = parse_object(body, &mut f) else {
+        return (None, f);
+    };
     unknown(
         &m,
         &[
-            "fetch_after_attempt", "destination", "outgoing_phone_number", "record", "recording_channels",
-            "max_ringing_duration", "max_conversation_duration", "music_on_hold", "parallel_ringing",
-            "dial_passthru_event_url", "start_call_playback",
+            "fetch_after_attempt",
+            "destination",
+            "outgoing_phone_number",
+            "record",
+            "recording_channels",
+            "max_ringing_duration",
+            "max_conversation_duration",
+            "music_on_hold",
+            "parallel_ringing",
+            "dial_passthru_event_url",
+            "start_call_playback",
         ],
         "",
         &mut f,
@@ -283,7 +350,9 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
         None => f.bad("destination is missing; it is mandatory"),
         Some(Value::Object(d)) => match d.get("numbers") {
             None => f.bad("destination.numbers is missing; it is mandatory"),
-            Some(Value::Array(a)) if a.is_empty() => f.bad("destination.numbers is empty; Exotel has nobody to dial"),
+            Some(Value::Array(a)) if a.is_empty() => {
+                f.bad("destination.numbers is empty; Exotel has nobody to dial")
+            }
             Some(Value::Array(a)) => {
                 for (i, n) in a.iter().enumerate() {
                     match n.as_str() {
@@ -296,9 +365,15 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
                     f.bad("destination.numbers mixes sip: users and phone numbers; Exotel does not intermix them");
                 }
             }
-            Some(other) => f.bad(format!("destination.numbers must be an array, got {}", kind(other))),
+            Some(other) => f.bad(format!(
+                "destination.numbers must be an array, got {}",
+                kind(other)
+            )),
         },
-        Some(other) => f.bad(format!("destination must be an object with numbers, got {}", kind(other))),
+        Some(other) => f.bad(format!(
+            "destination must be an object with numbers, got {}",
+            kind(other)
+        )),
     }
     want_bool(&m, "fetch_after_attempt", "", &mut f);
     want_bool(&m, "record", "", &mut f);
@@ -310,7 +385,13 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
         match v.as_object() {
             None => f.bad(format!("music_on_hold must be an object, got {}", kind(v))),
             Some(o) => {
-                if let Some(t) = want_one_of(o, "type", "music_on_hold.", &["default_tone", "operator_tone", "custom_tone"], &mut f) {
+                if let Some(t) = want_one_of(
+                    o,
+                    "type",
+                    "music_on_hold.",
+                    &["default_tone", "operator_tone", "custom_tone"],
+                    &mut f,
+                ) {
                     if t == "custom_tone" {
                         match o.get("value").and_then(Value::as_str) {
                             Some(u) if is_http_url(u) => moh = format!("custom_tone {u}"),
@@ -328,10 +409,21 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
     let mut parallel = None;
     if let Some(v) = m.get("parallel_ringing") {
         match v.as_object() {
-            None => f.bad(format!("parallel_ringing must be an object, got {}", kind(v))),
+            None => f.bad(format!(
+                "parallel_ringing must be an object, got {}",
+                kind(v)
+            )),
             Some(o) => {
                 want_bool(o, "activate", "parallel_ringing.", &mut f);
-                let n = want_int(o, "max_parallel_attempts", "parallel_ringing.", 1, 10, &mut f).unwrap_or(5);
+                let n = want_int(
+                    o,
+                    "max_parallel_attempts",
+                    "parallel_ringing.",
+                    1,
+                    10,
+                    &mut f,
+                )
+                .unwrap_or(5);
                 if o.get("activate").and_then(Value::as_bool) == Some(true) {
                     parallel = Some(n as usize);
                 }
@@ -343,17 +435,24 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
             f.bad(format!("dial_passthru_event_url {v} is not an http(s) URL"));
         }
     }
-    let outgoing = m.get("outgoing_phone_number").and_then(|v| match v.as_str() {
-        Some(s) => Some(s.to_owned()),
-        None => {
-            f.bad(format!("outgoing_phone_number must be a string, got {v}"));
-            None
-        }
-    });
-    let start = m.get("start_call_playback").and_then(|v| start_playback(v, "start_call_playback.", &mut f));
+    let outgoing = m
+        .get("outgoing_phone_number")
+        .and_then(|v| match v.as_str() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                f.bad(format!("outgoing_phone_number must be a string, got {v}"));
+                None
+            }
+        });
+    let start = m
+        .get("start_call_playback")
+        .and_then(|v| start_playback(v, "start_call_playback.", &mut f));
     let plan = ConnectPlan {
         numbers,
-        fetch_after_attempt: m.get("fetch_after_attempt").and_then(Value::as_bool).unwrap_or(false),
+        fetch_after_attempt: m
+            .get("fetch_after_attempt")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         max_ringing_duration: ring,
         max_conversation_duration: talk,
         parallel,
@@ -367,13 +466,19 @@ pub fn connect(body: &str) -> (Option<ConnectPlan>, Findings) {
 
 fn start_playback(v: &Value, at: &str, f: &mut Findings) -> Option<(bool, Media)> {
     let Some(o) = v.as_object() else {
-        f.bad(format!("{} must be an object, got {}", at.trim_end_matches('.'), kind(v)));
+        f.bad(format!(
+            "{} must be an object, got {}",
+            at.trim_end_matches('.'),
+            kind(v)
+        ));
         return None;
     };
     unknown(o, &["playback_to", "type", "value"], at, f);
     let to = match o.get("playback_to") {
         None => {
-            f.bad(format!("{at}playback_to is missing; Exotel needs \"both\" or \"callee\""));
+            f.bad(format!(
+                "{at}playback_to is missing; Exotel needs \"both\" or \"callee\""
+            ));
             None
         }
         Some(_) => want_one_of(o, "playback_to", at, &["both", "callee"], f),
@@ -400,10 +505,19 @@ pub struct GatherPlan {
 /// Gather v1.0 (seed 17467-17528).
 pub fn gather(body: &str) -> (Option<GatherPlan>, Findings) {
     let mut f = Findings::default();
-    let Some(m) = parse_object(body, &mut f) else { return (None, f) };
+    let Some(m) = parse_object(body, &mut f) else {
+        return (None, f);
+    };
     unknown(
         &m,
-        &["gather_prompt", "max_input_digits", "finish_on_key", "input_timeout", "repeat_menu", "repeat_gather_prompt"],
+        &[
+            "gather_prompt",
+            "max_input_digits",
+            "finish_on_key",
+            "input_timeout",
+            "repeat_menu",
+            "repeat_gather_prompt",
+        ],
         "",
         &mut f,
     );
@@ -417,16 +531,33 @@ pub fn gather(body: &str) -> (Option<GatherPlan>, Findings) {
     let max = want_int(&m, "max_input_digits", "", 1, 255, &mut f).unwrap_or(255) as usize;
     let finish = match m.get("finish_on_key") {
         None | Some(Value::Null) => "#".to_owned(),
-        Some(Value::String(s)) if s.is_empty() || s == "*" || s == "#" || (s.len() == 1 && s.as_bytes()[0].is_ascii_digit()) => s.clone(),
+        Some(Value::String(s))
+            if s.is_empty()
+                || s == "*"
+                || s == "#"
+                || (s.len() == 1 && s.as_bytes()[0].is_ascii_digit()) =>
+        {
+            s.clone()
+        }
         Some(v) => {
-            f.bad(format!("finish_on_key is {v}; Exotel accepts \"\" (none), one digit 0-9, * or #"));
+            f.bad(format!(
+                "finish_on_key is {v}; Exotel accepts \"\" (none), one digit 0-9, * or #"
+            ));
             "#".to_owned()
         }
     };
     want_int(&m, "input_timeout", "", 1, 3600, &mut f);
     let repeat = want_int(&m, "repeat_menu", "", 0, 100, &mut f).unwrap_or(0);
-    let repeat_prompt = m.get("repeat_gather_prompt").and_then(|v| keyed_prompt(v, "repeat_gather_prompt", &mut f));
-    let plan = prompt.map(|prompt| GatherPlan { prompt, max_input_digits: max, finish_on_key: finish, repeat_menu: repeat, repeat_prompt });
+    let repeat_prompt = m
+        .get("repeat_gather_prompt")
+        .and_then(|v| keyed_prompt(v, "repeat_gather_prompt", &mut f));
+    let plan = prompt.map(|prompt| GatherPlan {
+        prompt,
+        max_input_digits: max,
+        finish_on_key: finish,
+        repeat_menu: repeat,
+        repeat_prompt,
+    });
     (plan.filter(|_| f.ok()), f)
 }
 
@@ -444,8 +575,19 @@ pub struct PlaybackPlan {
 /// The Connect playback URL's answer (seed 17064-17160).
 pub fn playback(body: &str) -> (Option<PlaybackPlan>, Findings) {
     let mut f = Findings::default();
-    let Some(m) = parse_object(body, &mut f) else { return (None, f) };
-    unknown(&m, &["start_call_playback", "in_call_playback", "end_call_playback"], "", &mut f);
+    let Some(m) = parse_object(body, &mut f) else {
+        return (None, f);
+    };
+    unknown(
+        &m,
+        &[
+            "start_call_playback",
+            "in_call_playback",
+            "end_call_playback",
+        ],
+        "",
+        &mut f,
+    );
     let mut plan = PlaybackPlan::default();
     if let Some(v) = m.get("start_call_playback") {
         plan.start = start_playback(v, "start_call_playback.", &mut f);
@@ -453,22 +595,46 @@ pub fn playback(body: &str) -> (Option<PlaybackPlan>, Findings) {
     if let Some(v) = m.get("in_call_playback") {
         let at = "in_call_playback.";
         match v.as_object() {
-            None => f.bad(format!("in_call_playback must be an object, got {}", kind(v))),
+            None => f.bad(format!(
+                "in_call_playback must be an object, got {}",
+                kind(v)
+            )),
             Some(o) => {
-                unknown(o, &["start_delay", "repeat_frequency", "play_to_callee", "play_to_caller", "type", "value"], at, &mut f);
+                unknown(
+                    o,
+                    &[
+                        "start_delay",
+                        "repeat_frequency",
+                        "play_to_callee",
+                        "play_to_caller",
+                        "type",
+                        "value",
+                    ],
+                    at,
+                    &mut f,
+                );
                 want_int(o, "start_delay", at, 0, 4500, &mut f);
                 want_int(o, "repeat_frequency", at, 0, 4500, &mut f);
                 want_bool(o, "play_to_callee", at, &mut f);
                 want_bool(o, "play_to_caller", at, &mut f);
-                let caller = o.get("play_to_caller").and_then(Value::as_bool).unwrap_or(false);
-                let callee = o.get("play_to_callee").and_then(Value::as_bool).unwrap_or(false);
+                let caller = o
+                    .get("play_to_caller")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let callee = o
+                    .get("play_to_callee")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 plan.during = typed_media(o, at, &mut f).map(|m| (caller, callee, m));
             }
         }
     }
     if let Some(v) = m.get("end_call_playback") {
         match v.as_object() {
-            None => f.bad(format!("end_call_playback must be an object, got {}", kind(v))),
+            None => f.bad(format!(
+                "end_call_playback must be an object, got {}",
+                kind(v)
+            )),
             Some(o) => {
                 unknown(o, &["type", "value"], "end_call_playback.", &mut f);
                 plan.end = typed_media(o, "end_call_playback.", &mut f);
@@ -481,12 +647,19 @@ pub fn playback(body: &str) -> (Option<PlaybackPlan>, Findings) {
 /// The greeting body: text to speak, or audio URLs one per line (seed 17878-17890).
 pub fn greeting(body: &str) -> (Option<Vec<Media>>, Findings) {
     let mut f = Findings::default();
-    let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     if lines.is_empty() {
         f.bad("the body is empty; the caller would hear nothing");
         return (None, f);
     }
-    let urls = lines.iter().filter(|l| l.starts_with("http://") || l.starts_with("https://")).count();
+    let urls = lines
+        .iter()
+        .filter(|l| l.starts_with("http://") || l.starts_with("https://"))
+        .count();
     if urls == 0 {
         if body.trim_start().starts_with('{') || body.trim_start().starts_with('<') {
             f.note("the body looks like JSON or markup; Exotel would read it out as text");
@@ -504,7 +677,9 @@ pub fn greeting(body: &str) -> (Option<Vec<Media>>, Findings) {
         } else {
             let path = l.split(['?', '#']).next().unwrap_or(l).to_ascii_lowercase();
             if !(path.ends_with(".wav") || path.ends_with(".mp3")) {
-                f.note(format!("{l} does not end in .wav or .mp3; Exotel plays only 8 kHz mono wav/mp3"));
+                f.note(format!(
+                    "{l} does not end in .wav or .mp3; Exotel plays only 8 kHz mono wav/mp3"
+                ));
             }
             out.push(Media::Audio(l.to_owned()));
         }
@@ -540,7 +715,11 @@ pub fn dialwhom(body: &str, ct_header: Option<&str>) -> (Option<Vec<String>>, Fi
     if sip != 0 && sip != items.len() {
         f.bad("the list mixes sip: users and phone numbers; Exotel does not intermix them");
     }
-    (f.ok().then(|| items.iter().map(|s| (*s).to_owned()).collect()), f)
+    (
+        f.ok()
+            .then(|| items.iter().map(|s| (*s).to_owned()).collect()),
+        f,
+    )
 }
 
 #[cfg(test)]
@@ -568,24 +747,58 @@ mod tests {
             ("{}", "destination is missing"),
             (r#"{"destination": {}}"#, "destination.numbers is missing"),
             (r#"{"destination": {"numbers": []}}"#, "empty"),
-            (r#"{"destination": {"numbers": ["09812345678"]}}"#, "destination.numbers[0]"),
-            (r#"{"destination": {"numbers": ["sip:a", "+919812345678"]}}"#, "mixes"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": 61}"#, "max_ringing_duration is 61; Exotel allows 1 to 60"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "max_conversation_duration": 4501}"#, "max_conversation_duration is 4501"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": "30"}"#, "whole number"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "recording_channels": "quad"}"#, "recording_channels"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "music_on_hold": {"type": "custom_tone"}}"#, "music_on_hold.value"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "parallel_ringing": {"activate": true, "max_parallel_attempts": 11}}"#, "max_parallel_attempts is 11"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "start_call_playback": {"playback_to": "caller", "type": "text", "value": "x"}}"#, "playback_to"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "start_call_playback": {"playback_to": "both", "type": "audio_url", "value": "ftp://x/a.wav"}}"#, "not an http(s) URL"),
-            (r#"{"destination": {"numbers": ["+919812345678"]}, "fetch_after_attempt": "yes"}"#, "fetch_after_attempt must be true or false"),
+            (
+                r#"{"destination": {"numbers": ["09812345678"]}}"#,
+                "destination.numbers[0]",
+            ),
+            (
+                r#"{"destination": {"numbers": ["sip:a", "+919812345678"]}}"#,
+                "mixes",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": 61}"#,
+                "max_ringing_duration is 61; Exotel allows 1 to 60",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "max_conversation_duration": 4501}"#,
+                "max_conversation_duration is 4501",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "max_ringing_duration": "30"}"#,
+                "whole number",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "recording_channels": "quad"}"#,
+                "recording_channels",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "music_on_hold": {"type": "custom_tone"}}"#,
+                "music_on_hold.value",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "parallel_ringing": {"activate": true, "max_parallel_attempts": 11}}"#,
+                "max_parallel_attempts is 11",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "start_call_playback": {"playback_to": "caller", "type": "text", "value": "x"}}"#,
+                "playback_to",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "start_call_playback": {"playback_to": "both", "type": "audio_url", "value": "ftp://x/a.wav"}}"#,
+                "not an http(s) URL",
+            ),
+            (
+                r#"{"destination": {"numbers": ["+919812345678"]}, "fetch_after_attempt": "yes"}"#,
+                "fetch_after_attempt must be true or false",
+            ),
         ];
         for (b, why) in bad {
             let (p, f) = connect(b);
             assert!(p.is_none(), "{b} was accepted");
             assert!(first_problem(&f).contains(why), "{b}: {:?}", f.problems);
         }
-        let (_, f) = connect(r#"{"destination": {"numbers": ["+919812345678"]}, "http_code": 200}"#);
+        let (_, f) =
+            connect(r#"{"destination": {"numbers": ["+919812345678"]}, "http_code": 200}"#);
         assert!(f.notes[0].contains("http_code"));
     }
 
@@ -606,7 +819,11 @@ mod tests {
             r#"{}"#,
         ];
         for c in connect_cases {
-            assert_eq!(connect(c).0.is_some(), serde_json::from_str::<ConnectAnswer>(c).is_ok(), "{c}");
+            assert_eq!(
+                connect(c).0.is_some(),
+                serde_json::from_str::<ConnectAnswer>(c).is_ok(),
+                "{c}"
+            );
         }
         let gather_cases = [
             r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "*"}"#,
@@ -615,7 +832,11 @@ mod tests {
             r#"{"max_input_digits": 5}"#,
         ];
         for c in gather_cases {
-            assert_eq!(gather(c).0.is_some(), serde_json::from_str::<GatherAnswer>(c).is_ok(), "{c}");
+            assert_eq!(
+                gather(c).0.is_some(),
+                serde_json::from_str::<GatherAnswer>(c).is_ok(),
+                "{c}"
+            );
         }
         // And what exoedge itself serves passes the judge.
         let cfg = handlers::config::Config::from_json(handlers::DEFAULT_CONFIG).unwrap();
@@ -629,20 +850,45 @@ mod tests {
 
     #[test]
     fn gather_table() {
-        let (p, _) = gather(r##"{"gather_prompt": {"text": "Order id?"}, "max_input_digits": 5, "finish_on_key": "", "repeat_menu": 2}"##);
+        let (p, _) = gather(
+            r##"{"gather_prompt": {"text": "Order id?"}, "max_input_digits": 5, "finish_on_key": "", "repeat_menu": 2}"##,
+        );
         let p = p.unwrap();
-        assert_eq!((p.max_input_digits, p.finish_on_key.as_str(), p.repeat_menu), (5, "", 2));
-        let (p, _) = gather(r#"{"gather_prompt": {"audio_url": "https://a.example/p.wav"}, "finish_on_key": null}"#);
+        assert_eq!(
+            (p.max_input_digits, p.finish_on_key.as_str(), p.repeat_menu),
+            (5, "", 2)
+        );
+        let (p, _) = gather(
+            r#"{"gather_prompt": {"audio_url": "https://a.example/p.wav"}, "finish_on_key": null}"#,
+        );
         assert_eq!(p.unwrap().finish_on_key, "#");
         let bad = [
             (r#"{"max_input_digits": 5}"#, "gather_prompt is missing"),
-            (r#"{"gather_prompt": "hello"}"#, "gather_prompt must be an object"),
+            (
+                r#"{"gather_prompt": "hello"}"#,
+                "gather_prompt must be an object",
+            ),
             (r#"{"gather_prompt": {}}"#, "neither text nor audio_url"),
-            (r#"{"gather_prompt": {"audio_url": "file:///a.wav"}}"#, "not an http(s) URL"),
-            (r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "A"}"#, "finish_on_key is \"A\""),
-            (r###"{"gather_prompt": {"text": "x"}, "finish_on_key": "##"}"###, "finish_on_key"),
-            (r#"{"gather_prompt": {"text": "x"}, "max_input_digits": 0}"#, "max_input_digits is 0"),
-            (r#"{"gather_prompt": {"text": "x"}, "repeat_gather_prompt": {"text": ""}}"#, "repeat_gather_prompt.text"),
+            (
+                r#"{"gather_prompt": {"audio_url": "file:///a.wav"}}"#,
+                "not an http(s) URL",
+            ),
+            (
+                r#"{"gather_prompt": {"text": "x"}, "finish_on_key": "A"}"#,
+                "finish_on_key is \"A\"",
+            ),
+            (
+                r###"{"gather_prompt": {"text": "x"}, "finish_on_key": "##"}"###,
+                "finish_on_key",
+            ),
+            (
+                r#"{"gather_prompt": {"text": "x"}, "max_input_digits": 0}"#,
+                "max_input_digits is 0",
+            ),
+            (
+                r#"{"gather_prompt": {"text": "x"}, "repeat_gather_prompt": {"text": ""}}"#,
+                "repeat_gather_prompt.text",
+            ),
         ];
         for (b, why) in bad {
             let (p, f) = gather(b);
@@ -654,46 +900,114 @@ mod tests {
     #[test]
     fn playback_greeting_dialwhom_tables() {
         assert!(playback("{}").0.is_some());
-        let (p, _) = playback(r#"{"start_call_playback": {"playback_to": "both", "type": "text", "value": "Connecting"}, "end_call_playback": {"type": "text", "value": "Bye"}}"#);
+        let (p, _) = playback(
+            r#"{"start_call_playback": {"playback_to": "both", "type": "text", "value": "Connecting"}, "end_call_playback": {"type": "text", "value": "Bye"}}"#,
+        );
         let p = p.unwrap();
         assert_eq!(p.start, Some((true, Media::Text("Connecting".into()))));
         assert_eq!(p.end, Some(Media::Text("Bye".into())));
         for (b, why) in [
-            (r#"{"end_call_playback": {"type": "video", "value": "x"}}"#, "end_call_playback.type"),
-            (r#"{"end_call_playback": {"type": "text", "value": ""}}"#, "value is empty"),
-            (r#"{"in_call_playback": {"start_delay": -1, "type": "text", "value": "x"}}"#, "start_delay is -1"),
+            (
+                r#"{"end_call_playback": {"type": "video", "value": "x"}}"#,
+                "end_call_playback.type",
+            ),
+            (
+                r#"{"end_call_playback": {"type": "text", "value": ""}}"#,
+                "value is empty",
+            ),
+            (
+                r#"{"in_call_playback": {"start_delay": -1, "type": "text", "value": "x"}}"#,
+                "start_delay is -1",
+            ),
         ] {
             let (p, f) = playback(b);
             assert!(p.is_none(), "{b}");
             assert!(first_problem(&f).contains(why), "{b}: {:?}", f.problems);
         }
 
-        assert_eq!(greeting("Thanks for calling.\n").0.unwrap(), vec![Media::Text("Thanks for calling.".into())]);
-        assert_eq!(greeting("http://e.example/a.wav\nhttp://e.example/b.wav").0.unwrap().len(), 2);
+        assert_eq!(
+            greeting("Thanks for calling.\n").0.unwrap(),
+            vec![Media::Text("Thanks for calling.".into())]
+        );
+        assert_eq!(
+            greeting("http://e.example/a.wav\nhttp://e.example/b.wav")
+                .0
+                .unwrap()
+                .len(),
+            2
+        );
         assert!(first_problem(&greeting("  \n").1).contains("empty"));
         assert!(first_problem(&greeting("hello\nhttp://e.example/a.wav").1).contains("mixes"));
 
-        assert_eq!(dialwhom("08088919888,+918049114900", Some("text/plain")).0.unwrap().len(), 2);
-        assert_eq!(dialwhom(r#"{"destination": {"numbers": ["sip:bob"]}}"#, Some("application/json")).0.unwrap(), vec!["sip:bob"]);
-        assert!(first_problem(&dialwhom("+919812345678", Some("text/plain; charset=utf-8")).1).contains("exactly \"text/plain\""));
-        assert!(first_problem(&dialwhom("call bob", Some("text/plain")).1).contains("not a phone number"));
+        assert_eq!(
+            dialwhom("08088919888,+918049114900", Some("text/plain"))
+                .0
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            dialwhom(
+                r#"{"destination": {"numbers": ["sip:bob"]}}"#,
+                Some("application/json")
+            )
+            .0
+            .unwrap(),
+            vec!["sip:bob"]
+        );
+        assert!(
+            first_problem(&dialwhom("+919812345678", Some("text/plain; charset=utf-8")).1)
+                .contains("exactly \"text/plain\"")
+        );
+        assert!(first_problem(&dialwhom("call bob", Some("text/plain")).1)
+            .contains("not a phone number"));
         assert!(first_problem(&dialwhom("", Some("text/plain")).1).contains("empty"));
-        assert!(first_problem(&dialwhom("sip:a,09812345678", Some("text/plain")).1).contains("mixes"));
+        assert!(
+            first_problem(&dialwhom("sip:a,09812345678", Some("text/plain")).1).contains("mixes")
+        );
     }
 
     #[test]
     fn content_type_and_parity() {
-        assert_eq!(content_type(Some("application/json"), "application/json"), None);
-        assert!(content_type(Some("application/json; charset=utf-8"), "application/json").is_some());
-        assert!(content_type(None, "text/plain").unwrap().contains("no Content-Type"));
-        let h = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-        let get = h(&[("Content-Type", "text/plain"), ("Content-Length", "5"), ("Date", "x")]);
-        assert!(header_parity(&h(&[("content-type", "text/plain"), ("date", "y")]), &get).is_empty());
+        assert_eq!(
+            content_type(Some("application/json"), "application/json"),
+            None
+        );
+        assert!(
+            content_type(Some("application/json; charset=utf-8"), "application/json").is_some()
+        );
+        assert!(content_type(None, "text/plain")
+            .unwrap()
+            .contains("no Content-Type"));
+        let h = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let get = h(&[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "5"),
+            ("Date", "x"),
+        ]);
+        assert!(
+            header_parity(&h(&[("content-type", "text/plain"), ("date", "y")]), &get).is_empty()
+        );
         let p = header_parity(&h(&[("content-type", "text/html")]), &get);
-        assert!(p[0].contains("HEAD sends content-type: text/html but GET sends content-type: text/plain"), "{p:?}");
-        let p = header_parity(&h(&[("content-type", "text/plain"), ("x-extra", "1")]), &get);
+        assert!(
+            p[0].contains(
+                "HEAD sends content-type: text/html but GET sends content-type: text/plain"
+            ),
+            "{p:?}"
+        );
+        let p = header_parity(
+            &h(&[("content-type", "text/plain"), ("x-extra", "1")]),
+            &get,
+        );
         assert!(p[0].contains("x-extra"), "{p:?}");
-        let p = header_parity(&h(&[("content-type", "text/plain"), ("content-length", "9")]), &get);
+        let p = header_parity(
+            &h(&[("content-type", "text/plain"), ("content-length", "9")]),
+            &get,
+        );
         assert!(p[0].contains("content-length"), "{p:?}");
     }
 }

@@ -56,8 +56,24 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run { call, base, json, wav, legs, status_format, no_audio_check, timeout, quiet, secrets } = Cli::parse().cmd;
-    let scrub = |s: String| secrets.iter().filter(|x| x.len() >= 4).fold(s, |acc, x| acc.replace(x.as_str(), "***"));
+    let Cmd::Run {
+        call,
+        base,
+        json,
+        wav,
+        legs,
+        status_format,
+        no_audio_check,
+        timeout,
+        quiet,
+        secrets,
+    } = Cli::parse().cmd;
+    let scrub = |s: String| {
+        secrets
+            .iter()
+            .filter(|x| x.len() >= 4)
+            .fold(s, |acc, x| acc.replace(x.as_str(), "***"))
+    };
     let file = match CallFile::load(&call) {
         Ok(f) => f,
         Err(e) => {

@@ -20,7 +20,9 @@ pub fn ist(t: OffsetDateTime) -> String {
 /// `Wed, 27 Dec 2023 12:17:05`: the RFC-1123-like `Created` of the Passthru
 /// samples (seed 18044), IST with no zone.
 pub fn rfc_like(t: OffsetDateTime) -> String {
-    let f = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second]");
+    let f = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second]"
+    );
     t.to_offset(offset!(+5:30)).format(f).unwrap_or_default()
 }
 
@@ -103,7 +105,11 @@ pub fn legs_pairs(legs: &[Leg], json: bool) -> Vec<(String, String)> {
     }
     legs.iter()
         .enumerate()
-        .flat_map(|(i, l)| l.fields().into_iter().map(move |(k, v)| (format!("Legs[{i}][{k}]"), v)))
+        .flat_map(|(i, l)| {
+            l.fields()
+                .into_iter()
+                .map(move |(k, v)| (format!("Legs[{i}][{k}]"), v))
+        })
         .collect()
 }
 
@@ -173,11 +179,20 @@ impl CallState {
         add("Direction", self.direction.as_str().to_owned());
         add("Created", ist(self.start));
         let d = self.dial.as_ref();
-        add("DialCallDuration", d.map_or(0, |d| d.dial_call_duration).to_string());
+        add(
+            "DialCallDuration",
+            d.map_or(0, |d| d.dial_call_duration).to_string(),
+        );
         add("StartTime", ist(self.start));
         add("EndTime", END_TIME.to_owned());
-        add("CallType", d.map_or_else(|| "call-attempt".to_owned(), |d| d.call_type.clone()));
-        add("DialWhomNumber", d.map(|d| d.dial_whom.clone()).unwrap_or_default());
+        add(
+            "CallType",
+            d.map_or_else(|| "call-attempt".to_owned(), |d| d.call_type.clone()),
+        );
+        add(
+            "DialWhomNumber",
+            d.map(|d| d.dial_whom.clone()).unwrap_or_default(),
+        );
         add("flow_id", self.flow_id.clone());
         add("From", self.from.clone());
         add("To", self.to.clone());
@@ -249,7 +264,11 @@ impl CallState {
             c.1 = rfc_like(self.start);
         }
         self.push_conditional(&mut q, true);
-        if let Some(o) = self.dial.as_ref().and_then(|d| d.outgoing_phone_number.clone()) {
+        if let Some(o) = self
+            .dial
+            .as_ref()
+            .and_then(|d| d.outgoing_phone_number.clone())
+        {
             q.push(("OutgoingPhoneNumber".into(), o));
         }
         q
@@ -257,7 +276,12 @@ impl CallState {
 
     /// Greeting (seed 17862-17868): CallSid, From, To, DialWhomNumber, CustomField.
     pub fn greeting_query(&self) -> Vec<(String, String)> {
-        let mut q = self.playback_query(self.dial.as_ref().map(|d| d.dial_whom.as_str()).unwrap_or(""));
+        let mut q = self.playback_query(
+            self.dial
+                .as_ref()
+                .map(|d| d.dial_whom.as_str())
+                .unwrap_or(""),
+        );
         if let Some(c) = &self.custom_field {
             q.push(("CustomField".into(), c.clone()));
         }
@@ -303,7 +327,13 @@ impl CallState {
         vec![
             ("CallSid".into(), self.call_sid.clone()),
             ("Status".into(), self.final_status().to_owned()),
-            ("RecordingUrl".into(), self.dial.as_ref().and_then(|d| d.recording_url.clone()).unwrap_or_default()),
+            (
+                "RecordingUrl".into(),
+                self.dial
+                    .as_ref()
+                    .and_then(|d| d.recording_url.clone())
+                    .unwrap_or_default(),
+            ),
             ("DateUpdated".into(), ist(self.now())),
         ]
     }
@@ -355,10 +385,15 @@ impl CallState {
 pub fn multipart(fields: &[(String, String)], boundary: &str) -> (String, Vec<u8>) {
     let mut body = String::new();
     for (k, v) in fields {
-        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    (format!("multipart/form-data; boundary={boundary}"), body.into_bytes())
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
 }
 
 #[cfg(test)]
@@ -407,7 +442,9 @@ mod tests {
     }
 
     fn encode(q: &[(String, String)]) -> String {
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish()
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q)
+            .finish()
     }
 
     #[test]
@@ -447,7 +484,10 @@ mod tests {
         assert!(get(&first, "Legs[0][Number]").is_some());
         let second = s.gather_query();
         let legs = get(&second, "Legs").unwrap();
-        assert!(legs.starts_with(r#"[{"Number": "+919812345678", "Type": "single""#), "{legs}");
+        assert!(
+            legs.starts_with(r#"[{"Number": "+919812345678", "Type": "single""#),
+            "{legs}"
+        );
         let v: serde_json::Value = serde_json::from_str(legs).unwrap();
         assert_eq!(v[0]["AmdCause"], "HUMAN-800-800");
         let p = CallParams::from_query(&encode(&second)).unwrap();
@@ -469,7 +509,10 @@ mod tests {
         assert_eq!(get(&d, "Created"), Some("Wed, 27 Dec 2023 12:17:05"));
         let g = s.greeting_query();
         let keys: Vec<&str> = g.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["CallSid", "From", "To", "DialWhomNumber", "CustomField"]);
+        assert_eq!(
+            keys,
+            ["CallSid", "From", "To", "DialWhomNumber", "CustomField"]
+        );
         let p = s.popup_query("+919812345678", true, "Dial");
         assert_eq!(get(&p, "Status"), Some("busy"));
         assert_eq!(get(&p, "EventType"), Some("Dial"));
@@ -481,14 +524,18 @@ mod tests {
         let (ct, body) = multipart(&s.status_form(), "XyZ");
         assert_eq!(ct, "multipart/form-data; boundary=XyZ");
         let body = String::from_utf8(body).unwrap();
-        assert!(body.starts_with("--XyZ\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\nsid1\r\n"));
+        assert!(body.starts_with(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\nsid1\r\n"
+        ));
         assert!(body.ends_with("--XyZ--\r\n"));
         let j = s.status_json();
         assert_eq!(j["EventType"], "terminal");
         assert_eq!(j["Legs"][0]["AnsweredBy"], "NA");
         assert_eq!(j["Legs"][1]["AnsweredBy"], "HUMAN");
         assert_eq!(j["Legs"][1]["AmdCause"], "HUMAN-800-800");
-        let report = handlers::status::StatusReport::from_json(serde_json::to_string(&j).unwrap().as_bytes());
+        let report = handlers::status::StatusReport::from_json(
+            serde_json::to_string(&j).unwrap().as_bytes(),
+        );
         assert!(report.is_ok(), "{report:?}");
     }
 }

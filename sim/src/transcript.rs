@@ -95,7 +95,11 @@ pub struct Step {
 impl Step {
     /// A new step for an applet.
     pub fn new(applet: &str, id: Option<&str>) -> Self {
-        Self { applet: applet.to_owned(), id: id.map(str::to_owned), ..Self::default() }
+        Self {
+            applet: applet.to_owned(),
+            id: id.map(str::to_owned),
+            ..Self::default()
+        }
     }
 
     /// Adds a readable line.
@@ -147,19 +151,31 @@ pub struct Transcript {
 fn ex_line(e: &Exchange) -> String {
     let what = match (&e.error, e.status) {
         (Some(err), _) => err.clone(),
-        (None, Some(s)) => format!("{s} {}", e.content_type.as_deref().unwrap_or("(no Content-Type)")),
+        (None, Some(s)) => format!(
+            "{s} {}",
+            e.content_type.as_deref().unwrap_or("(no Content-Type)")
+        ),
         (None, None) => "no answer".into(),
     };
-    format!("{} {} [{}] -> {what} ({} ms)", e.method, e.url, e.role, e.elapsed_ms)
+    format!(
+        "{} {} [{}] -> {what} ({} ms)",
+        e.method, e.url, e.role, e.elapsed_ms
+    )
 }
 
 impl Transcript {
     /// The transcript as people read it.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(&format!("Call {} from {} to {} ({})\n", self.call_sid, self.from, self.to, self.direction));
+        out.push_str(&format!(
+            "Call {} from {} to {} ({})\n",
+            self.call_sid, self.from, self.to, self.direction
+        ));
         for (i, s) in self.steps.iter().enumerate() {
-            let id = s.id.as_deref().map(|i| format!(" \"{i}\"")).unwrap_or_default();
+            let id =
+                s.id.as_deref()
+                    .map(|i| format!(" \"{i}\""))
+                    .unwrap_or_default();
             out.push_str(&format!("\n{}. {}{id}\n", i + 1, s.applet));
             for l in &s.lines {
                 out.push_str(&format!("   {l}\n"));

@@ -21,14 +21,21 @@ pub enum WavError {
 
 /// Whether an executable is on PATH.
 fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
 }
 
 /// The text to speak: every heard line, audio URLs replaced by a short mention.
 pub fn script(heard: &[String]) -> String {
     heard
         .iter()
-        .map(|h| if h.starts_with("[audio ") { "(an audio file plays here.)".to_owned() } else { h.clone() })
+        .map(|h| {
+            if h.starts_with("[audio ") {
+                "(an audio file plays here.)".to_owned()
+            } else {
+                h.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ... ")
 }
@@ -42,9 +49,17 @@ pub fn render(heard: &[String], out: &Path) -> Result<(), WavError> {
     if text.trim().is_empty() {
         return Err(WavError::Nothing);
     }
-    let o = Command::new("espeak-ng").arg("-w").arg(out).arg("--").arg(&text).output().map_err(|e| WavError::Failed(e.to_string()))?;
+    let o = Command::new("espeak-ng")
+        .arg("-w")
+        .arg(out)
+        .arg("--")
+        .arg(&text)
+        .output()
+        .map_err(|e| WavError::Failed(e.to_string()))?;
     if !o.status.success() {
-        return Err(WavError::Failed(String::from_utf8_lossy(&o.stderr).trim().to_owned()));
+        return Err(WavError::Failed(
+            String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+        ));
     }
     Ok(())
 }

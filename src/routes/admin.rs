@@ -33,7 +33,10 @@ fn authorized(req: &Request, env: &Env) -> bool {
     let authorization = req.headers().get("authorization").ok().flatten();
     crate::console::with_admin(env, |admin| {
         let Some((tokens, _)) = admin else {
-            console_error!("no admin token configured ({}): /admin is closed", bindings::ADMIN_TOKENS);
+            console_error!(
+                "no admin token configured ({}): /admin is closed",
+                bindings::ADMIN_TOKENS
+            );
             return false;
         };
         // Compared even when absent, so a missing header costs what a wrong one does.
@@ -48,14 +51,21 @@ fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, Reply> {
     })
 }
 
-async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(ns: &ObjectNamespace, name: &str, op: &T) -> Result<R, Reply> {
+async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(
+    ns: &ObjectNamespace,
+    name: &str,
+    op: &T,
+) -> Result<R, Reply> {
     match budget::within(OBJECT_BUDGET_MS, call::<T, R>(ns, name, op)).await {
         Some(Ok(r)) => Ok(r),
         Some(Err(e)) => {
             console_error!("admin: {name:?}: {e}");
             Err(Reply::error(503, "storage unavailable; try again"))
         }
-        None => Err(Reply::error(503, "storage did not answer in time; try again")),
+        None => Err(Reply::error(
+            503,
+            "storage did not answer in time; try again",
+        )),
     }
 }
 
@@ -75,7 +85,11 @@ pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> 
     if !authorized(&req, env) {
         return Reply::error(401, "unauthorized");
     }
-    let query = req.url().ok().and_then(|u| u.query().map(str::to_owned)).unwrap_or_default();
+    let query = req
+        .url()
+        .ok()
+        .and_then(|u| u.query().map(str::to_owned))
+        .unwrap_or_default();
     let admin = match AdminRequest::parse(rest, method, &query) {
         Ok(a) => a,
         Err(e) => return Reply::error(e.status(), e.to_string()),
@@ -95,14 +109,29 @@ async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
         }
         AdminRequest::Dead { range, limit } => {
             let ns = namespace(env, bindings::EVENT_INDEX)?;
-            let list: DeadList = ask(&ns, bindings::DEAD_LETTER_INDEX_NAME, &IndexOp::List { range, limit }).await?;
+            let list: DeadList = ask(
+                &ns,
+                bindings::DEAD_LETTER_INDEX_NAME,
+                &IndexOp::List { range, limit },
+            )
+            .await?;
             Ok(Reply::json_status(200, &list))
         }
-        AdminRequest::Replay { key: Some(key), range } => {
+        AdminRequest::Replay {
+            key: Some(key),
+            range,
+        } => {
             let ns = namespace(env, bindings::EVENT_LOG)?;
             let r: Replayed = ask(&ns, &key, &LogOp::Replay { range, sids: None }).await?;
             console_log!("admin: replayed {} dead letter(s) of {key:?}", r.replayed);
-            Ok(Reply::json_status(200, &ReplayAnswer { replayed: r.replayed, keys: 1, failed_keys: Vec::new() }))
+            Ok(Reply::json_status(
+                200,
+                &ReplayAnswer {
+                    replayed: r.replayed,
+                    keys: 1,
+                    failed_keys: Vec::new(),
+                },
+            ))
         }
         AdminRequest::Replay { key: None, range } => replay_all(env, range).await,
     }
@@ -113,7 +142,15 @@ async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
 async fn replay_all(env: &Env, range: Range) -> Result<Reply, Reply> {
     let index = namespace(env, bindings::EVENT_INDEX)?;
     let logs = namespace(env, bindings::EVENT_LOG)?;
-    let list: DeadList = ask(&index, bindings::DEAD_LETTER_INDEX_NAME, &IndexOp::List { range, limit: MAX_REPLAY }).await?;
+    let list: DeadList = ask(
+        &index,
+        bindings::DEAD_LETTER_INDEX_NAME,
+        &IndexOp::List {
+            range,
+            limit: MAX_REPLAY,
+        },
+    )
+    .await?;
     let mut by_key: Vec<(String, Vec<String>)> = Vec::new();
     for d in list.dead {
         match by_key.iter_mut().find(|(k, _)| *k == d.key) {
@@ -122,18 +159,33 @@ async fn replay_all(env: &Env, range: Range) -> Result<Reply, Reply> {
         }
     }
     let calls = by_key.iter().map(|(key, sids)| {
-        let op = LogOp::Replay { range: Range::ALL, sids: Some(sids.clone()) };
+        let op = LogOp::Replay {
+            range: Range::ALL,
+            sids: Some(sids.clone()),
+        };
         let logs = &logs;
         async move { (key.clone(), ask::<_, Replayed>(logs, key, &op).await) }
     });
-    let mut answer = ReplayAnswer { replayed: 0, keys: by_key.len(), failed_keys: Vec::new() };
+    let mut answer = ReplayAnswer {
+        replayed: 0,
+        keys: by_key.len(),
+        failed_keys: Vec::new(),
+    };
     for (key, r) in join_all(calls).await {
         match r {
             Ok(r) => answer.replayed += r.replayed,
             Err(_) => answer.failed_keys.push(key),
         }
     }
-    console_log!("admin: replayed {} dead letter(s) across {} key(s)", answer.replayed, answer.keys);
-    let status = if answer.failed_keys.is_empty() { 200 } else { 503 };
+    console_log!(
+        "admin: replayed {} dead letter(s) across {} key(s)",
+        answer.replayed,
+        answer.keys
+    );
+    let status = if answer.failed_keys.is_empty() {
+        200
+    } else {
+        503
+    };
     Ok(Reply::json_status(status, &answer))
 }

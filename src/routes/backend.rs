@@ -5,8 +5,8 @@
 //! the apps display its `message`).
 
 use handlers::push::backend::{
-    self, AppClaims, AppPath, BackendError, ContextAnswer, ContextRecord, ContextRequest, DeviceTokenRequest,
-    LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
+    self, AppClaims, AppPath, BackendError, ContextAnswer, ContextRecord, ContextRequest,
+    DeviceTokenRequest, LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
 };
 use handlers::push::contacts::{self, ContactsConfig};
 use handlers::push::devices::{self, Device, Platform, Registered};
@@ -33,20 +33,31 @@ pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Re
     let result = match (route, method, app_path) {
         (Route::Login, Method::Post, _) => handle_login(req, env).await,
         (Route::Devices, Method::Post, _) => device_routes::handle_register(req, env).await,
-        (Route::Device, Method::Delete, Some(AppPath::Device { subscriber, device_id })) => {
-            device_routes::handle_unregister(req, env, &subscriber, &device_id).await
+        (
+            Route::Device,
+            Method::Delete,
+            Some(AppPath::Device {
+                subscriber,
+                device_id,
+            }),
+        ) => device_routes::handle_unregister(req, env, &subscriber, &device_id).await,
+        (Route::SubscriberToken, Method::Post, _) => {
+            subscriber_token::handle_subscriber_token(req, env).await
         }
-        (Route::SubscriberToken, Method::Post, _) => subscriber_token::handle_subscriber_token(req, env).await,
         (Route::DeviceToken, Method::Post, Some(AppPath::DeviceToken { account_sid, user })) => {
             handle_devicetoken(req, env, &account_sid, &user).await
         }
         (Route::Context, m, Some(AppPath::Context { account_sid, user })) => match m {
-            Method::Post | Method::Get | Method::Head | Method::Delete => handle_context(req, env, &account_sid, &user).await,
+            Method::Post | Method::Get | Method::Head | Method::Delete => {
+                handle_context(req, env, &account_sid, &user).await
+            }
             _ => return backend::api_reply(405, "GET, POST or DELETE only"),
         },
-        (Route::Contacts, Method::Get | Method::Head, Some(AppPath::Contacts { account_sid, user })) => {
-            handle_contacts(req, env, &account_sid, &user).await
-        }
+        (
+            Route::Contacts,
+            Method::Get | Method::Head,
+            Some(AppPath::Contacts { account_sid, user }),
+        ) => handle_contacts(req, env, &account_sid, &user).await,
         (r, _, _) => {
             let allowed = match r {
                 Route::Device => "DELETE",
@@ -67,7 +78,10 @@ pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Re
 }
 
 /// Derives a PBKDF2 key from a password with the record's parameters.
-async fn password_matches(record: &backend::PasswordHash, password: &str) -> Result<bool, BackendError> {
+async fn password_matches(
+    record: &backend::PasswordHash,
+    password: &str,
+) -> Result<bool, BackendError> {
     let p = record.params()?;
     let derived = webcrypto::pbkdf2_sha256(password.as_bytes(), &p.salt, p.iterations, p.bits)
         .await
@@ -97,8 +111,11 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
     let secret_key = app::app_secret(env)?;
     let kv = app::store(env)?;
     let user = login.user_name.trim();
-    let record: Option<UserRecord> =
-        if backend::valid_user_name(user) { app::get_json(&kv, &backend::user_key(user)).await? } else { None };
+    let record: Option<UserRecord> = if backend::valid_user_name(user) {
+        app::get_json(&kv, &backend::user_key(user)).await?
+    } else {
+        None
+    };
     let ok = match &record {
         Some(r) => password_matches(&r.password, &login.password).await?,
         None => {
@@ -106,17 +123,29 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
             false
         }
     };
-    let sid_ok = login.account_sid.as_deref().map(str::trim).filter(|s| !s.is_empty()).is_none_or(|s| s == sid);
+    let sid_ok = login
+        .account_sid
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .is_none_or(|s| s == sid);
     let (Some(record), true, true) = (record, ok, sid_ok) else {
         return Err(BackendError::BadCredentials);
     };
     let subscriber = match record.subscriber_name.clone() {
         Some(s) => s,
         None => SubscriberName::parse(user).map_err(|e| {
-            BackendError::BadRequest(format!("user {user:?} needs a subscriber_name in its record: {e}"))
+            BackendError::BadRequest(format!(
+                "user {user:?} needs a subscriber_name in its record: {e}"
+            ))
         })?,
     };
-    let device_id = login.device_id.as_deref().map(str::trim).filter(|d| !d.is_empty()).unwrap_or("unknown");
+    let device_id = login
+        .device_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or("unknown");
     let platform = backend::platform_of_device_id(device_id);
     let token = app::subscriber_token(env, &subscriber, platform, device_id).await?;
     let claims = AppClaims {
@@ -125,20 +154,31 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         acct: sid.clone(),
         exp: app::now_secs() + backend::APP_TOKEN_SECS,
     };
-    let app_token = backend::issue_app_token(&secret_key, &claims)
-        .ok_or(BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"))?;
+    let app_token = backend::issue_app_token(&secret_key, &claims).ok_or(
+        BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"),
+    )?;
     let exophone = record
         .exophone
         .clone()
         .or_else(|| secret(env, bindings::EXOPHONE))
-        .ok_or(BackendError::NotConfigured("EXOPHONE (or exophone in the user record)"))?;
+        .ok_or(BackendError::NotConfigured(
+            "EXOPHONE (or exophone in the user record)",
+        ))?;
     // Without it the apps cannot reach Exotel at all: refuse rather than hand out "".
-    let host_name = secret(env, bindings::EXOTEL_SDK_HOST).ok_or(BackendError::NotConfigured("EXOTEL_SDK_HOST"))?;
+    let host_name = secret(env, bindings::EXOTEL_SDK_HOST)
+        .ok_or(BackendError::NotConfigured("EXOTEL_SDK_HOST"))?;
     // Open this login's device-token window and remember the Exotel token
     // handed out (its digest), for the sample apps' uncredentialed calls.
     let bearer_digest = token["access_token"].as_str().map(token_digest);
-    let op = SessionOp::Login { addr, platform, bearer_digest };
-    if user_state::call(env, user, &op, SESSION_BUDGET_MS).await.is_none() {
+    let op = SessionOp::Login {
+        addr,
+        platform,
+        bearer_digest,
+    };
+    if user_state::call(env, user, &op, SESSION_BUDGET_MS)
+        .await
+        .is_none()
+    {
         console_warn!("login: user state unavailable; this login opens no device-token window");
     }
     Ok(Reply::json(&LoginAnswer {
@@ -147,7 +187,10 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         host_name,
         account_sid: sid,
         exophone,
-        contact_display_name: record.contact_display_name.clone().unwrap_or_else(|| user.to_owned()),
+        contact_display_name: record
+            .contact_display_name
+            .clone()
+            .unwrap_or_else(|| user.to_owned()),
         subscriber_name: subscriber,
         app_token,
     }))
@@ -157,7 +200,9 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
 async fn session(env: &Env, user: &str, op: SessionOp) -> Result<SessionAnswer, BackendError> {
     match user_state::call(env, user, &op, SESSION_BUDGET_MS).await {
         Some(a) => Ok(a),
-        None if !user_state::bound(env) => Err(BackendError::NotConfigured("the USER_STATE Durable Object binding")),
+        None if !user_state::bound(env) => Err(BackendError::NotConfigured(
+            "the USER_STATE Durable Object binding",
+        )),
         None => Err(BackendError::Storage),
     }
 }
@@ -167,8 +212,9 @@ async fn user_subscriber(env: &Env, user: &str) -> Result<SubscriberName, Backen
     if !backend::valid_user_name(user) {
         return Err(BackendError::NotFound("user"));
     }
-    let record: UserRecord =
-        app::get_json(&app::store(env)?, &backend::user_key(user)).await?.ok_or(BackendError::NotFound("user"))?;
+    let record: UserRecord = app::get_json(&app::store(env)?, &backend::user_key(user))
+        .await?
+        .ok_or(BackendError::NotFound("user"))?;
     match record.subscriber_name {
         Some(s) => Ok(s),
         None => SubscriberName::parse(user).map_err(|e| BackendError::BadRequest(e.to_string())),
@@ -188,7 +234,11 @@ fn check_account(caller: &Caller, env: &Env, account_sid: &str) -> Result<(), Ba
 /// The subscriber a sample-app path names, for a caller that may act for
 /// it: the app token's own user, or (narrow mode, no app token) any user of
 /// the store. Device tokens have their own, stricter rule.
-async fn path_subscriber(caller: &Caller, env: &Env, user: &str) -> Result<SubscriberName, BackendError> {
+async fn path_subscriber(
+    caller: &Caller,
+    env: &Env,
+    user: &str,
+) -> Result<SubscriberName, BackendError> {
     match caller {
         Caller::App(c) if c.user == user || c.sub.as_str() == user => Ok(c.sub.clone()),
         Caller::App(_) => Err(BackendError::Forbidden),
@@ -203,59 +253,100 @@ async fn path_subscriber(caller: &Caller, env: &Env, user: &str) -> Result<Subsc
 /// Exotel token this backend obtained at one of the user's logins; or no
 /// credential at all, once, from the address of a login of this user within
 /// its window. Anything else is refused before anything is stored.
-async fn handle_devicetoken(mut req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
+async fn handle_devicetoken(
+    mut req: Request,
+    env: &Env,
+    account_sid: &str,
+    user: &str,
+) -> Result<Reply, BackendError> {
     let caller = app::authenticate(&req, env)?;
     let addr = app::client_addr(&req);
     let body: DeviceTokenRequest = app::json_body(&mut req).await?;
     check_account(&caller, env, account_sid)?;
     let token = body.device_token.trim();
     // A malformed token must not use up the login's window.
-    Device::new("check", Platform::Android, token, 0).map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    Device::new("check", Platform::Android, token, 0)
+        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let (subscriber, login_platform) = match caller {
         Caller::App(c) if c.user == user || c.sub.as_str() == user => (c.sub, None),
         Caller::App(_) => return Err(BackendError::Forbidden),
-        _ if app::sample_app_mode(env) == SampleAppMode::Off => return Err(BackendError::Unauthenticated),
+        _ if app::sample_app_mode(env) == SampleAppMode::Off => {
+            return Err(BackendError::Unauthenticated)
+        }
         other => {
             if !backend::valid_user_name(user) {
                 return Err(BackendError::NoLoginWindow);
             }
             let known = match other {
-                Caller::OtherBearer(digest) => session(env, user, SessionOp::Bearer { digest }).await?.platform,
+                Caller::OtherBearer(digest) => {
+                    session(env, user, SessionOp::Bearer { digest })
+                        .await?
+                        .platform
+                }
                 _ => None,
             };
             let platform = match known {
                 Some(p) => p,
-                None => session(env, user, SessionOp::TakeGrant { addr }).await?.platform.ok_or(BackendError::NoLoginWindow)?,
+                None => session(env, user, SessionOp::TakeGrant { addr })
+                    .await?
+                    .platform
+                    .ok_or(BackendError::NoLoginWindow)?,
             };
             (user_subscriber(env, user).await?, Some(platform))
         }
     };
-    let platform = devices::sample_app_platform(token, body.platform.as_deref(), login_platform.unwrap_or(Platform::Android))
-        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
-    let device = Device::new(Device::sample_app_slot(platform), platform, token, app::now_ms())
-        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let platform = devices::sample_app_platform(
+        token,
+        body.platform.as_deref(),
+        login_platform.unwrap_or(Platform::Android),
+    )
+    .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let device = Device::new(
+        Device::sample_app_slot(platform),
+        platform,
+        token,
+        app::now_ms(),
+    )
+    .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let device_id = device.device_id.clone();
-    let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device }).await?;
-    Ok(Reply::json(&Registered { http_code: 200, subscriber, device_id, platform, devices: a.devices }))
+    let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device })
+        .await?;
+    Ok(Reply::json(&Registered {
+        http_code: 200,
+        subscriber,
+        device_id,
+        platform,
+        devices: a.devices,
+    }))
 }
 
 /// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context`, kept in
 /// the user's Durable Object so Dial Whom reads the latest write.
-async fn handle_context(mut req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
+async fn handle_context(
+    mut req: Request,
+    env: &Env,
+    account_sid: &str,
+    user: &str,
+) -> Result<Reply, BackendError> {
     let caller = app::authenticate(&req, env)?;
     check_account(&caller, env, account_sid)?;
     match req.method() {
         Method::Get | Method::Head => {
             // Reading someone's context (the callee reads the caller's) needs
             // only membership of the account.
-            if !matches!(caller, Caller::App(_)) && app::sample_app_mode(env) == SampleAppMode::Off {
+            if !matches!(caller, Caller::App(_)) && app::sample_app_mode(env) == SampleAppMode::Off
+            {
                 return Err(BackendError::Unauthenticated);
             }
             if !backend::valid_user_name(user) {
                 return Err(BackendError::NotFound("context"));
             }
             match session(env, user, SessionOp::GetContext).await?.context {
-                Some(r) => Ok(Reply::json(&ContextAnswer { http_code: 200, dial_to_number: &r.dial_to_number, message: &r.message })),
+                Some(r) => Ok(Reply::json(&ContextAnswer {
+                    http_code: 200,
+                    dial_to_number: &r.dial_to_number,
+                    message: &r.message,
+                })),
                 None => Err(BackendError::NotFound("context")),
             }
         }
@@ -276,14 +367,23 @@ async fn handle_context(mut req: Request, env: &Env, account_sid: &str, user: &s
 
 /// `GET /accounts/{sid}/subscribers/{user}/contacts`: the contact groups
 /// from the `DEVICES` KV (`contacts:<user>`, else `contacts`).
-async fn handle_contacts(req: Request, env: &Env, account_sid: &str, user: &str) -> Result<Reply, BackendError> {
+async fn handle_contacts(
+    req: Request,
+    env: &Env,
+    account_sid: &str,
+    user: &str,
+) -> Result<Reply, BackendError> {
     let caller = app::authenticate(&req, env)?;
     check_account(&caller, env, account_sid)?;
     path_subscriber(&caller, env, user).await?;
     let kv = app::store(env)?;
     let mut text = None;
     for key in [contacts::user_key(user), contacts::SHARED_KEY.to_owned()] {
-        text = kv.get(&key).text().await.map_err(|_| BackendError::Storage)?;
+        text = kv
+            .get(&key)
+            .text()
+            .await
+            .map_err(|_| BackendError::Storage)?;
         if text.is_some() {
             break;
         }

@@ -24,7 +24,14 @@ pub enum Form {
 /// Answers Connect (JSON) or dial-whom (text), taking this call's turn and
 /// recording the offer; for HEAD (`head`), what GET would answer now,
 /// changing no state.
-pub async fn handle_connect(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, form: Form, head: bool) -> Reply {
+pub async fn handle_connect(
+    p: &CallParams,
+    cfg: &Config,
+    env: &Env,
+    now_ms: i64,
+    form: Form,
+    head: bool,
+) -> Reply {
     let access = if head { Access::Peek } else { Access::Take };
     let plan = match form {
         Form::Json => routing::plan_connect(cfg, p, now_ms),
@@ -49,13 +56,20 @@ async fn group(
     now_ms: i64,
     access: Access,
 ) -> Option<handlers::connect::ConnectAnswer> {
-    let mut state = GroupState { offered: routing::tried_in_legs(p), ..Default::default() };
+    let mut state = GroupState {
+        offered: routing::tried_in_legs(p),
+        ..Default::default()
+    };
     if plan.needs_rotation() {
-        state.rotation = lookup::rotation(env, plan.name, &p.call_sid, access).await.unwrap_or(0);
+        state.rotation = lookup::rotation(env, plan.name, &p.call_sid, access)
+            .await
+            .unwrap_or(0);
     }
     if plan.needs_sticky() {
         if let Some(caller) = p.caller().and_then(phone::normalize) {
-            state.sticky = lookup::sticky(env, &caller).await.and_then(|r| r.agent_within(plan.group, now_ms).cloned());
+            state.sticky = lookup::sticky(env, &caller)
+                .await
+                .and_then(|r| r.agent_within(plan.group, now_ms).cloned());
         }
     }
     let req = plan.offer_request(&state);

@@ -20,9 +20,15 @@ const REGISTRY_BUDGET_MS: u64 = 3_000;
 /// (one change after another, mirrored to KV `dev:<subscriber>`) when
 /// `USER_STATE` is bound, else as a read-modify-write of the KV record
 /// (two changes at once may then lose one).
-pub async fn update_registry(env: &Env, subscriber: &SubscriberName, op: SessionOp) -> Result<RegistryAnswer, BackendError> {
+pub async fn update_registry(
+    env: &Env,
+    subscriber: &SubscriberName,
+    op: SessionOp,
+) -> Result<RegistryAnswer, BackendError> {
     if user_state::bound(env) {
-        return user_state::registry(env, subscriber, &op, REGISTRY_BUDGET_MS).await.ok_or(BackendError::Storage);
+        return user_state::registry(env, subscriber, &op, REGISTRY_BUDGET_MS)
+            .await
+            .ok_or(BackendError::Storage);
     }
     let kv = app::store(env)?;
     let key = devices::key(subscriber);
@@ -53,18 +59,39 @@ pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, Backe
     }
     let r: RegisterRequest = app::json_body(&mut req).await?;
     claims_for(caller, &r.subscriber)?;
-    let device = r.device(app::now_ms()).map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let device = r
+        .device(app::now_ms())
+        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let (device_id, platform) = (device.device_id.clone(), device.platform);
     let a = update_registry(env, &r.subscriber, SessionOp::RegisterDevice { device }).await?;
-    Ok(Reply::json(&Registered { http_code: 200, subscriber: r.subscriber, device_id, platform, devices: a.devices }))
+    Ok(Reply::json(&Registered {
+        http_code: 200,
+        subscriber: r.subscriber,
+        device_id,
+        platform,
+        devices: a.devices,
+    }))
 }
 
 /// `DELETE /v1/devices/{subscriber}/{device_id}`.
-pub async fn handle_unregister(req: Request, env: &Env, subscriber: &str, device_id: &str) -> Result<Reply, BackendError> {
+pub async fn handle_unregister(
+    req: Request,
+    env: &Env,
+    subscriber: &str,
+    device_id: &str,
+) -> Result<Reply, BackendError> {
     let caller = app::authenticate(&req, env)?;
-    let subscriber = SubscriberName::parse(subscriber).map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let subscriber =
+        SubscriberName::parse(subscriber).map_err(|e| BackendError::BadRequest(e.to_string()))?;
     claims_for(caller, &subscriber)?;
-    let a = update_registry(env, &subscriber, SessionOp::RemoveDevice { device_id: device_id.to_owned() }).await?;
+    let a = update_registry(
+        env,
+        &subscriber,
+        SessionOp::RemoveDevice {
+            device_id: device_id.to_owned(),
+        },
+    )
+    .await?;
     if a.removed == 0 {
         return Err(BackendError::NotFound("device"));
     }
@@ -74,5 +101,9 @@ pub async fn handle_unregister(req: Request, env: &Env, subscriber: &str, device
         removed: bool,
         devices: usize,
     }
-    Ok(Reply::json(&Removed { http_code: 200, removed: true, devices: a.devices }))
+    Ok(Reply::json(&Removed {
+        http_code: 200,
+        removed: true,
+        devices: a.devices,
+    }))
 }

@@ -25,9 +25,16 @@ const POLL_MS: u64 = 100;
 /// timeout plenty of room.
 const MAX_WAIT_MS: u64 = 3_000;
 
-async fn wait_for_context(env: &Env, user: &str, call_sid: &str, wait_ms: u64) -> Option<ContextRecord> {
+async fn wait_for_context(
+    env: &Env,
+    user: &str,
+    call_sid: &str,
+    wait_ms: u64,
+) -> Option<ContextRecord> {
     // A context serves one call: one left from the user's previous call is skipped.
-    let op = SessionOp::TakeContext { call_sid: call_sid.to_owned() };
+    let op = SessionOp::TakeContext {
+        call_sid: call_sid.to_owned(),
+    };
     loop {
         // Each read may take what is left; `within` below bounds the whole wait.
         match user_state::call(env, user, &op, wait_ms.max(1)).await {
@@ -45,13 +52,23 @@ async fn wait_for_context(env: &Env, user: &str, call_sid: &str, wait_ms: u64) -
 /// The answer from the caller's context, if there is one within the budget.
 pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
     let user = backend::caller_user(p.caller()?)?;
-    let wait_ms = var_ms(env, bindings::CONTEXT_WAIT_MS, bindings::DEFAULT_CONTEXT_WAIT_MS).min(MAX_WAIT_MS);
+    let wait_ms = var_ms(
+        env,
+        bindings::CONTEXT_WAIT_MS,
+        bindings::DEFAULT_CONTEXT_WAIT_MS,
+    )
+    .min(MAX_WAIT_MS);
     let started = js_sys::Date::now();
-    let record = within(wait_ms, wait_for_context(env, &user, &p.call_sid, wait_ms)).await.flatten();
+    let record = within(wait_ms, wait_for_context(env, &user, &p.call_sid, wait_ms))
+        .await
+        .flatten();
     let waited = (js_sys::Date::now() - started) as u64;
     let who = format!("sip:{}***", user.chars().next().unwrap_or('?'));
     let Some(record) = record else {
-        console_log!("dialwhom call={} from={who}: no context within {waited} ms", p.call_sid);
+        console_log!(
+            "dialwhom call={} from={who}: no context within {waited} ms",
+            p.call_sid
+        );
         return None;
     };
     let numbers = backend::dial_target(&record.dial_to_number)?;

@@ -32,19 +32,34 @@ use crate::{bindings, budget};
 pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply {
     let headers = req.headers();
     let get = |name: &str| headers.get(name).ok().flatten().unwrap_or_default();
-    let (id, timestamp, signature) = (get(webhook::HEADER_ID), get(webhook::HEADER_TIMESTAMP), get(webhook::HEADER_SIGNATURE));
+    let (id, timestamp, signature) = (
+        get(webhook::HEADER_ID),
+        get(webhook::HEADER_TIMESTAMP),
+        get(webhook::HEADER_SIGNATURE),
+    );
 
     // What needs no body is checked first: a delivery with no usable
     // signature or outside the window costs no read of up to 4 MiB.
     let now = (js_sys::Date::now() / 1000.0) as i64;
-    if let Err(e) = webhook::check_headers(&SignedHeaders { id: &id, timestamp: &timestamp, signature: &signature }, now) {
+    if let Err(e) = webhook::check_headers(
+        &SignedHeaders {
+            id: &id,
+            timestamp: &timestamp,
+            signature: &signature,
+        },
+        now,
+    ) {
         console_warn!("events: delivery refused before its body: {e}");
         return Reply::error(401, "unauthorized");
     }
 
     // --- The body: read here and only here, at most `max_body` bytes,
     // declared or streamed (src/body.rs), before any HMAC runs over it. ---
-    let max_body = var_u64(env, bindings::EVENTS_MAX_BATCH_BYTES, rules::DEFAULT_MAX_BATCH_BYTES as u64) as usize;
+    let max_body = var_u64(
+        env,
+        bindings::EVENTS_MAX_BATCH_BYTES,
+        rules::DEFAULT_MAX_BATCH_BYTES as u64,
+    ) as usize;
     let body = match crate::body::read(&mut req, max_body).await {
         Ok(b) => b,
         Err(e) => return crate::http::body_error(&e),
@@ -55,25 +70,40 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
     if !body.trim_ascii_start().starts_with(b"[") && body.len() > events::MAX_EVENT_BYTES {
         return Reply::error(413, events::EventError::TooLarge.to_string());
     }
-    let secrets = match secret(env, bindings::EVENTS_WEBHOOK_SECRETS).map(|s| webhook::parse_secrets(&s)) {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => {
-            console_error!("events: {} is invalid: {e}", bindings::EVENTS_WEBHOOK_SECRETS);
-            return Reply::error(503, "events are not configured");
-        }
-        None => {
-            console_error!("events: {} is not set; every delivery is refused", bindings::EVENTS_WEBHOOK_SECRETS);
-            return Reply::error(503, "events are not configured");
-        }
+    let secrets =
+        match secret(env, bindings::EVENTS_WEBHOOK_SECRETS).map(|s| webhook::parse_secrets(&s)) {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                console_error!(
+                    "events: {} is invalid: {e}",
+                    bindings::EVENTS_WEBHOOK_SECRETS
+                );
+                return Reply::error(503, "events are not configured");
+            }
+            None => {
+                console_error!(
+                    "events: {} is not set; every delivery is refused",
+                    bindings::EVENTS_WEBHOOK_SECRETS
+                );
+                return Reply::error(503, "events are not configured");
+            }
+        };
+    let signed = SignedHeaders {
+        id: &id,
+        timestamp: &timestamp,
+        signature: &signature,
     };
-    let signed = SignedHeaders { id: &id, timestamp: &timestamp, signature: &signature };
     if let Err(e) = webhook::verify(&secrets, &signed, &body, now) {
         // The reason goes to the log only: telling the sender which check
         // failed would help someone forging deliveries.
         console_warn!("events: delivery refused: {e}");
         return Reply::error(401, "unauthorized");
     }
-    let max_batch = var_u64(env, bindings::EVENTS_MAX_BATCH, rules::DEFAULT_MAX_BATCH as u64) as usize;
+    let max_batch = var_u64(
+        env,
+        bindings::EVENTS_MAX_BATCH,
+        rules::DEFAULT_MAX_BATCH as u64,
+    ) as usize;
     let (single, elements) = match rules::parse_delivery(&body, max_batch) {
         Ok(Delivery::Single(e)) => (true, vec![Element::Valid(e)]),
         Ok(Delivery::Batch(v)) => (false, v),
@@ -98,10 +128,17 @@ async fn store(env: &Env, elements: &[Element]) -> Vec<Option<ElementStatus>> {
         return statuses;
     }
     let Ok(ns) = env.durable_object(bindings::EVENT_LOG) else {
-        console_error!("events: {} is not bound; nothing can be stored", bindings::EVENT_LOG);
+        console_error!(
+            "events: {} is not bound; nothing can be stored",
+            bindings::EVENT_LOG
+        );
         return statuses;
     };
-    let budget_ms = var_u64(env, bindings::EVENTS_STORE_BUDGET_MS, rules::DEFAULT_STORE_BUDGET_MS);
+    let budget_ms = var_u64(
+        env,
+        bindings::EVENTS_STORE_BUDGET_MS,
+        rules::DEFAULT_STORE_BUDGET_MS,
+    );
     let calls = groups.iter().map(|(key, idx)| {
         let events: Vec<AppendEvent> = idx
             .iter()
@@ -110,9 +147,18 @@ async fn store(env: &Env, elements: &[Element]) -> Vec<Option<ElementStatus>> {
                 _ => None,
             })
             .collect();
-        let op = LogOp::Append { key: key.clone(), events };
+        let op = LogOp::Append {
+            key: key.clone(),
+            events,
+        };
         let ns = &ns;
-        async move { budget::within(budget_ms, async move { call::<_, Appended>(ns, key, &op).await }).await }
+        async move {
+            budget::within(
+                budget_ms,
+                async move { call::<_, Appended>(ns, key, &op).await },
+            )
+            .await
+        }
     });
     for ((key, idx), outcome) in groups.iter().zip(join_all(calls).await) {
         match outcome {
@@ -121,7 +167,11 @@ async fn store(env: &Env, elements: &[Element]) -> Vec<Option<ElementStatus>> {
                     statuses[i] = Some(s);
                 }
             }
-            Some(Ok(a)) => console_error!("events: log {key:?} answered {} results for {} events", a.results.len(), idx.len()),
+            Some(Ok(a)) => console_error!(
+                "events: log {key:?} answered {} results for {} events",
+                a.results.len(),
+                idx.len()
+            ),
             Some(Err(e)) => console_error!("events: log {key:?} did not store: {e}"),
             None => console_error!("events: log {key:?} did not confirm within {budget_ms} ms"),
         }

@@ -39,18 +39,31 @@ pub(crate) fn now_ms(p: &CallParams) -> i64 {
 /// request changes no state (it would otherwise use up an agent offer or
 /// a round-robin turn): Connect and dial-whom read their state without
 /// changing it, so HEAD gives the status and headers GET would.
-pub async fn callback(route: Route, p: &CallParams, cfg: &Config, env: &Env, ctx: &Context, head: bool) -> Reply {
+pub async fn callback(
+    route: Route,
+    p: &CallParams,
+    cfg: &Config,
+    env: &Env,
+    ctx: &Context,
+    head: bool,
+) -> Reply {
     let now_ms = now_ms(p);
     let reply = match route {
-        Route::Connect => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json, head).await,
+        Route::Connect => {
+            connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json, head).await
+        }
         // App-to-app calls: the caller's posted context decides (push docs).
         Route::DialWhom => match dialwhom::from_context(p, env).await {
             Some(reply) => reply,
             None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text, head).await,
         },
         Route::Gather => handlers::gather::decide(cfg, p, now_ms),
-        Route::Greeting => personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await,
-        Route::Playback => personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Playback).await,
+        Route::Greeting => {
+            personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await
+        }
+        Route::Playback => {
+            personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Playback).await
+        }
         Route::Passthru => passthru::handle_passthru(p, cfg, env, ctx, now_ms),
         Route::Popup => popup::handle_popup(p, cfg, env, ctx, now_ms),
         _ => Reply::error(500, "not a callback route"),

@@ -11,13 +11,23 @@ use worker::{Context, Env};
 use crate::lookup;
 
 /// Decides the branch, learns the answering agent, logs.
-pub fn handle_passthru(p: &CallParams, cfg: &Config, env: &Env, ctx: &Context, now_ms: i64) -> Reply {
+pub fn handle_passthru(
+    p: &CallParams,
+    cfg: &Config,
+    env: &Env,
+    ctx: &Context,
+    now_ms: i64,
+) -> Reply {
     let (mode, branch) = routing::passthru(cfg, p, now_ms);
     if let Some(fact) = routing::learn_from_passthru(p) {
         lookup::remember_sticky(env, ctx, fact, routing::sticky_ttl_seconds(cfg), now_ms);
     }
     if mode == Mode::Async {
-        worker::console_log!("passthru async record call={} digits={}", p.call_sid, p.digits.is_some());
+        worker::console_log!(
+            "passthru async record call={} digits={}",
+            p.call_sid,
+            p.digits.is_some()
+        );
     }
     passthru::reply(branch)
 }

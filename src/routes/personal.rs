@@ -22,9 +22,18 @@ pub enum Kind {
 }
 
 /// Looks up the caller's variables only when the line has templates.
-pub async fn handle_personal(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, kind: Kind) -> Reply {
+pub async fn handle_personal(
+    p: &CallParams,
+    cfg: &Config,
+    env: &Env,
+    now_ms: i64,
+    kind: Kind,
+) -> Reply {
     let mut vars = BTreeMap::new();
-    if let (Some(pz), Some(caller)) = (routing::personalize(cfg, p, now_ms), p.caller().and_then(phone::normalize)) {
+    if let (Some(pz), Some(caller)) = (
+        routing::personalize(cfg, p, now_ms),
+        p.caller().and_then(phone::normalize),
+    ) {
         let wanted = match kind {
             Kind::Greeting => pz.greeting.is_some(),
             Kind::Playback => pz.playback.is_some(),

@@ -53,10 +53,16 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         async move {
             let delivery = match (d.transport(), fcm) {
                 (Transport::Fcm, Some(f)) => f.send(&d.token, body, d.platform).await,
-                (Transport::Fcm, None) => Delivery::Failed { reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into() },
+                (Transport::Fcm, None) => Delivery::Failed {
+                    reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into(),
+                },
                 (Transport::ApnsVoip, _) => relay::send_apns(env, &d.token, body).await,
             };
-            DeviceOutcome { device_id: d.device_id.clone(), platform: d.platform, delivery }
+            DeviceOutcome {
+                device_id: d.device_id.clone(),
+                platform: d.platform,
+                delivery,
+            }
         }
     });
     let outcomes = join_all(sends).await;
@@ -72,7 +78,13 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         // another), so a registration made meanwhile survives.
         let (env, sub) = (env.clone(), body.subscriber_name.clone());
         ctx.wait_until(async move {
-            match device_routes::update_registry(&env, &sub, SessionOp::RemoveTokens { tokens: dead }).await {
+            match device_routes::update_registry(
+                &env,
+                &sub,
+                SessionOp::RemoveTokens { tokens: dead },
+            )
+            .await
+            {
                 Ok(a) if a.removed > 0 => console_log!("push: removed {} dead token(s)", a.removed),
                 Ok(_) => {}
                 Err(e) => console_error!("push: dead tokens kept: {e}"),
@@ -81,6 +93,10 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
     }
     let reply = push::answer(&body.subscriber_name, &outcomes);
     crate::trace::push(env, ctx, body.subscriber_name.as_str(), &reply, &outcomes);
-    console_log!("push sub={who} devices={} -> {}", outcomes.len(), reply.status);
+    console_log!(
+        "push sub={who} devices={} -> {}",
+        outcomes.len(),
+        reply.status
+    );
     reply
 }

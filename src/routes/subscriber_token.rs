@@ -17,12 +17,25 @@ pub async fn handle_subscriber_token(mut req: Request, env: &Env) -> Result<Repl
     let r: SubscriberTokenRequest = app::json_body(&mut req).await?;
     let device_id = r.device_id.trim();
     if device_id.is_empty() || device_id.len() > 128 {
-        return Err(BackendError::BadRequest("device_id is required (at most 128 bytes)".into()));
+        return Err(BackendError::BadRequest(
+            "device_id is required (at most 128 bytes)".into(),
+        ));
     }
-    let platform = match r.platform.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Platform::parse(p).ok_or_else(|| BackendError::BadRequest(format!("platform must be android or ios, not {p:?}")))?,
+    let platform = match r
+        .platform
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => Platform::parse(p).ok_or_else(|| {
+            BackendError::BadRequest(format!("platform must be android or ios, not {p:?}"))
+        })?,
         None => backend::platform_of_device_id(device_id),
     };
     let token = app::subscriber_token(env, &claims.sub, platform, device_id).await?;
-    Ok(Reply::json(&SubscriberTokenAnswer { http_code: 200, subscriber_name: claims.sub, subscriber_token: token }))
+    Ok(Reply::json(&SubscriberTokenAnswer {
+        http_code: 200,
+        subscriber_name: claims.sub,
+        subscriber_token: token,
+    }))
 }

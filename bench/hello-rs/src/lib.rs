@@ -14,5 +14,8 @@ async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
     headers.set("content-type", "application/json")?;
     headers.set("cache-control", "no-store")?;
     headers.set("content-length", &CONNECT.len().to_string())?;
-    Ok(Response::builder().with_status(200).with_headers(headers).fixed(CONNECT.as_bytes().to_vec()))
+    Ok(Response::builder()
+        .with_status(200)
+        .with_headers(headers)
+        .fixed(CONNECT.as_bytes().to_vec()))
 }

@@ -163,10 +163,15 @@ impl Timeline {
 
     /// The sink saw `webhook_id`.
     fn arrived(&self, webhook_id: &str) {
-        let index = webhook_id.strip_prefix(&self.prefix).and_then(|i| i.parse::<usize>().ok());
+        let index = webhook_id
+            .strip_prefix(&self.prefix)
+            .and_then(|i| i.parse::<usize>().ok());
         match index.and_then(|i| self.sink.get(i)) {
             Some(slot) => {
-                if slot.compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                if slot
+                    .compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
                     self.delivered.fetch_add(1, Ordering::Relaxed);
                 } else {
                     self.duplicates.fetch_add(1, Ordering::Relaxed);
@@ -188,14 +193,29 @@ struct Events {
     timestamp: Vec<u8>,
 }
 
-const EVENT_NAMES: [&str; 4] = ["leg_answered", "gather_success", "play_completed", "leg_terminated"];
+const EVENT_NAMES: [&str; 4] = [
+    "leg_answered",
+    "gather_success",
+    "play_completed",
+    "leg_terminated",
+];
 
 impl Events {
     fn new(input: MessageDescriptor, prefix: String) -> Result<Events> {
-        let ts = input.get_field_by_name("event_timestamp").context("contract has no event_timestamp")?;
-        let prost_reflect::Kind::Message(ts_desc) = ts.kind() else { bail!("event_timestamp is not a message") };
-        let timestamp = DynamicMessage::deserialize(ts_desc, json!("2026-05-13T05:30:00.963868626Z"))?.encode_to_vec();
-        let events = Events { input, prefix, timestamp };
+        let ts = input
+            .get_field_by_name("event_timestamp")
+            .context("contract has no event_timestamp")?;
+        let prost_reflect::Kind::Message(ts_desc) = ts.kind() else {
+            bail!("event_timestamp is not a message")
+        };
+        let timestamp =
+            DynamicMessage::deserialize(ts_desc, json!("2026-05-13T05:30:00.963868626Z"))?
+                .encode_to_vec();
+        let events = Events {
+            input,
+            prefix,
+            timestamp,
+        };
         // The fast encoder must produce the message the contract does.
         for i in [0, 1, 2, 3, 4, 7, 1_234_567, 99_999_999] {
             // Equal as messages (a map's entries may come in any order).
@@ -281,7 +301,8 @@ impl Events {
                 "digits": "9"
             }
         });
-        let msg = DynamicMessage::deserialize(self.input.clone(), json).context("event does not fit the contract")?;
+        let msg = DynamicMessage::deserialize(self.input.clone(), json)
+            .context("event does not fit the contract")?;
         Ok(msg.encode_to_vec())
     }
 }
@@ -303,13 +324,20 @@ impl Client {
                 channels.push(tonic::client::Grpc::new(ch));
             }
         }
-        Ok(Client { channels, path: schema.rpc_path().parse()? })
+        Ok(Client {
+            channels,
+            path: schema.rpc_path().parse()?,
+        })
     }
 
     async fn send(&self, i: u64, bytes: Vec<u8>) -> Result<(), tonic::Status> {
         let mut grpc = self.channels[i as usize % self.channels.len()].clone();
-        grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-        grpc.unary(tonic::Request::new(bytes), self.path.clone(), RawCodec).await.map(|_: tonic::Response<Bytes>| ())
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        grpc.unary(tonic::Request::new(bytes), self.path.clone(), RawCodec)
+            .await
+            .map(|_: tonic::Response<Bytes>| ())
     }
 }
 
@@ -324,7 +352,10 @@ async fn send_one(client: &Client, events: &Events, tl: &Timeline, i: u64, due: 
             return;
         }
     };
-    tl.send[slot].store(due.map(|d| tl.at(d)).unwrap_or_else(|| tl.now()), Ordering::Relaxed);
+    tl.send[slot].store(
+        due.map(|d| tl.at(d)).unwrap_or_else(|| tl.now()),
+        Ordering::Relaxed,
+    );
     match client.send(i, bytes).await {
         Ok(()) => {
             tl.ack[slot].store(tl.now(), Ordering::Relaxed);
@@ -339,7 +370,14 @@ async fn send_one(client: &Client, events: &Events, tl: &Timeline, i: u64, due: 
 }
 
 /// Sends events `0..` at `rate`/s for `secs` (open loop), at most `cap` in flight.
-async fn fixed_rate(client: Arc<Client>, events: Arc<Events>, tl: Arc<Timeline>, rate: u64, secs: u64, cap: usize) -> u64 {
+async fn fixed_rate(
+    client: Arc<Client>,
+    events: Arc<Events>,
+    tl: Arc<Timeline>,
+    rate: u64,
+    secs: u64,
+    cap: usize,
+) -> u64 {
     let total = rate * secs;
     let sem = Arc::new(Semaphore::new(cap));
     let start = Instant::now();
@@ -347,7 +385,9 @@ async fn fixed_rate(client: Arc<Client>, events: Arc<Events>, tl: Arc<Timeline>,
     for i in 0..total {
         let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
         tokio::time::sleep_until(due.into()).await;
-        let Ok(permit) = sem.clone().acquire_owned().await else { break };
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
         let (c, e, t) = (client.clone(), events.clone(), tl.clone());
         tasks.spawn(async move {
             send_one(&c, &e, &t, i, Some(due)).await;
@@ -360,7 +400,13 @@ async fn fixed_rate(client: Arc<Client>, events: Arc<Events>, tl: Arc<Timeline>,
 }
 
 /// Sends as fast as `concurrency` requests in flight allow, for `secs`.
-async fn flat_out(client: Arc<Client>, events: Arc<Events>, tl: Arc<Timeline>, secs: u64, concurrency: usize) -> u64 {
+async fn flat_out(
+    client: Arc<Client>,
+    events: Arc<Events>,
+    tl: Arc<Timeline>,
+    secs: u64,
+    concurrency: usize,
+) -> u64 {
     let next = Arc::new(AtomicU64::new(0));
     let capacity = tl.send.len() as u64;
     let stop_at = Instant::now() + Duration::from_secs(secs);
@@ -417,7 +463,11 @@ struct SinkAnswer<'a> {
 /// answered with per-event `stored` results as the edge's batch contract
 /// does. While `up` is false it neither listens nor keeps connections (the
 /// edge is down).
-async fn sink(addr: SocketAddr, tl: Option<Arc<Timeline>>, mut up: watch::Receiver<bool>) -> Result<()> {
+async fn sink(
+    addr: SocketAddr,
+    tl: Option<Arc<Timeline>>,
+    mut up: watch::Receiver<bool>,
+) -> Result<()> {
     loop {
         while !*up.borrow_and_update() {
             up.changed().await?;
@@ -555,7 +605,13 @@ fn summarize(tl: &Timeline, n: usize) -> serde_json::Value {
     send_to_sink.sort_unstable();
     let acked = tl.acked.load(Ordering::Relaxed);
     let delivered = tl.delivered.load(Ordering::Relaxed);
-    let secs = |end: u64| if end > first_send { (end - first_send) as f64 / 1e9 } else { f64::NAN };
+    let secs = |end: u64| {
+        if end > first_send {
+            (end - first_send) as f64 / 1e9
+        } else {
+            f64::NAN
+        }
+    };
     json!({
         "sent": ack_lat.len() as u64 + tl.failed.load(Ordering::Relaxed),
         "acked": acked,
@@ -571,7 +627,8 @@ fn summarize(tl: &Timeline, n: usize) -> serde_json::Value {
 }
 
 async fn setup(common: &Common) -> Result<(Arc<Client>, Arc<Events>)> {
-    let schema = EventSchema::load(&ProtoConfig::default()).map_err(|e| anyhow!("loading the contract: {e}"))?;
+    let schema = EventSchema::load(&ProtoConfig::default())
+        .map_err(|e| anyhow!("loading the contract: {e}"))?;
     // Fails before the clock starts if the contract and the events disagree.
     let events = Arc::new(Events::new(schema.input().clone(), common.prefix.clone())?);
     let client = Arc::new(Client::connect(&common.grpc, common.connections, &schema).await?);
@@ -580,12 +637,24 @@ async fn setup(common: &Common) -> Result<(Arc<Client>, Arc<Events>)> {
 
 async fn run(args: RunArgs) -> Result<serde_json::Value> {
     let (client, events) = setup(&args.common).await?;
-    let capacity = if args.rate > 0 { args.rate * args.duration } else { 100_000 * args.duration.max(1) };
+    let capacity = if args.rate > 0 {
+        args.rate * args.duration
+    } else {
+        100_000 * args.duration.max(1)
+    };
     let tl = Timeline::new(capacity as usize, &args.common.prefix);
     let (_up_tx, up_rx) = watch::channel(true);
     let sink_task = tokio::spawn(sink(args.common.sink, Some(tl.clone()), up_rx));
     let n = if args.rate > 0 {
-        fixed_rate(client, events, tl.clone(), args.rate, args.duration, args.concurrency).await
+        fixed_rate(
+            client,
+            events,
+            tl.clone(),
+            args.rate,
+            args.duration,
+            args.concurrency,
+        )
+        .await
     } else {
         flat_out(client, events, tl.clone(), args.duration, args.concurrency).await
     };
@@ -594,7 +663,11 @@ async fn run(args: RunArgs) -> Result<serde_json::Value> {
     sink_task.abort();
     let mut out = summarize(&tl, n as usize);
     out["label"] = json!(args.common.label);
-    out["mode"] = json!(if args.rate > 0 { "fixed_rate" } else { "flat_out" });
+    out["mode"] = json!(if args.rate > 0 {
+        "fixed_rate"
+    } else {
+        "flat_out"
+    });
     out["target_rate"] = json!(args.rate);
     out["duration_s"] = json!(args.duration);
     out["concurrency"] = json!(args.concurrency);
@@ -605,10 +678,14 @@ async fn run(args: RunArgs) -> Result<serde_json::Value> {
 /// One Prometheus sample from the gateway's admin server (plain HTTP/1.0).
 async fn metric(admin: SocketAddr, name: &str) -> Option<f64> {
     let mut s = TcpStream::connect(admin).await.ok()?;
-    s.write_all(format!("GET /metrics HTTP/1.0\r\nhost: {admin}\r\n\r\n").as_bytes()).await.ok()?;
+    s.write_all(format!("GET /metrics HTTP/1.0\r\nhost: {admin}\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).await.ok()?;
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' '))).and_then(|v| v.trim().parse().ok())
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
@@ -620,7 +697,14 @@ async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
     let tl = Timeline::new((args.rate * secs) as usize, &args.common.prefix);
     let (up_tx, up_rx) = watch::channel(true);
     let sink_task = tokio::spawn(sink(args.common.sink, Some(tl.clone()), up_rx));
-    let sender = tokio::spawn(fixed_rate(client, events, tl.clone(), args.rate, secs, 4096));
+    let sender = tokio::spawn(fixed_rate(
+        client,
+        events,
+        tl.clone(),
+        args.rate,
+        secs,
+        4096,
+    ));
 
     tokio::time::sleep(Duration::from_secs(args.before)).await;
     up_tx.send(false)?;
@@ -667,7 +751,9 @@ async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
         None => None,
     };
     sink_task.abort();
-    let delivering_secs = first_after.map(|f| drain_time.saturating_sub(f).as_secs_f64()).unwrap_or(f64::NAN);
+    let delivering_secs = first_after
+        .map(|f| drain_time.saturating_sub(f).as_secs_f64())
+        .unwrap_or(f64::NAN);
     let mut out = summarize(&tl, n as usize);
     out["label"] = json!(args.common.label);
     out["mode"] = json!("outage");
@@ -691,7 +777,9 @@ async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let out = match cli.command {
             Command::Run(a) => run(a).await?,

@@ -37,7 +37,9 @@ fn main() -> ExitCode {
                         eprintln!("{path}: cannot read: {e}");
                         ok = false;
                     }
-                    Ok(doc) => match Config::from_json(&doc).and_then(|c| c.check_zones(system_knows_zone).map(|()| c)) {
+                    Ok(doc) => match Config::from_json(&doc)
+                        .and_then(|c| c.check_zones(system_knows_zone).map(|()| c))
+                    {
                         Ok(cfg) => println!(
                             "{path}: ok ({} lines, {} groups, {} agents)",
                             cfg.lines.len(),

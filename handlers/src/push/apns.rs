@@ -49,7 +49,11 @@ impl RelayRequest {
     /// PushKit handler reads them (no `aps` dictionary: a VoIP push shows
     /// nothing by itself, the app reports the call to CallKit).
     pub fn apns_body(&self) -> ApnsBody<'_> {
-        ApnsBody { subscriber_name: &self.subscriber_name, payload: &self.payload, payload_version: &self.payload_version }
+        ApnsBody {
+            subscriber_name: &self.subscriber_name,
+            payload: &self.payload,
+            payload_version: &self.payload_version,
+        }
     }
 
     /// Whether the token can be put in a URL path as is.
@@ -82,7 +86,10 @@ pub fn device_path(token: &str) -> String {
 pub fn headers(bundle_id: &str, now_secs: u64) -> [(&'static str, String); 4] {
     [
         ("apns-push-type", "voip".to_owned()),
-        ("apns-topic", format!("{}.voip", bundle_id.trim_end_matches(".voip"))),
+        (
+            "apns-topic",
+            format!("{}.voip", bundle_id.trim_end_matches(".voip")),
+        ),
         ("apns-priority", "10".to_owned()),
         ("apns-expiration", (now_secs + EXPIRATION_SECS).to_string()),
     ]
@@ -99,11 +106,14 @@ pub fn classify(status: u16, body: &str) -> Delivery {
         .and_then(|v| v["reason"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let dead = status == 410
-        || (status == 400 && matches!(reason.as_str(), "BadDeviceToken" | "DeviceTokenNotForTopic"));
+        || (status == 400
+            && matches!(reason.as_str(), "BadDeviceToken" | "DeviceTokenNotForTopic"));
     if dead {
         Delivery::Unregistered
     } else {
-        Delivery::Failed { reason: format!("apns {status} {reason}").trim_end().to_owned() }
+        Delivery::Failed {
+            reason: format!("apns {status} {reason}").trim_end().to_owned(),
+        }
     }
 }
 
@@ -142,25 +152,55 @@ mod tests {
             serde_json::json!({"subscriberName":"bob","payload":"p","payloadVersion":"1"})
         );
         assert_eq!(device_path("ab"), "/3/device/ab");
-        assert!(!RelayRequest { device_token: "../x".into(), ..r }.token_is_valid());
+        assert!(!RelayRequest {
+            device_token: "../x".into(),
+            ..r
+        }
+        .token_is_valid());
     }
 
     #[test]
     fn apns_classification() {
         assert_eq!(classify(200, ""), Delivery::Accepted);
-        assert_eq!(classify(410, r#"{"reason":"Unregistered"}"#), Delivery::Unregistered);
-        assert_eq!(classify(400, r#"{"reason":"BadDeviceToken"}"#), Delivery::Unregistered);
-        assert_eq!(classify(400, r#"{"reason":"BadTopic"}"#), Delivery::Failed { reason: "apns 400 BadTopic".into() });
-        assert_eq!(classify(403, r#"{"reason":"ExpiredProviderToken"}"#), Delivery::Failed { reason: "apns 403 ExpiredProviderToken".into() });
+        assert_eq!(
+            classify(410, r#"{"reason":"Unregistered"}"#),
+            Delivery::Unregistered
+        );
+        assert_eq!(
+            classify(400, r#"{"reason":"BadDeviceToken"}"#),
+            Delivery::Unregistered
+        );
+        assert_eq!(
+            classify(400, r#"{"reason":"BadTopic"}"#),
+            Delivery::Failed {
+                reason: "apns 400 BadTopic".into()
+            }
+        );
+        assert_eq!(
+            classify(403, r#"{"reason":"ExpiredProviderToken"}"#),
+            Delivery::Failed {
+                reason: "apns 403 ExpiredProviderToken".into()
+            }
+        );
     }
 
     #[test]
     fn answer_wire_form() {
-        let a = RelayAnswer { delivery: Delivery::Unregistered, apns_id: None };
+        let a = RelayAnswer {
+            delivery: Delivery::Unregistered,
+            apns_id: None,
+        };
         let s = serde_json::to_string(&a).unwrap();
         assert_eq!(s, r#"{"outcome":"unregistered"}"#);
         assert_eq!(serde_json::from_str::<RelayAnswer>(&s).unwrap(), a);
-        let f: RelayAnswer = serde_json::from_str(r#"{"outcome":"failed","reason":"apns 500","apns_id":"x"}"#).unwrap();
-        assert_eq!(f.delivery, Delivery::Failed { reason: "apns 500".into() });
+        let f: RelayAnswer =
+            serde_json::from_str(r#"{"outcome":"failed","reason":"apns 500","apns_id":"x"}"#)
+                .unwrap();
+        assert_eq!(
+            f.delivery,
+            Delivery::Failed {
+                reason: "apns 500".into()
+            }
+        );
     }
 }

@@ -118,7 +118,14 @@ impl BackendError {
             error: &'a str,
         }
         let status = self.status();
-        Reply::json_status(status, &A { http_code: status, message: "", error: &self.to_string() })
+        Reply::json_status(
+            status,
+            &A {
+                http_code: status,
+                message: "",
+                error: &self.to_string(),
+            },
+        )
     }
 }
 
@@ -155,7 +162,13 @@ pub fn api_reply(status: u16, message: &str) -> Reply {
         http_code: u16,
         message: &'a str,
     }
-    Reply::json_status(status, &A { http_code: status, message })
+    Reply::json_status(
+        status,
+        &A {
+            http_code: status,
+            message,
+        },
+    )
 }
 
 /// A path of the app API that carries parameters.
@@ -201,16 +214,22 @@ impl AppPath {
     pub fn parse(rest: &str) -> Option<Self> {
         let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
         match parts.as_slice() {
-            ["v1", "devices", sub, id] => Some(Self::Device { subscriber: segment(sub)?, device_id: segment(id)? }),
-            ["accounts", sid, "subscribers", user, "devicetoken"] => {
-                Some(Self::DeviceToken { account_sid: segment(sid)?, user: segment(user)? })
-            }
-            ["accounts", sid, "subscribers", user, "context"] => {
-                Some(Self::Context { account_sid: segment(sid)?, user: segment(user)? })
-            }
-            ["accounts", sid, "subscribers", user, "contacts"] => {
-                Some(Self::Contacts { account_sid: segment(sid)?, user: segment(user)? })
-            }
+            ["v1", "devices", sub, id] => Some(Self::Device {
+                subscriber: segment(sub)?,
+                device_id: segment(id)?,
+            }),
+            ["accounts", sid, "subscribers", user, "devicetoken"] => Some(Self::DeviceToken {
+                account_sid: segment(sid)?,
+                user: segment(user)?,
+            }),
+            ["accounts", sid, "subscribers", user, "context"] => Some(Self::Context {
+                account_sid: segment(sid)?,
+                user: segment(user)?,
+            }),
+            ["accounts", sid, "subscribers", user, "contacts"] => Some(Self::Contacts {
+                account_sid: segment(sid)?,
+                user: segment(user)?,
+            }),
             _ => None,
         }
     }
@@ -259,19 +278,34 @@ pub fn issue_app_token(secret: &[u8], claims: &AppClaims) -> Option<String> {
 }
 
 /// Checks an app token's signature (in constant time) and expiry.
-pub fn verify_app_token(secret: &[u8], token: &str, now_secs: u64) -> Result<AppClaims, BackendError> {
+pub fn verify_app_token(
+    secret: &[u8],
+    token: &str,
+    now_secs: u64,
+) -> Result<AppClaims, BackendError> {
     if secret.len() < MIN_SECRET_LEN {
-        return Err(BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"));
+        return Err(BackendError::NotConfigured(
+            "APP_TOKEN_SECRET (at least 32 bytes)",
+        ));
     }
-    let (signed, tag) = token.rsplit_once('.').ok_or(BackendError::Unauthenticated)?;
-    let body = signed.strip_prefix(TOKEN_PREFIX).ok_or(BackendError::Unauthenticated)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| BackendError::Unauthenticated)?;
+    let (signed, tag) = token
+        .rsplit_once('.')
+        .ok_or(BackendError::Unauthenticated)?;
+    let body = signed
+        .strip_prefix(TOKEN_PREFIX)
+        .ok_or(BackendError::Unauthenticated)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| BackendError::Unauthenticated)?;
     mac(secret, signed)
         .ok_or(BackendError::Unauthenticated)?
         .verify_slice(&tag)
         .map_err(|_| BackendError::Unauthenticated)?;
-    let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| BackendError::Unauthenticated)?;
-    let claims: AppClaims = serde_json::from_slice(&raw).map_err(|_| BackendError::Unauthenticated)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| BackendError::Unauthenticated)?;
+    let claims: AppClaims =
+        serde_json::from_slice(&raw).map_err(|_| BackendError::Unauthenticated)?;
     if claims.exp <= now_secs {
         return Err(BackendError::Unauthenticated);
     }
@@ -321,12 +355,20 @@ impl PasswordHash {
         if !PBKDF2_ITERATIONS.contains(&self.iterations) {
             return Err(bad("iterations must be 10000..=100000"));
         }
-        let salt = STANDARD.decode(&self.salt).map_err(|_| bad("salt is not base64"))?;
-        let hash = STANDARD.decode(&self.hash).map_err(|_| bad("hash is not base64"))?;
+        let salt = STANDARD
+            .decode(&self.salt)
+            .map_err(|_| bad("salt is not base64"))?;
+        let hash = STANDARD
+            .decode(&self.hash)
+            .map_err(|_| bad("hash is not base64"))?;
         if salt.len() < 16 || hash.len() < 16 || hash.len() > 64 {
             return Err(bad("salt or hash too short"));
         }
-        Ok(Pbkdf2Params { salt, iterations: self.iterations, bits: (hash.len() * 8) as u32 })
+        Ok(Pbkdf2Params {
+            salt,
+            iterations: self.iterations,
+            bits: (hash.len() * 8) as u32,
+        })
     }
 
     /// Constant-time comparison of a derived key with the stored one.
@@ -361,7 +403,11 @@ pub fn user_key(user_name: &str) -> String {
 
 /// Whether a user name can be a KV key and a path segment.
 pub fn valid_user_name(u: &str) -> bool {
-    !u.is_empty() && u.len() <= 64 && !u.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    !u.is_empty()
+        && u.len() <= 64
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
 }
 
 /// `POST /login`.
@@ -395,7 +441,9 @@ impl std::fmt::Debug for LoginRequest {
 pub fn platform_of_device_id(device_id: &str) -> Platform {
     let groups: Vec<&str> = device_id.split('-').collect();
     let uuid = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
     if uuid {
         Platform::Ios
     } else {
@@ -427,7 +475,10 @@ pub struct LoginAnswer {
 
 /// Exotel's subscriber-token URL.
 pub fn subscriber_token_url(base: &str, account_sid: &str) -> String {
-    format!("{}/v2/accounts/{account_sid}/subscriber-token", base.trim_end_matches('/'))
+    format!(
+        "{}/v2/accounts/{account_sid}/subscriber-token",
+        base.trim_end_matches('/')
+    )
 }
 
 /// The body sent to Exotel.
@@ -460,7 +511,9 @@ pub fn parse_exotel_token(status: u16, body: &str) -> Result<Value, BackendError
         200 | 201 => {
             let t = &v["response"]["data"]["subscriber_token"];
             if t.is_null() {
-                Err(BackendError::ExotelFailed("answer lacks response.data.subscriber_token".into()))
+                Err(BackendError::ExotelFailed(
+                    "answer lacks response.data.subscriber_token".into(),
+                ))
             } else {
                 Ok(t.clone())
             }
@@ -537,7 +590,9 @@ impl ContextRecord {
     pub fn new(req: ContextRequest, now_ms: u64) -> Result<Self, BackendError> {
         let d = req.dial_to_number.trim();
         if d.len() > 64 || req.message.len() > 1024 {
-            return Err(BackendError::BadRequest("dialToNumber or message too long".into()));
+            return Err(BackendError::BadRequest(
+                "dialToNumber or message too long".into(),
+            ));
         }
         Ok(Self {
             dial_to_number: d.to_owned(),
@@ -599,7 +654,12 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn claims(exp: u64) -> AppClaims {
-        AppClaims { user: "alice".into(), sub: SubscriberName::parse("alice").unwrap(), acct: "exotel13m2".into(), exp }
+        AppClaims {
+            user: "alice".into(),
+            sub: SubscriberName::parse("alice").unwrap(),
+            acct: "exotel13m2".into(),
+            exp,
+        }
     }
 
     #[test]
@@ -607,15 +667,27 @@ mod tests {
         let t = issue_app_token(SECRET, &claims(100)).unwrap();
         assert!(t.starts_with("eat1."));
         assert_eq!(verify_app_token(SECRET, &t, 99).unwrap(), claims(100));
-        assert_eq!(verify_app_token(SECRET, &t, 100), Err(BackendError::Unauthenticated));
+        assert_eq!(
+            verify_app_token(SECRET, &t, 100),
+            Err(BackendError::Unauthenticated)
+        );
         let other = b"ffffffffffffffffffffffffffffffff";
-        assert_eq!(verify_app_token(other, &t, 1), Err(BackendError::Unauthenticated));
+        assert_eq!(
+            verify_app_token(other, &t, 1),
+            Err(BackendError::Unauthenticated)
+        );
         // swap the claims for others signed by nobody
         let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(u64::MAX)).unwrap());
         let tag = t.rsplit_once('.').unwrap().1;
-        assert_eq!(verify_app_token(SECRET, &format!("eat1.{forged_body}.{tag}"), 1), Err(BackendError::Unauthenticated));
+        assert_eq!(
+            verify_app_token(SECRET, &format!("eat1.{forged_body}.{tag}"), 1),
+            Err(BackendError::Unauthenticated)
+        );
         assert!(issue_app_token(b"short", &claims(1)).is_none());
-        assert!(matches!(verify_app_token(b"short", &t, 1), Err(BackendError::NotConfigured(_))));
+        assert!(matches!(
+            verify_app_token(b"short", &t, 1),
+            Err(BackendError::NotConfigured(_))
+        ));
         assert_eq!(app_bearer(Some(&format!("Bearer {t}"))), Some(t.as_str()));
         assert_eq!(app_bearer(Some("Bearer eyJhbGciOi.x.y")), None);
         assert_eq!(app_bearer(None), None);
@@ -625,16 +697,30 @@ mod tests {
     fn paths() {
         assert_eq!(
             AppPath::parse("accounts/exotel13m2/subscribers/alice/devicetoken"),
-            Some(AppPath::DeviceToken { account_sid: "exotel13m2".into(), user: "alice".into() })
+            Some(AppPath::DeviceToken {
+                account_sid: "exotel13m2".into(),
+                user: "alice".into()
+            })
         );
-        assert_eq!(AppPath::parse("accounts/a/subscribers/b%40c/context").unwrap().route(), Route::Context);
+        assert_eq!(
+            AppPath::parse("accounts/a/subscribers/b%40c/context")
+                .unwrap()
+                .route(),
+            Route::Context
+        );
         assert_eq!(
             AppPath::parse("accounts/a/subscribers/alice/contacts"),
-            Some(AppPath::Contacts { account_sid: "a".into(), user: "alice".into() })
+            Some(AppPath::Contacts {
+                account_sid: "a".into(),
+                user: "alice".into()
+            })
         );
         assert_eq!(
             AppPath::parse("v1/devices/bob/dev%201"),
-            Some(AppPath::Device { subscriber: "bob".into(), device_id: "dev 1".into() })
+            Some(AppPath::Device {
+                subscriber: "bob".into(),
+                device_id: "dev 1".into()
+            })
         );
         assert_eq!(AppPath::parse("v1/devices/bob"), None);
         assert_eq!(AppPath::parse("accounts/a/subscribers//context"), None);
@@ -654,8 +740,18 @@ mod tests {
         assert!(rec.matches(&[9u8; 32]));
         assert!(!rec.matches(&[9u8; 31]));
         assert!(!rec.matches(&[8u8; 32]));
-        assert!(PasswordHash { iterations: 1000, ..rec.clone() }.params().is_err());
-        assert!(PasswordHash { alg: "md5".into(), ..rec.clone() }.params().is_err());
+        assert!(PasswordHash {
+            iterations: 1000,
+            ..rec.clone()
+        }
+        .params()
+        .is_err());
+        assert!(PasswordHash {
+            alg: "md5".into(),
+            ..rec.clone()
+        }
+        .params()
+        .is_err());
         let u: UserRecord = serde_json::from_value(serde_json::json!({"password": rec})).unwrap();
         assert_eq!(u.subscriber_name, None);
     }
@@ -665,17 +761,38 @@ mod tests {
         let ok = r#"{"request_id":"r","method":"POST","http_code":200,"response":{"code":200,"error_data":null,"status":"success","data":{"subscriber_name":"archit","subscriber_token":{"refresh_token":"r.t","access_token":"a.t"}}}}"#;
         assert_eq!(parse_exotel_token(200, ok).unwrap()["access_token"], "a.t");
         let bad = r#"{"http_code":400,"response":{"code":400,"status":"failure","error_data":{"code":1001,"description":"Invalid subscriber_name"}}}"#;
-        assert_eq!(parse_exotel_token(400, bad), Err(BackendError::ExotelRejected("Invalid subscriber_name".into())));
-        assert_eq!(parse_exotel_token(401, "{}"), Err(BackendError::ExotelUnauthorized));
-        assert_eq!(parse_exotel_token(500, ""), Err(BackendError::ExotelFailed("status 500".into())));
-        assert!(matches!(parse_exotel_token(200, "{}"), Err(BackendError::ExotelFailed(_))));
+        assert_eq!(
+            parse_exotel_token(400, bad),
+            Err(BackendError::ExotelRejected(
+                "Invalid subscriber_name".into()
+            ))
+        );
+        assert_eq!(
+            parse_exotel_token(401, "{}"),
+            Err(BackendError::ExotelUnauthorized)
+        );
+        assert_eq!(
+            parse_exotel_token(500, ""),
+            Err(BackendError::ExotelFailed("status 500".into()))
+        );
+        assert!(matches!(
+            parse_exotel_token(200, "{}"),
+            Err(BackendError::ExotelFailed(_))
+        ));
         assert_eq!(BackendError::ExotelRejected("x".into()).status(), 422);
-        assert_eq!(subscriber_token_url("https://x/", "sid"), "https://x/v2/accounts/sid/subscriber-token");
+        assert_eq!(
+            subscriber_token_url("https://x/", "sid"),
+            "https://x/v2/accounts/sid/subscriber-token"
+        );
         let v: Value = serde_json::from_str(&BackendError::BadCredentials.reply().body).unwrap();
         assert_eq!(v["http_code"], 403);
         // where the apps display `message`, our text goes elsewhere
-        let v: Value = serde_json::from_str(&BackendError::NotFound("context").quiet_reply().body).unwrap();
-        assert_eq!(v, serde_json::json!({"http_code": 404, "message": "", "error": "not found: context"}));
+        let v: Value =
+            serde_json::from_str(&BackendError::NotFound("context").quiet_reply().body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"http_code": 404, "message": "", "error": "not found: context"})
+        );
         assert_eq!(BackendError::NoLoginWindow.status(), 401);
         assert_eq!(SampleAppMode::parse(""), (SampleAppMode::Narrow, false));
         assert_eq!(SampleAppMode::parse("OFF"), (SampleAppMode::Off, false));
@@ -687,16 +804,32 @@ mod tests {
         assert_eq!(caller_user("sip:alice"), Some("alice".into()));
         assert_eq!(caller_user("sip:alice@exotel.in"), Some("alice".into()));
         assert_eq!(caller_user("09900112233"), None);
-        assert_eq!(dial_target("sip:bob").unwrap().as_slice()[0].as_str(), "sip:bob");
-        assert_eq!(dial_target("09812345678").unwrap().as_slice()[0].as_str(), "+919812345678");
+        assert_eq!(
+            dial_target("sip:bob").unwrap().as_slice()[0].as_str(),
+            "sip:bob"
+        );
+        assert_eq!(
+            dial_target("09812345678").unwrap().as_slice()[0].as_str(),
+            "+919812345678"
+        );
         assert_eq!(dial_target("wa:09812345678"), None);
         assert_eq!(dial_target(""), None);
         assert_eq!(dial_target("sip:a b"), None);
-        let c = ContextRecord::new(ContextRequest { dial_to_number: " sip:bob ".into(), message: "hi".into() }, 1000).unwrap();
+        let c = ContextRecord::new(
+            ContextRequest {
+                dial_to_number: " sip:bob ".into(),
+                message: "hi".into(),
+            },
+            1000,
+        )
+        .unwrap();
         assert_eq!(c.dial_to_number, "sip:bob");
         assert!(c.live(1000 + CONTEXT_TTL_SECS * 1000 - 1));
         assert!(!c.live(1000 + CONTEXT_TTL_SECS * 1000));
         assert_eq!(platform_of_device_id("2fc4b5912826ad1"), Platform::Android);
-        assert_eq!(platform_of_device_id("E621E1F8-C36C-495A-93FC-0C247A3E6E5F"), Platform::Ios);
+        assert_eq!(
+            platform_of_device_id("E621E1F8-C36C-495A-93FC-0C247A3E6E5F"),
+            Platform::Ios
+        );
     }
 }

@@ -56,11 +56,19 @@ impl PushBody {
         } else {
             body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
         };
-        let (name, payload, version) = if json { from_json(body)? } else { from_form(body) };
+        let (name, payload, version) = if json {
+            from_json(body)?
+        } else {
+            from_form(body)
+        };
         let name = name.ok_or(BodyError::Missing("subscriberName"))?;
         let payload = payload.ok_or(BodyError::Missing("payload"))?;
         let payload_version = version.ok_or(BodyError::Missing("payloadVersion"))?;
-        Ok(Self { subscriber_name: SubscriberName::parse(name.trim())?, payload, payload_version })
+        Ok(Self {
+            subscriber_name: SubscriberName::parse(name.trim())?,
+            payload,
+            payload_version,
+        })
     }
 }
 
@@ -97,7 +105,11 @@ fn from_json(body: &[u8]) -> Result<Fields, BodyError> {
             other => Some(other.to_string()),
         }
     };
-    Ok((text("subscriberName"), text("payload"), text("payloadVersion")))
+    Ok((
+        text("subscriberName"),
+        text("payload"),
+        text("payloadVersion"),
+    ))
 }
 
 #[cfg(test)]
@@ -115,9 +127,15 @@ mod tests {
     #[test]
     fn form_and_json_read_the_same() {
         let form = b"subscriberName=bob&payload=eyJjYWxsIjoxfQ%3D%3D&payloadVersion=1";
-        assert_eq!(PushBody::parse(Some("application/x-www-form-urlencoded"), form).unwrap(), body("bob"));
+        assert_eq!(
+            PushBody::parse(Some("application/x-www-form-urlencoded"), form).unwrap(),
+            body("bob")
+        );
         let json = br#"{"subscriberName":"bob","payload":"eyJjYWxsIjoxfQ==","payloadVersion":"1"}"#;
-        assert_eq!(PushBody::parse(Some("application/json; charset=utf-8"), json).unwrap(), body("bob"));
+        assert_eq!(
+            PushBody::parse(Some("application/json; charset=utf-8"), json).unwrap(),
+            body("bob")
+        );
         // no content type: sniffed
         assert_eq!(PushBody::parse(None, json).unwrap(), body("bob"));
         assert_eq!(PushBody::parse(None, form).unwrap(), body("bob"));
@@ -128,16 +146,34 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(PushBody::parse(None, b"payload=x&payloadVersion=1"), Err(BodyError::Missing("subscriberName")));
-        assert_eq!(PushBody::parse(None, b"subscriberName=bob&payloadVersion=1"), Err(BodyError::Missing("payload")));
-        assert_eq!(PushBody::parse(None, b"subscriberName=bob&payload=x"), Err(BodyError::Missing("payloadVersion")));
-        assert!(matches!(PushBody::parse(Some("application/json"), b"[1]"), Err(BodyError::Malformed(_))));
-        assert!(matches!(PushBody::parse(Some("application/json"), b"{"), Err(BodyError::Malformed(_))));
+        assert_eq!(
+            PushBody::parse(None, b"payload=x&payloadVersion=1"),
+            Err(BodyError::Missing("subscriberName"))
+        );
+        assert_eq!(
+            PushBody::parse(None, b"subscriberName=bob&payloadVersion=1"),
+            Err(BodyError::Missing("payload"))
+        );
+        assert_eq!(
+            PushBody::parse(None, b"subscriberName=bob&payload=x"),
+            Err(BodyError::Missing("payloadVersion"))
+        );
+        assert!(matches!(
+            PushBody::parse(Some("application/json"), b"[1]"),
+            Err(BodyError::Malformed(_))
+        ));
+        assert!(matches!(
+            PushBody::parse(Some("application/json"), b"{"),
+            Err(BodyError::Malformed(_))
+        ));
         assert!(matches!(
             PushBody::parse(None, b"subscriberName=a+b&payload=x&payloadVersion=1"),
             Err(BodyError::BadName(_))
         ));
         let big = vec![b'a'; MAX_BODY + 1];
-        assert_eq!(PushBody::parse(None, &big), Err(BodyError::TooLarge(MAX_BODY + 1)));
+        assert_eq!(
+            PushBody::parse(None, &big),
+            Err(BodyError::TooLarge(MAX_BODY + 1))
+        );
     }
 }

@@ -69,7 +69,9 @@ pub enum ContactsError {
     #[error("contacts document is not valid: {0}")]
     Invalid(String),
     /// Over the limits.
-    #[error("contacts document has more than {MAX_GROUPS} groups or {MAX_CONTACTS} contacts in a group")]
+    #[error(
+        "contacts document has more than {MAX_GROUPS} groups or {MAX_CONTACTS} contacts in a group"
+    )]
     TooLarge,
     /// A name or number that is empty or too long.
     #[error("group {0:?}: every contact needs a name and a number (at most 128 characters)")]
@@ -79,14 +81,21 @@ pub enum ContactsError {
 impl ContactsConfig {
     /// Parses and checks a stored document.
     pub fn parse(text: &str) -> Result<Self, ContactsError> {
-        let c: Self = serde_json::from_str(text).map_err(|e| ContactsError::Invalid(e.to_string()))?;
+        let c: Self =
+            serde_json::from_str(text).map_err(|e| ContactsError::Invalid(e.to_string()))?;
         if c.groups.len() > MAX_GROUPS || c.groups.iter().any(|g| g.contacts.len() > MAX_CONTACTS) {
             return Err(ContactsError::TooLarge);
         }
         let ok = |s: &str| !s.trim().is_empty() && s.len() <= 128;
         for g in &c.groups {
-            if !ok(&g.group) || g.contacts.iter().any(|x| !ok(&x.contact_name) || !ok(&x.contact_number)) {
-                return Err(ContactsError::BadContact(g.group.chars().take(40).collect()));
+            if !ok(&g.group)
+                || g.contacts
+                    .iter()
+                    .any(|x| !ok(&x.contact_name) || !ok(&x.contact_number))
+            {
+                return Err(ContactsError::BadContact(
+                    g.group.chars().take(40).collect(),
+                ));
             }
         }
         Ok(c)
@@ -115,9 +124,17 @@ pub fn answer(config: &ContactsConfig) -> ContactsAnswer<'_> {
     let response = config
         .groups
         .iter()
-        .map(|g| Entry { code: 200, error_data: None, status: "success", data: g })
+        .map(|g| Entry {
+            code: 200,
+            error_data: None,
+            status: "success",
+            data: g,
+        })
         .collect();
-    ContactsAnswer { http_code: 200, response }
+    ContactsAnswer {
+        http_code: 200,
+        response,
+    }
 }
 
 #[cfg(test)]
@@ -139,18 +156,32 @@ mod tests {
             ]})
         );
         let empty = ContactsConfig::default();
-        assert_eq!(serde_json::to_string(&answer(&empty)).unwrap(), r#"{"http_code":200,"response":[]}"#);
+        assert_eq!(
+            serde_json::to_string(&answer(&empty)).unwrap(),
+            r#"{"http_code":200,"response":[]}"#
+        );
     }
 
     #[test]
     fn bad_documents_are_refused() {
-        assert!(matches!(ContactsConfig::parse("[]"), Err(ContactsError::Invalid(_))));
-        assert!(matches!(ContactsConfig::parse(r#"{"groups":[],"extra":1}"#), Err(ContactsError::Invalid(_))));
         assert!(matches!(
-            ContactsConfig::parse(r#"{"groups":[{"group":"G","contacts":[{"contact_name":"","contact_number":"1"}]}]}"#),
+            ContactsConfig::parse("[]"),
+            Err(ContactsError::Invalid(_))
+        ));
+        assert!(matches!(
+            ContactsConfig::parse(r#"{"groups":[],"extra":1}"#),
+            Err(ContactsError::Invalid(_))
+        ));
+        assert!(matches!(
+            ContactsConfig::parse(
+                r#"{"groups":[{"group":"G","contacts":[{"contact_name":"","contact_number":"1"}]}]}"#
+            ),
             Err(ContactsError::BadContact(_))
         ));
-        let many = format!(r#"{{"groups":[{}]}}"#, vec![r#"{"group":"g"}"#; MAX_GROUPS + 1].join(","));
+        let many = format!(
+            r#"{{"groups":[{}]}}"#,
+            vec![r#"{"group":"g"}"#; MAX_GROUPS + 1].join(",")
+        );
         assert_eq!(ContactsConfig::parse(&many), Err(ContactsError::TooLarge));
     }
 }

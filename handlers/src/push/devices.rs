@@ -86,7 +86,11 @@ pub fn infer_platform(token: &str, hint: Option<&str>) -> Result<Platform, Devic
 /// for a PushKit token (no FCM token is 64 hex digits), else `known`: the
 /// platform of the login it belongs to. FCM tokens of iPhones and Android
 /// phones look alike, so only the login's device id tells them apart.
-pub fn sample_app_platform(token: &str, hint: Option<&str>, known: Platform) -> Result<Platform, DeviceError> {
+pub fn sample_app_platform(
+    token: &str,
+    hint: Option<&str>,
+    known: Platform,
+) -> Result<Platform, DeviceError> {
     match hint.map(str::trim).filter(|h| !h.is_empty()) {
         Some(h) => Platform::parse(h).ok_or_else(|| DeviceError::BadPlatform(h.to_owned())),
         None if is_pushkit_token(token) => Ok(Platform::Ios),
@@ -121,14 +125,27 @@ pub struct Device {
 
 impl Device {
     /// Validates a registration.
-    pub fn new(device_id: &str, platform: Platform, token: &str, now_ms: u64) -> Result<Self, DeviceError> {
+    pub fn new(
+        device_id: &str,
+        platform: Platform,
+        token: &str,
+        now_ms: u64,
+    ) -> Result<Self, DeviceError> {
         let device_id = device_id.trim();
-        if device_id.is_empty() || device_id.len() > MAX_DEVICE_ID_LEN || device_id.chars().any(char::is_control) {
+        if device_id.is_empty()
+            || device_id.len() > MAX_DEVICE_ID_LEN
+            || device_id.chars().any(char::is_control)
+        {
             return Err(DeviceError::BadDeviceId);
         }
         let token = token.trim();
         check_token(token)?;
-        Ok(Self { device_id: device_id.to_owned(), platform, token: token.to_owned(), registered_ms: now_ms })
+        Ok(Self {
+            device_id: device_id.to_owned(),
+            platform,
+            token: token.to_owned(),
+            registered_ms: now_ms,
+        })
     }
 
     /// The provider for this device: APNs VoIP for an iPhone's PushKit
@@ -161,7 +178,8 @@ impl DeviceList {
     /// Adds or replaces a device. The same device id, or the same token under
     /// another id, is replaced; past [`MAX_DEVICES`] the oldest is dropped.
     pub fn upsert(&mut self, d: Device) {
-        self.devices.retain(|x| x.device_id != d.device_id && x.token != d.token);
+        self.devices
+            .retain(|x| x.device_id != d.device_id && x.token != d.token);
         self.devices.push(d);
         if self.devices.len() > MAX_DEVICES {
             let excess = self.devices.len() - MAX_DEVICES;
@@ -179,7 +197,8 @@ impl DeviceList {
     /// Removes every device holding one of these tokens; how many went.
     pub fn remove_tokens<S: AsRef<str>>(&mut self, tokens: &[S]) -> usize {
         let before = self.devices.len();
-        self.devices.retain(|x| !tokens.iter().any(|t| t.as_ref() == x.token));
+        self.devices
+            .retain(|x| !tokens.iter().any(|t| t.as_ref() == x.token));
         before - self.devices.len()
     }
 }
@@ -235,14 +254,26 @@ mod tests {
         assert_eq!(infer_platform(IOS, None), Ok(Platform::Ios));
         assert_eq!(infer_platform(FCM, None), Ok(Platform::Android));
         assert_eq!(infer_platform(&IOS[..63], None), Ok(Platform::Android));
-        assert_eq!(infer_platform(&format!("{}g", &IOS[..63]), None), Ok(Platform::Android));
+        assert_eq!(
+            infer_platform(&format!("{}g", &IOS[..63]), None),
+            Ok(Platform::Android)
+        );
         assert_eq!(infer_platform(IOS, Some("Android")), Ok(Platform::Android));
         assert_eq!(infer_platform(FCM, Some(" iOS ")), Ok(Platform::Ios));
         assert_eq!(infer_platform(FCM, Some("")), Ok(Platform::Android));
-        assert_eq!(infer_platform(FCM, Some("web")), Err(DeviceError::BadPlatform("web".into())));
+        assert_eq!(
+            infer_platform(FCM, Some("web")),
+            Err(DeviceError::BadPlatform("web".into()))
+        );
         // An iPhone's FCM token is iOS because its login said so.
-        assert_eq!(sample_app_platform(FCM, None, Platform::Ios), Ok(Platform::Ios));
-        assert_eq!(sample_app_platform(IOS, None, Platform::Android), Ok(Platform::Ios));
+        assert_eq!(
+            sample_app_platform(FCM, None, Platform::Ios),
+            Ok(Platform::Ios)
+        );
+        assert_eq!(
+            sample_app_platform(IOS, None, Platform::Android),
+            Ok(Platform::Ios)
+        );
     }
 
     #[test]
@@ -253,19 +284,47 @@ mod tests {
         assert_eq!(d(Platform::Ios, IOS), Transport::ApnsVoip);
         // An iPhone's FCM token and an Android token of one subscriber are two devices.
         let mut l = DeviceList::default();
-        l.upsert(Device::new(Device::sample_app_slot(Platform::Ios), Platform::Ios, FCM, 1).unwrap());
-        l.upsert(Device::new(Device::sample_app_slot(Platform::Android), Platform::Android, "fcm-android", 2).unwrap());
+        l.upsert(
+            Device::new(
+                Device::sample_app_slot(Platform::Ios),
+                Platform::Ios,
+                FCM,
+                1,
+            )
+            .unwrap(),
+        );
+        l.upsert(
+            Device::new(
+                Device::sample_app_slot(Platform::Android),
+                Platform::Android,
+                "fcm-android",
+                2,
+            )
+            .unwrap(),
+        );
         assert_eq!(l.devices.len(), 2);
     }
 
     #[test]
     fn device_validation() {
         assert!(Device::new("d1", Platform::Android, FCM, 1).is_ok());
-        assert_eq!(Device::new("", Platform::Android, FCM, 1), Err(DeviceError::BadDeviceId));
-        assert_eq!(Device::new("d1", Platform::Android, "", 1), Err(DeviceError::BadToken));
-        assert_eq!(Device::new("d1", Platform::Android, "a b", 1), Err(DeviceError::BadToken));
+        assert_eq!(
+            Device::new("", Platform::Android, FCM, 1),
+            Err(DeviceError::BadDeviceId)
+        );
+        assert_eq!(
+            Device::new("d1", Platform::Android, "", 1),
+            Err(DeviceError::BadToken)
+        );
+        assert_eq!(
+            Device::new("d1", Platform::Android, "a b", 1),
+            Err(DeviceError::BadToken)
+        );
         let long = "x".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(Device::new("d1", Platform::Android, &long, 1), Err(DeviceError::BadToken));
+        assert_eq!(
+            Device::new("d1", Platform::Android, &long, 1),
+            Err(DeviceError::BadToken)
+        );
     }
 
     #[test]
@@ -280,7 +339,9 @@ mod tests {
         assert_eq!(l.devices.len(), 1);
         assert_eq!(l.devices[0].device_id, "d2");
         for i in 0..10 {
-            l.upsert(Device::new(&format!("n{i}"), Platform::Ios, &format!("tok{i}"), 10 + i).unwrap());
+            l.upsert(
+                Device::new(&format!("n{i}"), Platform::Ios, &format!("tok{i}"), 10 + i).unwrap(),
+            );
         }
         assert_eq!(l.devices.len(), MAX_DEVICES);
         assert_eq!(l.devices[0].device_id, "n5");
@@ -292,12 +353,19 @@ mod tests {
 
     #[test]
     fn register_request() {
-        let r: RegisterRequest =
-            serde_json::from_str(&format!(r#"{{"subscriber":"bob","push_token":"{IOS}","device_id":"x"}}"#)).unwrap();
+        let r: RegisterRequest = serde_json::from_str(&format!(
+            r#"{{"subscriber":"bob","push_token":"{IOS}","device_id":"x"}}"#
+        ))
+        .unwrap();
         assert_eq!(r.device(5).unwrap().platform, Platform::Ios);
-        let r: RegisterRequest =
-            serde_json::from_str(r#"{"subscriber":"bob","token":"abc","device_id":"x","platform":"android"}"#).unwrap();
+        let r: RegisterRequest = serde_json::from_str(
+            r#"{"subscriber":"bob","token":"abc","device_id":"x","platform":"android"}"#,
+        )
+        .unwrap();
         assert_eq!(r.device(5).unwrap().platform, Platform::Android);
-        assert!(serde_json::from_str::<RegisterRequest>(r#"{"subscriber":"b b","token":"a","device_id":"x"}"#).is_err());
+        assert!(serde_json::from_str::<RegisterRequest>(
+            r#"{"subscriber":"b b","token":"a","device_id":"x"}"#
+        )
+        .is_err());
     }
 }

@@ -57,7 +57,10 @@ impl ServiceAccount {
 
     /// The token endpoint.
     pub fn token_uri(&self) -> &str {
-        self.token_uri.as_deref().filter(|u| !u.is_empty()).unwrap_or(DEFAULT_TOKEN_URI)
+        self.token_uri
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(DEFAULT_TOKEN_URI)
     }
 }
 
@@ -93,7 +96,10 @@ impl CachedToken {
         let life = r.expires_in as f64 * 1000.0;
         // A very short life still caches for half of it rather than never.
         let renew_at_ms = now_ms + (life - REFRESH_MARGIN_MS).max(life / 2.0);
-        Self { token: r.access_token, renew_at_ms }
+        Self {
+            token: r.access_token,
+            renew_at_ms,
+        }
     }
 
     /// Whether it may still be sent.
@@ -104,7 +110,10 @@ impl CachedToken {
 
 /// `messages:send` URL.
 pub fn send_url(base: &str, project_id: &str) -> String {
-    format!("{}/v1/projects/{project_id}/messages:send", base.trim_end_matches('/'))
+    format!(
+        "{}/v1/projects/{project_id}/messages:send",
+        base.trim_end_matches('/')
+    )
 }
 
 /// The request body FCM receives.
@@ -186,9 +195,20 @@ pub struct Aps {
 pub const TTL_SECS: u64 = 30;
 
 /// The message for one device of `platform`, sent at `now_secs`.
-pub fn message<'a>(token: &'a str, body: &'a PushBody, platform: Platform, now_secs: u64) -> SendRequest<'a> {
+pub fn message<'a>(
+    token: &'a str,
+    body: &'a PushBody,
+    platform: Platform,
+    now_secs: u64,
+) -> SendRequest<'a> {
     let (android, apns) = match platform {
-        Platform::Android => (Some(AndroidConfig { priority: "HIGH", ttl: TTL }), None),
+        Platform::Android => (
+            Some(AndroidConfig {
+                priority: "HIGH",
+                ttl: TTL,
+            }),
+            None,
+        ),
         Platform::Ios => (
             None,
             Some(ApnsConfig {
@@ -197,11 +217,22 @@ pub fn message<'a>(token: &'a str, body: &'a PushBody, platform: Platform, now_s
                     priority: "5",
                     expiration: (now_secs + TTL_SECS).to_string(),
                 },
-                payload: ApnsPayload { aps: Aps { content_available: 1 } },
+                payload: ApnsPayload {
+                    aps: Aps {
+                        content_available: 1,
+                    },
+                },
             }),
         ),
     };
-    SendRequest { message: Message { token, data: body, android, apns } }
+    SendRequest {
+        message: Message {
+            token,
+            data: body,
+            android,
+            apns,
+        },
+    }
 }
 
 /// What an FCM answer means. A 404 `UNREGISTERED`, or a 400
@@ -215,20 +246,33 @@ pub fn classify(status: u16, body: &str) -> Delivery {
     let status_text = err["status"].as_str().unwrap_or("");
     let message = err["message"].as_str().unwrap_or("");
     let details = err["details"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let error_code = details.iter().find_map(|d| d["errorCode"].as_str()).unwrap_or("");
+    let error_code = details
+        .iter()
+        .find_map(|d| d["errorCode"].as_str())
+        .unwrap_or("");
     let token_field = details.iter().any(|d| {
-        d["fieldViolations"]
-            .as_array()
-            .is_some_and(|fv| fv.iter().any(|f| f["field"].as_str() == Some("message.token")))
+        d["fieldViolations"].as_array().is_some_and(|fv| {
+            fv.iter()
+                .any(|f| f["field"].as_str() == Some("message.token"))
+        })
     });
     let about_token = token_field || message.to_ascii_lowercase().contains("registration token");
-    let unregistered = (status == 404 && (error_code == "UNREGISTERED" || status_text == "NOT_FOUND"))
-        || (status == 400 && (error_code == "INVALID_ARGUMENT" || status_text == "INVALID_ARGUMENT") && about_token);
+    let unregistered = (status == 404
+        && (error_code == "UNREGISTERED" || status_text == "NOT_FOUND"))
+        || (status == 400
+            && (error_code == "INVALID_ARGUMENT" || status_text == "INVALID_ARGUMENT")
+            && about_token);
     if unregistered {
         return Delivery::Unregistered;
     }
-    let code = if error_code.is_empty() { status_text } else { error_code };
-    Delivery::Failed { reason: format!("fcm {status} {code}").trim_end().to_owned() }
+    let code = if error_code.is_empty() {
+        status_text
+    } else {
+        error_code
+    };
+    Delivery::Failed {
+        reason: format!("fcm {status} {code}").trim_end().to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -270,30 +314,63 @@ mod tests {
                 }
             }})
         );
-        assert_eq!(send_url("https://fcm.googleapis.com/", "proj-1"), "https://fcm.googleapis.com/v1/projects/proj-1/messages:send");
+        assert_eq!(
+            send_url("https://fcm.googleapis.com/", "proj-1"),
+            "https://fcm.googleapis.com/v1/projects/proj-1/messages:send"
+        );
     }
 
     #[test]
     fn classification() {
-        assert_eq!(classify(200, r#"{"name":"projects/p/messages/1"}"#), Delivery::Accepted);
+        assert_eq!(
+            classify(200, r#"{"name":"projects/p/messages/1"}"#),
+            Delivery::Accepted
+        );
         let unreg = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
         assert_eq!(classify(404, unreg), Delivery::Unregistered);
         let bad_token = r#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
         assert_eq!(classify(400, bad_token), Delivery::Unregistered);
         // INVALID_ARGUMENT about something else keeps the token
         let bad_ttl = r#"{"error":{"code":400,"message":"Invalid value at 'message.android.ttl'","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"message.android.ttl"}]}]}}"#;
-        assert_eq!(classify(400, bad_ttl), Delivery::Failed { reason: "fcm 400 INVALID_ARGUMENT".into() });
-        assert_eq!(classify(503, "oops"), Delivery::Failed { reason: "fcm 503".into() });
+        assert_eq!(
+            classify(400, bad_ttl),
+            Delivery::Failed {
+                reason: "fcm 400 INVALID_ARGUMENT".into()
+            }
+        );
+        assert_eq!(
+            classify(503, "oops"),
+            Delivery::Failed {
+                reason: "fcm 503".into()
+            }
+        );
         let quota = r#"{"error":{"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
-        assert_eq!(classify(429, quota), Delivery::Failed { reason: "fcm 429 QUOTA_EXCEEDED".into() });
+        assert_eq!(
+            classify(429, quota),
+            Delivery::Failed {
+                reason: "fcm 429 QUOTA_EXCEEDED".into()
+            }
+        );
     }
 
     #[test]
     fn token_cache_rule() {
-        let t = CachedToken::new(TokenResponse { access_token: "a".into(), expires_in: 3599 }, 1000.0);
+        let t = CachedToken::new(
+            TokenResponse {
+                access_token: "a".into(),
+                expires_in: 3599,
+            },
+            1000.0,
+        );
         assert!(t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS - 1.0));
         assert!(!t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS));
-        let short = CachedToken::new(TokenResponse { access_token: "a".into(), expires_in: 60 }, 0.0);
+        let short = CachedToken::new(
+            TokenResponse {
+                access_token: "a".into(),
+                expires_in: 60,
+            },
+            0.0,
+        );
         assert!(short.fresh(29_999.0) && !short.fresh(30_000.0));
         assert_eq!(
             token_request_body("a.b.c"),

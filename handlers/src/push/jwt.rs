@@ -46,7 +46,13 @@ pub struct GoogleClaims<'a> {
 impl<'a> GoogleClaims<'a> {
     /// Claims for an FCM access token request made at `now`.
     pub fn fcm(client_email: &'a str, token_uri: &'a str, now: u64) -> Self {
-        Self { iss: client_email, scope: FCM_SCOPE, aud: token_uri, iat: now, exp: now + GOOGLE_ASSERTION_SECS }
+        Self {
+            iss: client_email,
+            scope: FCM_SCOPE,
+            aud: token_uri,
+            iat: now,
+            exp: now + GOOGLE_ASSERTION_SECS,
+        }
     }
 }
 
@@ -60,10 +66,17 @@ pub struct ApnsClaims<'a> {
 }
 
 /// `base64url(header) . base64url(claims)`: the bytes that get signed.
-pub fn signing_input<C: Serialize>(header: &Header<'_>, claims: &C) -> Result<String, serde_json::Error> {
+pub fn signing_input<C: Serialize>(
+    header: &Header<'_>,
+    claims: &C,
+) -> Result<String, serde_json::Error> {
     let h = serde_json::to_vec(header)?;
     let c = serde_json::to_vec(claims)?;
-    Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(h), URL_SAFE_NO_PAD.encode(c)))
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(h),
+        URL_SAFE_NO_PAD.encode(c)
+    ))
 }
 
 /// The finished token.
@@ -95,11 +108,22 @@ mod tests {
 
     #[test]
     fn google_assertion_claims() {
-        let h = Header { alg: "RS256", typ: Some("JWT"), kid: Some("k1") };
-        let c = GoogleClaims::fcm("svc@p.iam.gserviceaccount.com", "https://oauth2.googleapis.com/token", 1_700_000_000);
+        let h = Header {
+            alg: "RS256",
+            typ: Some("JWT"),
+            kid: Some("k1"),
+        };
+        let c = GoogleClaims::fcm(
+            "svc@p.iam.gserviceaccount.com",
+            "https://oauth2.googleapis.com/token",
+            1_700_000_000,
+        );
         let input = signing_input(&h, &c).unwrap();
         let (hp, cp) = input.split_once('.').unwrap();
-        assert_eq!(decode(hp), serde_json::json!({"alg":"RS256","typ":"JWT","kid":"k1"}));
+        assert_eq!(
+            decode(hp),
+            serde_json::json!({"alg":"RS256","typ":"JWT","kid":"k1"})
+        );
         assert_eq!(
             decode(cp),
             serde_json::json!({
@@ -117,10 +141,24 @@ mod tests {
 
     #[test]
     fn apns_claims() {
-        let h = Header { alg: "ES256", typ: None, kid: Some("ABC123DEFG") };
-        let input = signing_input(&h, &ApnsClaims { iss: "TEAM123456", iat: 5 }).unwrap();
+        let h = Header {
+            alg: "ES256",
+            typ: None,
+            kid: Some("ABC123DEFG"),
+        };
+        let input = signing_input(
+            &h,
+            &ApnsClaims {
+                iss: "TEAM123456",
+                iat: 5,
+            },
+        )
+        .unwrap();
         let (hp, cp) = input.split_once('.').unwrap();
-        assert_eq!(decode(hp), serde_json::json!({"alg":"ES256","kid":"ABC123DEFG"}));
+        assert_eq!(
+            decode(hp),
+            serde_json::json!({"alg":"ES256","kid":"ABC123DEFG"})
+        );
         assert_eq!(decode(cp), serde_json::json!({"iss":"TEAM123456","iat":5}));
     }
 

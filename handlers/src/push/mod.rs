@@ -76,12 +76,28 @@ pub struct PushAnswer<'a> {
 /// The answer to Exotel: 200 only when at least one provider took the push,
 /// else 502 (every provider refused: Exotel's failure handling applies).
 pub fn answer(subscriber: &SubscriberName, outcomes: &[DeviceOutcome]) -> Reply {
-    let accepted = outcomes.iter().filter(|o| o.delivery == Delivery::Accepted).count();
-    let removed = outcomes.iter().filter(|o| o.delivery == Delivery::Unregistered).count();
-    let (status, label) = if accepted > 0 { (200, "delivered") } else { (502, "refused") };
+    let accepted = outcomes
+        .iter()
+        .filter(|o| o.delivery == Delivery::Accepted)
+        .count();
+    let removed = outcomes
+        .iter()
+        .filter(|o| o.delivery == Delivery::Unregistered)
+        .count();
+    let (status, label) = if accepted > 0 {
+        (200, "delivered")
+    } else {
+        (502, "refused")
+    };
     Reply::json_status(
         status,
-        &PushAnswer { status: label, subscriber_name: subscriber.as_str(), accepted, removed, devices: outcomes },
+        &PushAnswer {
+            status: label,
+            subscriber_name: subscriber.as_str(),
+            accepted,
+            removed,
+            devices: outcomes,
+        },
     )
 }
 
@@ -89,7 +105,13 @@ pub fn answer(subscriber: &SubscriberName, outcomes: &[DeviceOutcome]) -> Reply 
 pub fn unknown_subscriber(subscriber: &SubscriberName) -> Reply {
     Reply::json_status(
         404,
-        &PushAnswer { status: "unknown_subscriber", subscriber_name: subscriber.as_str(), accepted: 0, removed: 0, devices: &[] },
+        &PushAnswer {
+            status: "unknown_subscriber",
+            subscriber_name: subscriber.as_str(),
+            accepted: 0,
+            removed: 0,
+            devices: &[],
+        },
     )
 }
 
@@ -97,7 +119,13 @@ pub fn unknown_subscriber(subscriber: &SubscriberName) -> Reply {
 pub fn no_device(subscriber: &SubscriberName) -> Reply {
     Reply::json_status(
         410,
-        &PushAnswer { status: "no_device", subscriber_name: subscriber.as_str(), accepted: 0, removed: 0, devices: &[] },
+        &PushAnswer {
+            status: "no_device",
+            subscriber_name: subscriber.as_str(),
+            accepted: 0,
+            removed: 0,
+            devices: &[],
+        },
     )
 }
 
@@ -106,19 +134,40 @@ mod tests {
     use super::*;
 
     fn o(id: &str, d: Delivery) -> DeviceOutcome {
-        DeviceOutcome { device_id: id.into(), platform: Platform::Android, delivery: d }
+        DeviceOutcome {
+            device_id: id.into(),
+            platform: Platform::Android,
+            delivery: d,
+        }
     }
 
     #[test]
     fn status_follows_acceptance() {
         let bob = SubscriberName::parse("bob").unwrap();
-        let r = answer(&bob, &[o("a", Delivery::Unregistered), o("b", Delivery::Accepted)]);
+        let r = answer(
+            &bob,
+            &[o("a", Delivery::Unregistered), o("b", Delivery::Accepted)],
+        );
         assert_eq!(r.status, 200);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["accepted"], 1);
         assert_eq!(v["removed"], 1);
-        assert_eq!(v["devices"][0], serde_json::json!({"device_id":"a","platform":"android","outcome":"unregistered"}));
-        let r = answer(&bob, &[o("a", Delivery::Failed { reason: "fcm 503".into() }), o("b", Delivery::Unregistered)]);
+        assert_eq!(
+            v["devices"][0],
+            serde_json::json!({"device_id":"a","platform":"android","outcome":"unregistered"})
+        );
+        let r = answer(
+            &bob,
+            &[
+                o(
+                    "a",
+                    Delivery::Failed {
+                        reason: "fcm 503".into(),
+                    },
+                ),
+                o("b", Delivery::Unregistered),
+            ],
+        );
         assert_eq!(r.status, 502);
         assert_eq!(answer(&bob, &[]).status, 502);
         assert_eq!(unknown_subscriber(&bob).status, 404);

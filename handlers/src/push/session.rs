@@ -38,7 +38,10 @@ pub const MAX_ENTRIES: usize = 5;
 
 /// SHA-256 of a bearer token, lowercase hex: what is stored instead of it.
 pub fn token_digest(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One login's right to register a device without a credential.
@@ -100,14 +103,28 @@ impl UserSession {
 
     /// Records a successful login: opens a grant for `addr` and remembers
     /// the Exotel token's digest.
-    pub fn on_login(&mut self, addr: &str, platform: Platform, bearer_digest: Option<&str>, now_ms: u64) {
+    pub fn on_login(
+        &mut self,
+        addr: &str,
+        platform: Platform,
+        bearer_digest: Option<&str>,
+        now_ms: u64,
+    ) {
         self.prune(now_ms);
         self.last_login_ms = Some(now_ms);
-        self.grants.push(Grant { addr: addr.to_owned(), platform, expires_ms: now_ms + LOGIN_WINDOW_MS });
+        self.grants.push(Grant {
+            addr: addr.to_owned(),
+            platform,
+            expires_ms: now_ms + LOGIN_WINDOW_MS,
+        });
         keep_last(&mut self.grants);
         if let Some(d) = bearer_digest {
             self.bearers.retain(|b| b.digest != d);
-            self.bearers.push(KnownBearer { digest: d.to_owned(), platform, expires_ms: now_ms + BEARER_LIFE_MS });
+            self.bearers.push(KnownBearer {
+                digest: d.to_owned(),
+                platform,
+                expires_ms: now_ms + BEARER_LIFE_MS,
+            });
             keep_last(&mut self.bearers);
         }
     }
@@ -122,7 +139,11 @@ impl UserSession {
 
     /// The platform of the login that obtained this Exotel token, if it is one of ours.
     pub fn bearer_platform(&self, digest: &str, now_ms: u64) -> Option<Platform> {
-        self.bearers.iter().rev().find(|b| b.digest == digest && now_ms < b.expires_ms).map(|b| b.platform)
+        self.bearers
+            .iter()
+            .rev()
+            .find(|b| b.digest == digest && now_ms < b.expires_ms)
+            .map(|b| b.platform)
     }
 
     /// The context, if still live.
@@ -190,7 +211,10 @@ pub enum SessionOp {
 impl SessionOp {
     /// Whether it is a registry operation (instance `sub:<subscriber>`).
     pub fn is_registry(&self) -> bool {
-        matches!(self, Self::RegisterDevice { .. } | Self::RemoveDevice { .. } | Self::RemoveTokens { .. })
+        matches!(
+            self,
+            Self::RegisterDevice { .. } | Self::RemoveDevice { .. } | Self::RemoveTokens { .. }
+        )
     }
 }
 
@@ -239,7 +263,13 @@ impl RegistryState {
         if changed {
             self.version += 1;
         }
-        Some((RegistryAnswer { devices: self.list.devices.len(), removed }, changed))
+        Some((
+            RegistryAnswer {
+                devices: self.list.devices.len(),
+                removed,
+            },
+            changed,
+        ))
     }
 }
 
@@ -264,16 +294,22 @@ impl UserSession {
     pub fn apply(&mut self, op: SessionOp, now_ms: u64) -> (SessionAnswer, bool) {
         let before = self.clone();
         let answer = match op {
-            SessionOp::Login { addr, platform, bearer_digest } => {
+            SessionOp::Login {
+                addr,
+                platform,
+                bearer_digest,
+            } => {
                 self.on_login(&addr, platform, bearer_digest.as_deref(), now_ms);
                 SessionAnswer::default()
             }
-            SessionOp::TakeGrant { addr } => {
-                SessionAnswer { platform: self.take_grant(&addr, now_ms), ..SessionAnswer::default() }
-            }
-            SessionOp::Bearer { digest } => {
-                SessionAnswer { platform: self.bearer_platform(&digest, now_ms), ..SessionAnswer::default() }
-            }
+            SessionOp::TakeGrant { addr } => SessionAnswer {
+                platform: self.take_grant(&addr, now_ms),
+                ..SessionAnswer::default()
+            },
+            SessionOp::Bearer { digest } => SessionAnswer {
+                platform: self.bearer_platform(&digest, now_ms),
+                ..SessionAnswer::default()
+            },
             SessionOp::GetContext => SessionAnswer {
                 platform: None,
                 context: self.live_context(now_ms).cloned(),
@@ -289,7 +325,11 @@ impl UserSession {
                     }
                     _ => None,
                 };
-                SessionAnswer { platform: None, context, known }
+                SessionAnswer {
+                    platform: None,
+                    context,
+                    known,
+                }
             }
             SessionOp::PutContext { context } => {
                 self.context = Some(context);
@@ -300,9 +340,9 @@ impl UserSession {
                 SessionAnswer::default()
             }
             // Registry operations go to a `sub:` instance's RegistryState.
-            SessionOp::RegisterDevice { .. } | SessionOp::RemoveDevice { .. } | SessionOp::RemoveTokens { .. } => {
-                SessionAnswer::default()
-            }
+            SessionOp::RegisterDevice { .. }
+            | SessionOp::RemoveDevice { .. }
+            | SessionOp::RemoveTokens { .. } => SessionAnswer::default(),
         };
         let changed = *self != before;
         (answer, changed)
@@ -322,7 +362,11 @@ mod tests {
         assert_eq!(s.take_grant("203.0.113.7", 1_002), Some(Platform::Ios));
         assert_eq!(s.take_grant("203.0.113.7", 1_003), None, "used");
         s.on_login("203.0.113.7", Platform::Android, None, 2_000);
-        assert_eq!(s.take_grant("203.0.113.7", 2_000 + LOGIN_WINDOW_MS), None, "expired");
+        assert_eq!(
+            s.take_grant("203.0.113.7", 2_000 + LOGIN_WINDOW_MS),
+            None,
+            "expired"
+        );
         for i in 0..10 {
             s.on_login(&format!("a{i}"), Platform::Android, None, 5_000);
         }
@@ -350,15 +394,50 @@ mod tests {
     #[test]
     fn a_context_serves_one_call() {
         let mut s = UserSession::default();
-        let ctx = |to: &str| ContextRecord::new(ContextRequest { dial_to_number: to.into(), message: String::new() }, 0).unwrap();
-        s.apply(SessionOp::PutContext { context: ctx("sip:bob") }, 0);
+        let ctx = |to: &str| {
+            ContextRecord::new(
+                ContextRequest {
+                    dial_to_number: to.into(),
+                    message: String::new(),
+                },
+                0,
+            )
+            .unwrap()
+        };
+        s.apply(
+            SessionOp::PutContext {
+                context: ctx("sip:bob"),
+            },
+            0,
+        );
         let take = |s: &mut UserSession, call: &str| {
-            s.apply(SessionOp::TakeContext { call_sid: call.into() }, 10).0.context.map(|c| c.dial_to_number)
+            s.apply(
+                SessionOp::TakeContext {
+                    call_sid: call.into(),
+                },
+                10,
+            )
+            .0
+            .context
+            .map(|c| c.dial_to_number)
         };
         assert_eq!(take(&mut s, "call-1").as_deref(), Some("sip:bob"));
-        assert_eq!(take(&mut s, "call-1").as_deref(), Some("sip:bob"), "Exotel asking again for the same call");
-        assert_eq!(take(&mut s, "call-2"), None, "left over from call-1: not the next call's");
-        s.apply(SessionOp::PutContext { context: ctx("sip:carol") }, 20);
+        assert_eq!(
+            take(&mut s, "call-1").as_deref(),
+            Some("sip:bob"),
+            "Exotel asking again for the same call"
+        );
+        assert_eq!(
+            take(&mut s, "call-2"),
+            None,
+            "left over from call-1: not the next call's"
+        );
+        s.apply(
+            SessionOp::PutContext {
+                context: ctx("sip:carol"),
+            },
+            20,
+        );
         assert_eq!(take(&mut s, "call-2").as_deref(), Some("sip:carol"));
         // the callee still reads it
         assert!(s.apply(SessionOp::GetContext, 30).0.context.is_some());
@@ -368,26 +447,61 @@ mod tests {
     fn registry_applies_in_order_and_versions() {
         let mut r = RegistryState::default();
         let dev = |id: &str, p, t: &str| Device::new(id, p, t, 1).unwrap();
-        let (a, _) = r.apply(SessionOp::RegisterDevice { device: dev("sample-app-ios", Platform::Ios, "fcm-iphone") }).unwrap();
-        let (b, _) = r.apply(SessionOp::RegisterDevice { device: dev("sample-app-android", Platform::Android, "fcm-android") }).unwrap();
-        assert_eq!((a.devices, b.devices, r.version), (1, 2, 2), "two registrations, both kept");
-        let (c, changed) = r.apply(SessionOp::RemoveTokens { tokens: vec!["fcm-iphone".into(), "nope".into()] }).unwrap();
+        let (a, _) = r
+            .apply(SessionOp::RegisterDevice {
+                device: dev("sample-app-ios", Platform::Ios, "fcm-iphone"),
+            })
+            .unwrap();
+        let (b, _) = r
+            .apply(SessionOp::RegisterDevice {
+                device: dev("sample-app-android", Platform::Android, "fcm-android"),
+            })
+            .unwrap();
+        assert_eq!(
+            (a.devices, b.devices, r.version),
+            (1, 2, 2),
+            "two registrations, both kept"
+        );
+        let (c, changed) = r
+            .apply(SessionOp::RemoveTokens {
+                tokens: vec!["fcm-iphone".into(), "nope".into()],
+            })
+            .unwrap();
         assert_eq!((c.devices, c.removed, changed, r.version), (1, 1, true, 3));
-        let (d, changed) = r.apply(SessionOp::RemoveDevice { device_id: "gone".into() }).unwrap();
+        let (d, changed) = r
+            .apply(SessionOp::RemoveDevice {
+                device_id: "gone".into(),
+            })
+            .unwrap();
         assert_eq!((d.removed, changed, r.version), (0, false, 3));
         assert!(r.apply(SessionOp::GetContext).is_none());
-        assert!(SessionOp::RemoveDevice { device_id: "x".into() }.is_registry());
+        assert!(SessionOp::RemoveDevice {
+            device_id: "x".into()
+        }
+        .is_registry());
         assert!(!SessionOp::GetContext.is_registry());
     }
 
     #[test]
     fn ops_apply_and_report_changes() {
         let mut s = UserSession::default();
-        let ctx = ContextRecord::new(ContextRequest { dial_to_number: "sip:bob".into(), message: String::new() }, 100).unwrap();
+        let ctx = ContextRecord::new(
+            ContextRequest {
+                dial_to_number: "sip:bob".into(),
+                message: String::new(),
+            },
+            100,
+        )
+        .unwrap();
         let (a, changed) = s.apply(SessionOp::GetContext, 100);
         assert!(!a.known, "never logged in: Dial Whom need not wait");
         assert_eq!((a, changed), (SessionAnswer::default(), false));
-        let (_, changed) = s.apply(SessionOp::PutContext { context: ctx.clone() }, 100);
+        let (_, changed) = s.apply(
+            SessionOp::PutContext {
+                context: ctx.clone(),
+            },
+            100,
+        );
         assert!(changed);
         let (a, _) = s.apply(SessionOp::GetContext, 101);
         assert_eq!(a.context, Some(ctx));
@@ -397,9 +511,22 @@ mod tests {
         let (_, changed) = s.apply(SessionOp::TakeGrant { addr: "x".into() }, 1);
         assert!(!changed);
         let mut t = UserSession::default();
-        t.apply(SessionOp::Login { addr: "a".into(), platform: Platform::Ios, bearer_digest: None }, 5);
-        assert!(t.apply(SessionOp::GetContext, 5 + BEARER_LIFE_MS * 10).0.known, "known long after the login");
-        let op: SessionOp = serde_json::from_str(r#"{"op":"take_grant","addr":"1.2.3.4"}"#).unwrap();
+        t.apply(
+            SessionOp::Login {
+                addr: "a".into(),
+                platform: Platform::Ios,
+                bearer_digest: None,
+            },
+            5,
+        );
+        assert!(
+            t.apply(SessionOp::GetContext, 5 + BEARER_LIFE_MS * 10)
+                .0
+                .known,
+            "known long after the login"
+        );
+        let op: SessionOp =
+            serde_json::from_str(r#"{"op":"take_grant","addr":"1.2.3.4"}"#).unwrap();
         assert!(matches!(op, SessionOp::TakeGrant { .. }));
     }
 }

@@ -35,7 +35,9 @@ impl SubscriberName {
         if s.len() > MAX_LEN {
             return Err(NameError::TooLong(s.len()));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
             return Err(NameError::BadCharacter);
         }
         Ok(Self(s.to_owned()))
@@ -75,14 +77,23 @@ mod tests {
         assert!(SubscriberName::parse("archit").is_ok());
         assert!(SubscriberName::parse("9889899999").is_ok());
         assert!(SubscriberName::parse("abcdefghijklmnop").is_ok()); // 16 bytes
-        assert_eq!(SubscriberName::parse("abcdefghijklmnopq"), Err(NameError::TooLong(17)));
+        assert_eq!(
+            SubscriberName::parse("abcdefghijklmnopq"),
+            Err(NameError::TooLong(17))
+        );
         // bytes, not characters: 6 two-byte letters + 5 = 17 bytes
-        assert_eq!(SubscriberName::parse("éééééé12345"), Err(NameError::TooLong(17)));
+        assert_eq!(
+            SubscriberName::parse("éééééé12345"),
+            Err(NameError::TooLong(17))
+        );
         assert_eq!(SubscriberName::parse(""), Err(NameError::Empty));
         assert_eq!(SubscriberName::parse("a b"), Err(NameError::BadCharacter));
         assert_eq!(SubscriberName::parse("a\tb"), Err(NameError::BadCharacter));
         assert_eq!(SubscriberName::parse("a/b"), Err(NameError::BadCharacter));
-        assert_eq!(SubscriberName::parse("a\u{a0}b"), Err(NameError::BadCharacter));
+        assert_eq!(
+            SubscriberName::parse("a\u{a0}b"),
+            Err(NameError::BadCharacter)
+        );
     }
 
     #[test]

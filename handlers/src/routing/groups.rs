@@ -77,7 +77,11 @@ impl AgentGroup {
         let mut out: Vec<Destination> = match self.strategy {
             Strategy::RoundRobin => {
                 let start = (rotation % n as u64) as usize;
-                self.agents[start..].iter().chain(&self.agents[..start]).cloned().collect()
+                self.agents[start..]
+                    .iter()
+                    .chain(&self.agents[..start])
+                    .cloned()
+                    .collect()
             }
             _ => self.agents.clone(),
         };
@@ -105,9 +109,17 @@ impl AgentGroup {
 /// The next agents for a call: the first `batch` of `ordered` not yet
 /// offered. `None` when every agent has been offered once, so the same set
 /// is never returned twice (Exotel would stop dialling on a repeat anyway).
-pub fn next_batch(ordered: &[Destination], offered: &[Destination], batch: usize) -> Option<Vec<Destination>> {
-    let next: Vec<Destination> =
-        ordered.iter().filter(|a| !offered.contains(a)).take(batch.max(1)).cloned().collect();
+pub fn next_batch(
+    ordered: &[Destination],
+    offered: &[Destination],
+    batch: usize,
+) -> Option<Vec<Destination>> {
+    let next: Vec<Destination> = ordered
+        .iter()
+        .filter(|a| !offered.contains(a))
+        .take(batch.max(1))
+        .cloned()
+        .collect();
     (!next.is_empty()).then_some(next)
 }
 
@@ -135,7 +147,12 @@ mod tests {
         // (strategy, rotation, sticky agent, expected order by last 3 digits)
         let cases: &[(&str, u64, Option<&str>, &[&str])] = &[
             ("sequential", 0, None, &["001", "002", "003"]),
-            ("sequential", 7, Some("+919800000003"), &["001", "002", "003"]),
+            (
+                "sequential",
+                7,
+                Some("+919800000003"),
+                &["001", "002", "003"],
+            ),
             ("round_robin", 0, None, &["001", "002", "003"]),
             ("round_robin", 1, None, &["002", "003", "001"]),
             ("round_robin", 5, None, &["003", "001", "002"]),

@@ -44,8 +44,19 @@ const FIXED_ZONES: &[(&str, i32)] = &[
 
 /// The areas of IANA zone names (`America/New_York`, `Etc/GMT+5`). A name
 /// outside them is refused at load: it cannot be a zone.
-const IANA_AREAS: &[&str] =
-    &["Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific", "Etc"];
+const IANA_AREAS: &[&str] = &[
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
 
 /// A named zone's offset from UTC, in minutes east, at a Unix time in ms;
 /// `None` when the tz database does not know the zone.
@@ -59,10 +70,18 @@ pub type OffsetFn = fn(zone: &str, unix_ms: i64) -> Option<i32>;
 pub fn offset_from_wall_clock(unix_ms: i64, wall: [i64; 6]) -> Option<i32> {
     let [year, month, day, hour, minute, second] = wall;
     let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let date =
+        Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
     let hour = if hour == 24 { 0 } else { hour };
-    let time = time::Time::from_hms(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?).ok()?;
-    let local_s = time::PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp();
+    let time = time::Time::from_hms(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second).ok()?,
+    )
+    .ok()?;
+    let local_s = time::PrimitiveDateTime::new(date, time)
+        .assume_utc()
+        .unix_timestamp();
     let diff_s = local_s - unix_ms.div_euclid(1000);
     // Round to whole minutes: the instant's sub-minute part is in both.
     let minutes = i32::try_from((diff_s as f64 / 60.0).round() as i64).ok()?;
@@ -85,7 +104,10 @@ pub struct Zone {
 impl Zone {
     /// India Standard Time, Exotel's own.
     pub fn ist() -> Self {
-        Self { name: "Asia/Kolkata".into(), fixed: Some(330) }
+        Self {
+            name: "Asia/Kolkata".into(),
+            fixed: Some(330),
+        }
     }
 
     /// The name as written in the config.
@@ -124,7 +146,8 @@ fn iana_shaped(name: &str) -> bool {
     let part_ok = |p: &&str| {
         p.len() <= 30
             && p.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+' || b == b'-')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+' || b == b'-')
     };
     area_ok && (1..=2).contains(&rest.len()) && rest.iter().all(part_ok)
 }
@@ -133,16 +156,26 @@ impl TryFrom<String> for Zone {
     type Error = String;
     fn try_from(name: String) -> Result<Self, String> {
         if let Some(&(_, off)) = FIXED_ZONES.iter().find(|(n, _)| *n == name) {
-            return Ok(Self { name, fixed: Some(off) });
+            return Ok(Self {
+                name,
+                fixed: Some(off),
+            });
         }
         // "+05:30" / "-03:00"
         let b = name.as_bytes();
         if b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {
-            let h: i32 = name[1..3].parse().map_err(|_| format!("bad offset {name:?}"))?;
-            let m: i32 = name[4..6].parse().map_err(|_| format!("bad offset {name:?}"))?;
+            let h: i32 = name[1..3]
+                .parse()
+                .map_err(|_| format!("bad offset {name:?}"))?;
+            let m: i32 = name[4..6]
+                .parse()
+                .map_err(|_| format!("bad offset {name:?}"))?;
             if h <= 14 && m < 60 {
                 let sign = if b[0] == b'-' { -1 } else { 1 };
-                return Ok(Self { fixed: Some(sign * (h * 60 + m)), name });
+                return Ok(Self {
+                    fixed: Some(sign * (h * 60 + m)),
+                    name,
+                });
             }
         }
         if iana_shaped(&name) {
@@ -165,9 +198,16 @@ impl From<Zone> for String {
 struct Minute(u16);
 
 fn parse_hhmm(s: &str) -> Result<Minute, String> {
-    let (h, m) = s.trim().split_once(':').ok_or_else(|| format!("expected HH:MM, got {s:?}"))?;
-    let h: u16 = h.parse().map_err(|_| format!("expected HH:MM, got {s:?}"))?;
-    let m: u16 = m.parse().map_err(|_| format!("expected HH:MM, got {s:?}"))?;
+    let (h, m) = s
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| format!("expected HH:MM, got {s:?}"))?;
+    let h: u16 = h
+        .parse()
+        .map_err(|_| format!("expected HH:MM, got {s:?}"))?;
+    let m: u16 = m
+        .parse()
+        .map_err(|_| format!("expected HH:MM, got {s:?}"))?;
     if h > 24 || m > 59 || (h == 24 && m != 0) {
         return Err(format!("no such time of day {s:?}"));
     }
@@ -186,7 +226,9 @@ pub struct Window {
 impl TryFrom<String> for Window {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        let (a, b) = s.split_once('-').ok_or_else(|| format!("expected HH:MM-HH:MM, got {s:?}"))?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected HH:MM-HH:MM, got {s:?}"))?;
         let (start, end) = (parse_hhmm(a)?, parse_hhmm(b)?);
         if start == end {
             return Err(format!("empty window {s:?}"));
@@ -197,7 +239,13 @@ impl TryFrom<String> for Window {
 
 impl From<Window> for String {
     fn from(w: Window) -> String {
-        format!("{:02}:{:02}-{:02}:{:02}", w.start.0 / 60, w.start.0 % 60, w.end.0 / 60, w.end.0 % 60)
+        format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            w.start.0 / 60,
+            w.start.0 % 60,
+            w.end.0 / 60,
+            w.end.0 % 60
+        )
     }
 }
 
@@ -224,7 +272,9 @@ impl TryFrom<String> for Day {
         let m: u8 = parts[1].parse().map_err(|_| bad())?;
         let d: u8 = parts[2].parse().map_err(|_| bad())?;
         let month = Month::try_from(m).map_err(|_| bad())?;
-        Date::from_calendar_date(y, month, d).map(Day).map_err(|_| bad())
+        Date::from_calendar_date(y, month, d)
+            .map(Day)
+            .map_err(|_| bad())
     }
 }
 
@@ -301,11 +351,19 @@ impl Hours {
     fn is_open_local(&self, local_ms: i64) -> bool {
         // IstDateTime::from_unix_millis adds IST's offset; undo it to get a
         // plain calendar reading of `local_ms`.
-        let t = IstDateTime::from_unix_millis(local_ms - i64::from(crate::time::IST_OFFSET_SECONDS) * 1000).primitive();
+        let t = IstDateTime::from_unix_millis(
+            local_ms - i64::from(crate::time::IST_OFFSET_SECONDS) * 1000,
+        )
+        .primitive();
         let today = t.date();
         let minute = Minute((t.hour() as u16) * 60 + t.minute() as u16);
         let closed = |d: Date| self.holidays.contains(&Day(d));
-        let windows = |d: Date| self.weekly.get(&WeekDay::from(d.weekday())).map(Vec::as_slice).unwrap_or(&[]);
+        let windows = |d: Date| {
+            self.weekly
+                .get(&WeekDay::from(d.weekday()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+        };
 
         if !closed(today)
             && windows(today).iter().any(|w| {
@@ -350,7 +408,8 @@ mod tests {
 
     /// Open at an IST wall-clock time, for zones that need no tz database.
     fn open_ist(h: &Hours, t: &str) -> bool {
-        h.is_open(ist(t), None).expect("a fixed-offset zone needs no tz database")
+        h.is_open(ist(t), None)
+            .expect("a fixed-offset zone needs no tz database")
     }
 
     /// Unix ms of a UTC wall-clock time.
@@ -361,7 +420,9 @@ mod tests {
     #[test]
     fn office_hours_table() {
         // 2026-11-23 is a Monday.
-        let h = hours(r#"{"timezone": "Asia/Kolkata", "weekly": {"mon": ["09:00-13:00", "14:00-18:00"], "sat": ["10:00-14:00"]}, "holidays": ["2026-11-24"]}"#);
+        let h = hours(
+            r#"{"timezone": "Asia/Kolkata", "weekly": {"mon": ["09:00-13:00", "14:00-18:00"], "sat": ["10:00-14:00"]}, "holidays": ["2026-11-24"]}"#,
+        );
         let cases = [
             ("2026-11-23 08:59:59", false),
             ("2026-11-23 09:00:00", true),
@@ -382,11 +443,20 @@ mod tests {
         let h = hours(r#"{"weekly": {"fri": ["22:00-06:00"]}, "holidays": ["2026-12-04"]}"#);
         assert!(!open_ist(&h, "2026-11-27 21:59:00"));
         assert!(open_ist(&h, "2026-11-27 22:00:00"), "Friday night");
-        assert!(open_ist(&h, "2026-11-28 05:59:00"), "spills into Saturday morning");
+        assert!(
+            open_ist(&h, "2026-11-28 05:59:00"),
+            "spills into Saturday morning"
+        );
         assert!(!open_ist(&h, "2026-11-28 06:00:00"));
-        assert!(!open_ist(&h, "2026-11-28 22:30:00"), "Saturday has no window");
+        assert!(
+            !open_ist(&h, "2026-11-28 22:30:00"),
+            "Saturday has no window"
+        );
         assert!(!open_ist(&h, "2026-12-04 23:00:00"), "holiday Friday");
-        assert!(!open_ist(&h, "2026-12-05 02:00:00"), "no spill from a holiday");
+        assert!(
+            !open_ist(&h, "2026-12-05 02:00:00"),
+            "no spill from a holiday"
+        );
     }
 
     #[test]
@@ -420,13 +490,25 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Hours>(bad).is_err(), "{bad}");
         }
-        let e = serde_json::from_str::<Hours>(r#"{"timezone": "Mars/Olympus_Mons", "weekly": {}}"#).unwrap_err().to_string();
-        assert!(e.contains("unknown time zone") && e.contains("Europe/London"), "{e}");
+        let e = serde_json::from_str::<Hours>(r#"{"timezone": "Mars/Olympus_Mons", "weekly": {}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown time zone") && e.contains("Europe/London"),
+            "{e}"
+        );
     }
 
     #[test]
     fn iana_zones_with_daylight_saving_are_accepted() {
-        for zone in ["America/New_York", "Europe/London", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "America/Port-au-Prince", "Australia/Lord_Howe"] {
+        for zone in [
+            "America/New_York",
+            "Europe/London",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+5",
+            "America/Port-au-Prince",
+            "Australia/Lord_Howe",
+        ] {
             let h = hours(&format!(r#"{{"timezone": "{zone}", "weekly": {{}}}}"#));
             assert!(h.timezone.needs_tz_database(), "{zone}");
             assert_eq!(h.timezone.name(), zone);
@@ -441,7 +523,11 @@ mod tests {
         let unknown: OffsetFn = |_, _| None;
         assert_eq!(h.is_open(utc("2026-03-09 12:00:00"), Some(unknown)), None);
         let broken: OffsetFn = |_, _| Some(24 * 60);
-        assert_eq!(h.is_open(utc("2026-03-09 12:00:00"), Some(broken)), None, "an impossible offset is not used");
+        assert_eq!(
+            h.is_open(utc("2026-03-09 12:00:00"), Some(broken)),
+            None,
+            "an impossible offset is not used"
+        );
     }
 
     #[test]
@@ -450,12 +536,30 @@ mod tests {
         let t = utc("2026-03-09 13:00:00");
         assert_eq!(offset_from_wall_clock(t, [2026, 3, 9, 9, 0, 0]), Some(-240));
         assert_eq!(offset_from_wall_clock(t, [2026, 3, 9, 13, 0, 0]), Some(0));
-        assert_eq!(offset_from_wall_clock(t, [2026, 3, 9, 18, 30, 0]), Some(330));
+        assert_eq!(
+            offset_from_wall_clock(t, [2026, 3, 9, 18, 30, 0]),
+            Some(330)
+        );
         // The day before in local time, across midnight.
-        assert_eq!(offset_from_wall_clock(utc("2026-03-09 02:00:00"), [2026, 3, 8, 22, 0, 0]), Some(-240));
-        assert_eq!(offset_from_wall_clock(t, [2026, 2, 30, 9, 0, 0]), None, "no such date");
-        assert_eq!(offset_from_wall_clock(t, [2026, 3, 11, 13, 0, 0]), None, "two days off is no zone");
-        assert_eq!(offset_from_wall_clock(utc("2026-03-09 00:00:00"), [2026, 3, 9, 24, 0, 0]), Some(0), "ICU's 24 for midnight");
+        assert_eq!(
+            offset_from_wall_clock(utc("2026-03-09 02:00:00"), [2026, 3, 8, 22, 0, 0]),
+            Some(-240)
+        );
+        assert_eq!(
+            offset_from_wall_clock(t, [2026, 2, 30, 9, 0, 0]),
+            None,
+            "no such date"
+        );
+        assert_eq!(
+            offset_from_wall_clock(t, [2026, 3, 11, 13, 0, 0]),
+            None,
+            "two days off is no zone"
+        );
+        assert_eq!(
+            offset_from_wall_clock(utc("2026-03-09 00:00:00"), [2026, 3, 9, 24, 0, 0]),
+            Some(0),
+            "ICU's 24 for midnight"
+        );
     }
 
     /// New York: EST (-5) until 2026-03-08 02:00 local, EDT (-4) until
@@ -543,8 +647,18 @@ mod tests {
         }
 
         // A holiday is a local date: 29 March ends at 23:00 UTC in BST.
-        let h = hours(r#"{"timezone": "Europe/London", "weekly": {"sun": ["00:00-24:00"], "mon": ["00:00-24:00"]}, "holidays": ["2026-03-29"]}"#);
-        assert_eq!(h.is_open(utc("2026-03-29 22:30:00"), Some(tzdb)), Some(false), "23:30 BST on the holiday");
-        assert_eq!(h.is_open(utc("2026-03-29 23:30:00"), Some(tzdb)), Some(true), "00:30 BST on Monday");
+        let h = hours(
+            r#"{"timezone": "Europe/London", "weekly": {"sun": ["00:00-24:00"], "mon": ["00:00-24:00"]}, "holidays": ["2026-03-29"]}"#,
+        );
+        assert_eq!(
+            h.is_open(utc("2026-03-29 22:30:00"), Some(tzdb)),
+            Some(false),
+            "23:30 BST on the holiday"
+        );
+        assert_eq!(
+            h.is_open(utc("2026-03-29 23:30:00"), Some(tzdb)),
+            Some(true),
+            "00:30 BST on Monday"
+        );
     }
 }

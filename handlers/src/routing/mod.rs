@@ -143,7 +143,10 @@ impl Config {
             .as_ref()
             .or(self.default_line.hours.as_ref())
             .is_none_or(|h| h.is_open(now_ms, self.zone_offsets.0).unwrap_or(true));
-        Situation { line, facts: Facts { open, vip, blocked } }
+        Situation {
+            line,
+            facts: Facts { open, vip, blocked },
+        }
     }
 
     /// The closed part that applies: out of hours, for callers who are not
@@ -153,17 +156,30 @@ impl Config {
         if s.facts.open || s.facts.vip {
             return None;
         }
-        s.line.closed.as_deref().or(self.default_line.closed.as_deref())
+        s.line
+            .closed
+            .as_deref()
+            .or(self.default_line.closed.as_deref())
     }
 
     /// Picks a part: the closed part's when it names it, else the line's,
     /// else the default line's. A closed part overrides only what it names.
-    fn part<'a, T>(&'a self, s: &Situation<'a>, f: impl Fn(&'a Line) -> Option<&'a T>) -> Option<&'a T> {
-        self.closed_part(s).and_then(&f).or_else(|| f(s.line)).or_else(|| f(&self.default_line))
+    fn part<'a, T>(
+        &'a self,
+        s: &Situation<'a>,
+        f: impl Fn(&'a Line) -> Option<&'a T>,
+    ) -> Option<&'a T> {
+        self.closed_part(s)
+            .and_then(&f)
+            .or_else(|| f(s.line))
+            .or_else(|| f(&self.default_line))
     }
 
     fn is_closed_without_alternative(&self, s: &Situation<'_>) -> bool {
-        !s.facts.open && !s.facts.vip && s.line.closed.is_none() && self.default_line.closed.is_none()
+        !s.facts.open
+            && !s.facts.vip
+            && s.line.closed.is_none()
+            && self.default_line.closed.is_none()
     }
 }
 
@@ -226,14 +242,21 @@ fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPla
 
 /// The plan and the name of the rule that made it (for the trace: see
 /// [`explain`]). The rules are tried in the order [`plan_connect`] documents.
-fn plan_with_rule<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> (ConnectPlan<'a>, &'static str) {
+fn plan_with_rule<'a>(
+    cfg: &'a Config,
+    s: &Situation<'a>,
+    p: &CallParams,
+) -> (ConnectPlan<'a>, &'static str) {
     if s.facts.blocked {
         return (ConnectPlan::NoDial("caller is blocked"), "blocked");
     }
     if cfg.is_closed_without_alternative(s) {
         return (ConnectPlan::NoDial("line is closed"), "closed");
     }
-    let base = cfg.part(s, |l| l.connect.as_ref()).cloned().unwrap_or_else(|| cfg.fallback.connect.clone());
+    let base = cfg
+        .part(s, |l| l.connect.as_ref())
+        .cloned()
+        .unwrap_or_else(|| cfg.fallback.connect.clone());
     let closed = cfg.closed_part(s);
 
     let menu_choice = |line: &Line| {
@@ -248,18 +271,45 @@ fn plan_with_rule<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> (Co
     // line's menu, so "after hours, ring the night desk" holds whatever the
     // caller pressed in the line's Gather.
     let line_menu = closed.is_none_or(|c| c.menu.is_none());
-    let menu_rule = |(t, invalid): (Target, bool), ok: &'static str, other: &'static str| (if invalid { other } else { ok }, t);
-    let chosen = (if s.facts.vip { s.line.vip_agents.clone().map(|t| ("vip_agents", Target::Group(t))) } else { None })
-        .or_else(|| closed.and_then(menu_choice).map(|c| menu_rule(c, "closed.menu", "closed.menu.invalid")))
-        .or_else(|| closed.and_then(agents).map(|t| ("closed.agents", t)))
-        .or_else(|| if line_menu { menu_choice(s.line).map(|c| menu_rule(c, "menu", "menu.invalid")) } else { None })
-        .or_else(|| agents(s.line).map(|t| ("agents", t)));
-    let static_rule = if closed.is_some_and(|c| c.connect.is_some()) { "closed.connect" } else { "connect" };
+    let menu_rule = |(t, invalid): (Target, bool), ok: &'static str, other: &'static str| {
+        (if invalid { other } else { ok }, t)
+    };
+    let chosen = (if s.facts.vip {
+        s.line
+            .vip_agents
+            .clone()
+            .map(|t| ("vip_agents", Target::Group(t)))
+    } else {
+        None
+    })
+    .or_else(|| {
+        closed
+            .and_then(menu_choice)
+            .map(|c| menu_rule(c, "closed.menu", "closed.menu.invalid"))
+    })
+    .or_else(|| closed.and_then(agents).map(|t| ("closed.agents", t)))
+    .or_else(|| {
+        if line_menu {
+            menu_choice(s.line).map(|c| menu_rule(c, "menu", "menu.invalid"))
+        } else {
+            None
+        }
+    })
+    .or_else(|| agents(s.line).map(|t| ("agents", t)));
+    let static_rule = if closed.is_some_and(|c| c.connect.is_some()) {
+        "closed.connect"
+    } else {
+        "connect"
+    };
     match chosen {
         None => (ConnectPlan::Answer(base), static_rule),
-        Some((rule, Target::Numbers(n))) => {
-            (ConnectPlan::Answer(ConnectAnswer { destination: DestinationList { numbers: n }, ..base }), rule)
-        }
+        Some((rule, Target::Numbers(n))) => (
+            ConnectPlan::Answer(ConnectAnswer {
+                destination: DestinationList { numbers: n },
+                ..base
+            }),
+            rule,
+        ),
         Some((rule, Target::Group(name))) => match cfg.groups.get_key_value(&name) {
             Some((name, group)) => (ConnectPlan::Group(GroupPlan { name, group, base }), rule),
             // Validated at load; kept total so a bug cannot drop a call.
@@ -311,7 +361,14 @@ pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why 
     let (plan, rule) = match kind {
         Explain::Connect => plan_with_rule(cfg, &s, p),
         Explain::DialWhom => dialwhom_with_rule(cfg, &s, p),
-        Explain::Other => (ConnectPlan::NoDial(""), if cfg.closed_part(&s).is_some() { "closed" } else { "line" }),
+        Explain::Other => (
+            ConnectPlan::NoDial(""),
+            if cfg.closed_part(&s).is_some() {
+                "closed"
+            } else {
+                "line"
+            },
+        ),
     };
     let (group, no_dial) = match (&plan, kind) {
         (_, Explain::Other) => (None, None),
@@ -341,14 +398,23 @@ pub fn plan_dialwhom<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Connec
     dialwhom_with_rule(cfg, &s, p).0
 }
 
-fn dialwhom_with_rule<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> (ConnectPlan<'a>, &'static str) {
+fn dialwhom_with_rule<'a>(
+    cfg: &'a Config,
+    s: &Situation<'a>,
+    p: &CallParams,
+) -> (ConnectPlan<'a>, &'static str) {
     if s.facts.blocked || cfg.is_closed_without_alternative(s) {
         return plan_with_rule(cfg, s, p);
     }
     let numbers = match cfg.closed_part(s) {
         Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref().map(|n| (n, "closed.dialwhom")),
         Some(c) if c.menu.is_some() || c.agents.is_some() || c.connect.is_some() => None,
-        _ => s.line.dialwhom.as_ref().or(cfg.default_line.dialwhom.as_ref()).map(|n| (n, "dialwhom")),
+        _ => s
+            .line
+            .dialwhom
+            .as_ref()
+            .or(cfg.default_line.dialwhom.as_ref())
+            .map(|n| (n, "dialwhom")),
     };
     match numbers {
         Some((n, rule)) => (ConnectPlan::Answer(ConnectAnswer::dial(n.clone())), rule),
@@ -382,7 +448,11 @@ pub struct GroupOutcome {
 
 /// The agents in `legs` of a re-fetch: what Exotel already tried.
 pub fn tried_in_legs(p: &CallParams) -> Vec<Destination> {
-    p.legs.iter().filter_map(|l| l.number.as_deref()).filter_map(|n| Destination::try_from(n).ok()).collect()
+    p.legs
+        .iter()
+        .filter_map(|l| l.number.as_deref())
+        .filter_map(|n| Destination::try_from(n).ok())
+        .collect()
 }
 
 /// What the call's state keeper needs to pick the next agents: everything
@@ -424,7 +494,10 @@ impl GroupPlan<'_> {
     pub fn answer_for(&self, offer: &Offer) -> Option<ConnectAnswer> {
         let g = self.group;
         let numbers = Numbers::try_from(offer.offering.clone()).ok()?;
-        let mut a = ConnectAnswer { destination: DestinationList { numbers }, ..self.base.clone() };
+        let mut a = ConnectAnswer {
+            destination: DestinationList { numbers },
+            ..self.base.clone()
+        };
         if let Some(r) = g.ring_seconds {
             a.max_ringing_duration = Some(r);
         }
@@ -434,7 +507,10 @@ impl GroupPlan<'_> {
         } else {
             a.fetch_after_attempt = g.fetch_after_attempt;
             if g.strategy == Strategy::Parallel {
-                a.parallel_ringing = Some(ParallelRinging { activate: true, max_parallel_attempts: g.per_attempt });
+                a.parallel_ringing = Some(ParallelRinging {
+                    activate: true,
+                    max_parallel_attempts: g.per_attempt,
+                });
             }
         }
         Some(a)
@@ -448,24 +524,36 @@ pub fn next_offer(req: &OfferRequest, offered: &[Destination]) -> Option<Offer> 
     let seen = |d: &Destination| offered.contains(d) || req.tried.contains(d);
     let fresh: Vec<Destination> = req.ordered.iter().filter(|d| !seen(d)).cloned().collect();
     if let Some(batch) = next_batch(&fresh, &[], req.batch) {
-        return Some(Offer { offering: batch, overflow: false });
+        return Some(Offer {
+            offering: batch,
+            overflow: false,
+        });
     }
     if req.overflow.is_empty() || req.overflow.iter().all(seen) {
         return None;
     }
-    Some(Offer { offering: req.overflow.clone(), overflow: true })
+    Some(Offer {
+        offering: req.overflow.clone(),
+        overflow: true,
+    })
 }
 
 /// Builds the answer from a group plan and its state without a keeper
 /// (`state.offered` is all that was offered).
 pub fn group_answer(plan: &GroupPlan<'_>, state: &GroupState) -> Option<GroupOutcome> {
     let offer = next_offer(&plan.offer_request(state), &[])?;
-    Some(GroupOutcome { answer: plan.answer_for(&offer)?, offering: offer.offering, overflow: offer.overflow })
+    Some(GroupOutcome {
+        answer: plan.answer_for(&offer)?,
+        offering: offer.offering,
+        overflow: offer.overflow,
+    })
 }
 
 /// The answer when no call state could be used: the group's first batch.
 pub fn stateless_answer(plan: &GroupPlan<'_>) -> ConnectAnswer {
-    group_answer(plan, &GroupState::default()).map(|o| o.answer).unwrap_or_else(|| plan.base.clone())
+    group_answer(plan, &GroupState::default())
+        .map(|o| o.answer)
+        .unwrap_or_else(|| plan.base.clone())
 }
 
 /// Reply for a "don't dial" plan: a non-200 makes Exotel take "we didn't
@@ -477,19 +565,22 @@ pub fn no_dial_reply(reason: &str) -> Reply {
 /// The Gather answer: the closed variant out of hours.
 pub fn gather<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GatherAnswer {
     let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.gather.as_ref()).unwrap_or(&cfg.fallback.gather)
+    cfg.part(&s, |l| l.gather.as_ref())
+        .unwrap_or(&cfg.fallback.gather)
 }
 
 /// The static greeting (closed variant out of hours).
 pub fn greeting<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GreetingAnswer {
     let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.greeting.as_ref()).unwrap_or(&cfg.fallback.greeting)
+    cfg.part(&s, |l| l.greeting.as_ref())
+        .unwrap_or(&cfg.fallback.greeting)
 }
 
 /// The static playback (closed variant out of hours).
 pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a PlaybackAnswer {
     let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
+    cfg.part(&s, |l| l.playback.as_ref())
+        .unwrap_or(&cfg.fallback.playback)
 }
 
 /// The personalisation that applies. Out of hours a closed part's own
@@ -502,12 +593,21 @@ pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&
     match cfg.closed_part(&s) {
         Some(c) if c.personalize.is_some() => c.personalize.as_ref(),
         Some(c) if c.greeting.is_some() || c.playback.is_some() => None,
-        _ => s.line.personalize.as_ref().or(cfg.default_line.personalize.as_ref()),
+        _ => s
+            .line
+            .personalize
+            .as_ref()
+            .or(cfg.default_line.personalize.as_ref()),
     }
 }
 
 /// A personalised greeting, or the static one when a variable is missing.
-pub fn personal_greeting(cfg: &Config, p: &CallParams, now_ms: i64, vars: &BTreeMap<String, String>) -> GreetingAnswer {
+pub fn personal_greeting(
+    cfg: &Config,
+    p: &CallParams,
+    now_ms: i64,
+    vars: &BTreeMap<String, String>,
+) -> GreetingAnswer {
     personalize(cfg, p, now_ms)
         .and_then(|pz| pz.greeting.as_ref())
         .and_then(|t| t.render(vars))
@@ -516,9 +616,17 @@ pub fn personal_greeting(cfg: &Config, p: &CallParams, now_ms: i64, vars: &BTree
 }
 
 /// A personalised start-of-call playback, or the static playback.
-pub fn personal_playback(cfg: &Config, p: &CallParams, now_ms: i64, vars: &BTreeMap<String, String>) -> PlaybackAnswer {
+pub fn personal_playback(
+    cfg: &Config,
+    p: &CallParams,
+    now_ms: i64,
+    vars: &BTreeMap<String, String>,
+) -> PlaybackAnswer {
     let base = playback(cfg, p, now_ms).clone();
-    match personalize(cfg, p, now_ms).and_then(|pz| pz.playback.as_ref()).and_then(|t| t.render(vars)) {
+    match personalize(cfg, p, now_ms)
+        .and_then(|pz| pz.playback.as_ref())
+        .and_then(|t| t.render(vars))
+    {
         Some(text) => PlaybackAnswer {
             start_call_playback: Some(StartCallPlayback {
                 playback_to: crate::playback::PlaybackTo::Callee,
@@ -541,7 +649,9 @@ pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
     if s.facts.blocked {
         return (mode, Branch::Else);
     }
-    let branch = cfg.part(&s, |l| l.passthru.as_ref()).map_or(cfg.fallback.passthru, |r| r.decide(p, &s.facts));
+    let branch = cfg
+        .part(&s, |l| l.passthru.as_ref())
+        .map_or(cfg.fallback.passthru, |r| r.decide(p, &s.facts));
     (mode, branch)
 }
 
@@ -567,7 +677,10 @@ pub fn learn_from_popup(p: &crate::popup::Popup) -> Option<StickyFact> {
     if !p.is_answer() {
         return None;
     }
-    Some(StickyFact { caller: p.caller.clone()?, agent: Destination::try_from(p.agent.as_deref()?).ok()? })
+    Some(StickyFact {
+        caller: p.caller.clone()?,
+        agent: Destination::try_from(p.agent.as_deref()?).ok()?,
+    })
 }
 
 /// From a passthru after Connect: the last agent dialled and the call completed.
@@ -583,7 +696,10 @@ pub fn learn_from_passthru(p: &CallParams) -> Option<StickyFact> {
         .find(|l| l.on_call_duration.unwrap_or(0) > 0)
         .and_then(|l| l.number.as_deref())
         .or(p.dial_whom_number.as_deref())?;
-    Some(StickyFact { caller: phone::normalize(p.caller()?)?, agent: Destination::try_from(agent).ok()? })
+    Some(StickyFact {
+        caller: phone::normalize(p.caller()?)?,
+        agent: Destination::try_from(agent).ok()?,
+    })
 }
 
 /// A stored sticky record: the agent and when (Unix ms).
@@ -605,7 +721,12 @@ impl StickyRecord {
 
 /// The longest sticky window of any group, in seconds (KV record TTL).
 pub fn sticky_ttl_seconds(cfg: &Config) -> u64 {
-    cfg.groups.values().map(|g| u64::from(g.sticky_minutes) * 60).max().unwrap_or(0).max(60)
+    cfg.groups
+        .values()
+        .map(|g| u64::from(g.sticky_minutes) * 60)
+        .max()
+        .unwrap_or(0)
+        .max(60)
 }
 
 #[cfg(test)]

@@ -36,10 +36,14 @@ impl TryFrom<String> for Template {
                 parts.push(Part::Lit(rest[..i].to_owned()));
             }
             let after = &rest[i + 2..];
-            let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in template {source:?}"))?;
+            let j = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed '{{{{' in template {source:?}"))?;
             let name = after[..j].trim();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!("bad variable name {name:?} in template; use letters, digits and _"));
+                return Err(format!(
+                    "bad variable name {name:?} in template; use letters, digits and _"
+                ));
             }
             parts.push(Part::Var(name.to_owned()));
             rest = &after[j + 2..];
@@ -80,7 +84,11 @@ impl Template {
                     let val = vars.get(v).map(|s| s.trim()).filter(|s| !s.is_empty())?;
                     // A value cannot smuggle a template or a newline (which
                     // would turn a greeting into a list of audio URLs).
-                    let clean: String = val.chars().take(MAX_VALUE).map(|c| if c.is_control() { ' ' } else { c }).collect();
+                    let clean: String = val
+                        .chars()
+                        .take(MAX_VALUE)
+                        .map(|c| if c.is_control() { ' ' } else { c })
+                        .collect();
                     out.push_str(&clean);
                 }
             }
@@ -118,9 +126,17 @@ mod tests {
     #[test]
     fn renders_when_every_variable_is_known() {
         let tpl = t("Hello {{name}}, your order {{ order_id }} ships {{eta}}.");
-        assert_eq!(tpl.variables().collect::<Vec<_>>(), ["name", "order_id", "eta"]);
-        let vars = record_vars(&serde_json::json!({"name": "Asha", "order_id": 4521, "eta": "tomorrow", "vip": true, "nested": {}}));
-        assert_eq!(tpl.render(&vars).unwrap().as_str(), "Hello Asha, your order 4521 ships tomorrow.");
+        assert_eq!(
+            tpl.variables().collect::<Vec<_>>(),
+            ["name", "order_id", "eta"]
+        );
+        let vars = record_vars(
+            &serde_json::json!({"name": "Asha", "order_id": 4521, "eta": "tomorrow", "vip": true, "nested": {}}),
+        );
+        assert_eq!(
+            tpl.render(&vars).unwrap().as_str(),
+            "Hello Asha, your order 4521 ships tomorrow."
+        );
     }
 
     #[test]
@@ -137,7 +153,10 @@ mod tests {
     fn values_cannot_break_the_answer() {
         let tpl = t("Hi {{name}}");
         let mut vars = BTreeMap::new();
-        vars.insert("name".to_string(), "Bob\nhttp://evil.example/x.wav {{eta}}".to_string());
+        vars.insert(
+            "name".to_string(),
+            "Bob\nhttp://evil.example/x.wav {{eta}}".to_string(),
+        );
         let out = tpl.render(&vars).unwrap();
         assert!(!out.as_str().contains('\n'));
         assert_eq!(out.as_str(), "Hi Bob http://evil.example/x.wav {{eta}}");
