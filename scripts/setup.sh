@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build and tests need, idempotently:
-#   - a Rust that can target wasm32 (rustup's target where it can be fetched,
+#   - a Rust that can target wasm32, with rustfmt and clippy (rustup's target where it can be fetched,
 #     else Debian's rustc-web with the standard library built from source);
 #   - worker-build and the wasm-bindgen-cli that matches Cargo.lock;
 #   - npm packages from package-lock.json (wrangler, miniflare, esbuild, binaryen,
@@ -49,6 +49,19 @@ export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld
 EOV
   log "wasm32 via Debian rustc-web + build-std"
+fi
+
+# --- 1b. rustfmt and clippy: scripts/test.sh checks formatting and lints ------
+if ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    log "adding rustfmt and clippy with rustup"
+    rustup component add rustfmt clippy >/dev/null 2>&1
+  else
+    log "installing Debian's rustfmt and clippy"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustfmt rust-clippy >/dev/null
+  fi
 fi
 
 # --- 2. worker-build and wasm-bindgen-cli ------------------------------------

@@ -5,6 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh
+# Guard rails first: quick, and they fail fast (README, "Changing the code").
+echo "== rustfmt and clippy (warnings are errors; unwrap denied outside tests)"
+cargo fmt --all --check
+cargo clippy --workspace --exclude exoedge --all-targets --features handlers/schema -- -D warnings
+# The worker only builds for wasm32; check it as it ships and as tests build it.
+(
+  # shellcheck source=/dev/null
+  source scripts/.wasm-env
+  cargo clippy -p exoedge --target wasm32-unknown-unknown -- -D warnings
+  cargo clippy -p exoedge --target wasm32-unknown-unknown --features test-panic,test-clock -- -D warnings
+)
 echo "== cargo test (native: handlers, proto-gateway, tools)"
 # handlers/schema: the config validator CLI and the committed-schema check.
 cargo test --workspace --exclude exoedge --features handlers/schema

@@ -132,9 +132,12 @@ pub fn remember_sticky(env: &Env, ctx: &Context, fact: StickyFact, ttl_seconds: 
     });
 }
 
+/// One origin answer: its expiry (Unix ms) and the caller's variables.
+type OriginEntry = (f64, BTreeMap<String, String>);
+
 thread_local! {
-    /// Origin answers per caller, with their expiry (Unix ms).
-    static ORIGIN_CACHE: RefCell<HashMap<String, (f64, BTreeMap<String, String>)>> = RefCell::new(HashMap::new());
+    /// Origin answers per caller.
+    static ORIGIN_CACHE: RefCell<HashMap<String, OriginEntry>> = RefCell::new(HashMap::new());
 }
 
 /// Most callers remembered per isolate; a full cache is emptied (the

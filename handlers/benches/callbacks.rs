@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p handlers` (target: each under 20 µs; see BENCHMARKS.md).
 //! The config is generated here, so the figures do not depend on a file.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

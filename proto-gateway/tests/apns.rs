@@ -3,6 +3,8 @@
 //! ALPN h2). Checks what Apple would: HTTP/2, path, the VoIP headers, the
 //! ES256 provider token and its signature, the payload; and the answers the
 //! worker gets back.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -1,5 +1,7 @@
 //! The real binary: kill -9 in the middle of a stream of events loses no
 //! acknowledged event; SIGTERM shuts down cleanly; the dead-letters CLI runs.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -5,6 +5,8 @@
 //! event_sid that cannot be a header value was acknowledged and
 //! dead-lettered on its first try; an event that could not be loaded from
 //! the store released its key.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! events dead-lettered, unavailable ones retried), and edge-store mode
 //! (acknowledged once the edge stored the event; the local outbox when the
 //! edge stalls or is unavailable; drained in order when it returns).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

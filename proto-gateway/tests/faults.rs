@@ -4,6 +4,8 @@
 //! acknowledged that was not stored), a client that stalls mid-request, and
 //! a flood of idle connections. The kill -9 tests are in binary.rs.
 //! Loopback only; every wait is bounded.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

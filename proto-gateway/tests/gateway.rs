@@ -1,6 +1,8 @@
 //! The gateway in process, with a real gRPC client and a local HTTP sink:
 //! ordering, signatures, retries, dead letters and replay, input errors,
 //! restart recovery.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

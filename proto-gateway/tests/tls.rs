@@ -1,6 +1,9 @@
 //! gRPC over TLS with certificates made in the test (rcgen): server-only
 //! TLS, and mutual TLS where a client without a certificate is refused.
 
+// Certificate fixtures panic on purpose: a broken fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

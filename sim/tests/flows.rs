@@ -1,5 +1,7 @@
 //! Whole calls against a fake customer server on 127.0.0.1: what the
 //! simulator sends, and how it judges, falls back, re-fetches and branches.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::io::Cursor;

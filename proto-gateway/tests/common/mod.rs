@@ -2,6 +2,8 @@
 //! gRPC client speaking the gateway's contract from the same descriptors, and
 //! a config pointing one at the other. Loopback only.
 #![allow(dead_code)]
+// Fixture code panics on purpose: a broken fixture is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
