@@ -7,7 +7,9 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use handlers::routing::{template, Lookup, Offer, OfferRequest, StickyFact, StickyRecord};
+use handlers::config::personalize::Lookup;
+use handlers::config::template;
+use handlers::routing::{Offer, OfferRequest, StickyFact, StickyRecord};
 use serde::de::DeserializeOwned;
 use worker::{console_warn, Context, Env, Fetch, Headers, Method, Request, RequestInit};
 

@@ -10,10 +10,11 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use handlers::config::trace_settings::TraceSettings;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
 use handlers::route::Route;
-use handlers::trace::{self, CallbackFacts, Masker, Row, TraceSettings};
+use handlers::trace::{self, CallbackFacts, Masker, Row};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_warn, Context, D1Database, D1PreparedStatement, Delay, Env};
 

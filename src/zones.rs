@@ -80,7 +80,7 @@ pub fn known(zone: &str) -> bool {
 
 /// Minutes east of UTC of `zone` at `unix_ms`, as the runtime's tz
 /// database says; `None` when it does not know the zone. This is the
-/// config's [`handlers::routing::hours::OffsetFn`].
+/// config's [`handlers::config::hours::OffsetFn`].
 pub fn offset_minutes(zone: &str, unix_ms: i64) -> Option<i32> {
     let f = formatter(zone)?;
     let parts: Array = f
@@ -109,5 +109,5 @@ pub fn offset_minutes(zone: &str, unix_ms: i64) -> Option<i32> {
             .ok();
     }
     let [y, mo, d, h, mi, s] = wall;
-    handlers::routing::hours::offset_from_wall_clock(unix_ms, [y?, mo?, d?, h?, mi?, s?])
+    handlers::config::hours::offset_from_wall_clock(unix_ms, [y?, mo?, d?, h?, mi?, s?])
 }

@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use handlers::config::Config;
-use handlers::events::{decide, Event, EventsFlow};
+use handlers::config::events_flow::EventsFlow;
+use handlers::events::{decide, Event};
 use libfuzzer_sys::fuzz_target;
 
 fn config() -> &'static Config {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use handlers::exoml::{Dial, Flow, Gather, Hold, JoinBridge, SendDigits, Verb};
+use handlers::answer::exoml::{Dial, Flow, Gather, Hold, JoinBridge, SendDigits, Verb};
 use libfuzzer_sys::fuzz_target;
 
 /// The builders with free text in them.

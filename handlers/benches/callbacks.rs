@@ -223,7 +223,7 @@ fn connect(cfg: &Config, query: &str, rotation: u64) -> Reply {
 }
 
 fn caller_record() -> BTreeMap<String, String> {
-    routing::template::record_vars(
+    handlers::config::template::record_vars(
         &json!({ "name": "Asha", "order_id": "SK-1042", "eta": "tomorrow" }),
     )
 }
@@ -251,13 +251,13 @@ fn check_paths(cfg: &Config) {
         );
     }
     let plain = CallParams::from_query(&plain_query()).unwrap();
-    let greeting = handlers::greeting::decide(cfg, &plain, OPEN_NOW_MS, &caller_record());
+    let greeting = handlers::decide::greeting(cfg, &plain, OPEN_NOW_MS, &caller_record());
     assert!(
         greeting.body.contains("Asha"),
         "greeting is personalised: {}",
         greeting.body
     );
-    let gather = handlers::gather::decide(cfg, &plain, OPEN_NOW_MS);
+    let gather = handlers::decide::gather(cfg, &plain, OPEN_NOW_MS);
     assert!(gather.body.contains("press 1"), "{}", gather.body);
     let status = StatusReport::from_json(STATUS_JSON.as_bytes()).expect("status JSON parses");
     assert_eq!(status.legs.len(), 2);
@@ -284,19 +284,19 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("gather", |b| {
         b.iter(|| match CallParams::from_query(black_box(&plain_q)) {
-            Ok(p) => handlers::gather::decide(&cfg, &p, OPEN_NOW_MS),
+            Ok(p) => handlers::decide::gather(&cfg, &p, OPEN_NOW_MS),
             Err(_) => Reply::error(400, "bad query"),
         })
     });
     g.bench_function("greeting", |b| {
         b.iter(|| match CallParams::from_query(black_box(&plain_q)) {
-            Ok(p) => handlers::greeting::decide(&cfg, &p, OPEN_NOW_MS, black_box(&vars)),
+            Ok(p) => handlers::decide::greeting(&cfg, &p, OPEN_NOW_MS, black_box(&vars)),
             Err(_) => Reply::error(400, "bad query"),
         })
     });
     g.bench_function("dialwhom", |b| {
         b.iter(|| match CallParams::from_query(black_box(&connect_q)) {
-            Ok(p) => handlers::dialwhom::decide(&cfg, &p, OPEN_NOW_MS),
+            Ok(p) => handlers::decide::dialwhom(&cfg, &p, OPEN_NOW_MS),
             Err(_) => Reply::error(400, "bad query"),
         })
     });
@@ -305,7 +305,7 @@ fn benches(c: &mut Criterion) {
             Ok(p) => {
                 let (_, branch) = routing::passthru(&cfg, &p, OPEN_NOW_MS);
                 black_box(routing::learn_from_passthru(&p));
-                handlers::passthru::reply(branch)
+                handlers::answer::passthru::reply(branch)
             }
             Err(_) => Reply::error(400, "bad query"),
         })

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::answer::exoml::ExomlError;
 use crate::events::{Action, Event, EventError, MAX_EVENT_BYTES};
-use crate::exoml::ExomlError;
 
 /// Default for `EVENTS_MAX_BATCH`: most events one array may carry.
 pub const DEFAULT_MAX_BATCH: usize = 500;

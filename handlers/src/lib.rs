@@ -16,26 +16,20 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod answer;
 pub mod auth;
 pub mod body;
 pub mod bounded;
 pub mod config;
-pub mod connect;
 pub mod console;
+pub mod decide;
 pub mod destination;
-pub mod dialwhom;
 pub mod error;
 pub mod event_log;
 pub mod events;
-pub mod exoml;
-pub mod gather;
-pub mod greeting;
 pub mod json_path;
 pub mod params;
-pub mod passthru;
 pub mod phone;
-pub mod playback;
-pub mod popup;
 pub mod push;
 pub mod reply;
 pub mod route;

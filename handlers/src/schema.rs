@@ -7,15 +7,15 @@ use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
+use crate::answer::greeting::AudioList;
 use crate::bounded::{
     ConversationSeconds, FinishOnKey, HttpUrl, InputTimeout, MaxInputDigits, ParallelAttempts,
     PlaybackSeconds, RepeatMenu, RingingSeconds, SpokenText,
 };
+use crate::config::hours::{Day, Window, Zone};
+use crate::config::template::Template;
 use crate::config::Config;
 use crate::destination::{Destination, Numbers};
-use crate::greeting::AudioList;
-use crate::routing::hours::{Day, Window, Zone};
-use crate::routing::template::Template;
 
 macro_rules! manual {
     ($ty:ty, $name:literal, $schema:tt) => {

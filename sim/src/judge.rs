@@ -806,8 +806,8 @@ mod tests {
     /// accept national numbers) agree with the judge on the shared cases.
     #[test]
     fn agrees_with_exoedges_own_types() {
-        use handlers::connect::ConnectAnswer;
-        use handlers::gather::GatherAnswer;
+        use handlers::answer::connect::ConnectAnswer;
+        use handlers::answer::gather::GatherAnswer;
         let connect_cases = [
             r#"{"destination": {"numbers": ["+919812345678"]}}"#,
             r#"{"destination": {"numbers": []}}"#,
@@ -840,11 +840,11 @@ mod tests {
         }
         // And what exoedge itself serves passes the judge.
         let cfg = handlers::config::Config::from_json(handlers::DEFAULT_CONFIG).unwrap();
-        let fb = handlers::connect::fallback(&cfg);
+        let fb = handlers::decide::fallback::connect(&cfg);
         assert!(connect(&fb.body).0.is_some(), "{}", fb.body);
-        let fb = handlers::gather::fallback(&cfg);
+        let fb = handlers::decide::fallback::gather(&cfg);
         assert!(gather(&fb.body).0.is_some(), "{}", fb.body);
-        let fb = handlers::playback::fallback(&cfg);
+        let fb = handlers::decide::fallback::playback(&cfg);
         assert!(playback(&fb.body).0.is_some(), "{}", fb.body);
     }
 

@@ -34,8 +34,8 @@ pub async fn handle_connect(
 ) -> Reply {
     let access = if head { Access::Peek } else { Access::Take };
     let plan = match form {
-        Form::Json => routing::plan_connect(cfg, p, now_ms),
-        Form::Text => routing::plan_dialwhom(cfg, p, now_ms),
+        Form::Json => handlers::decide::connect_plan(cfg, p, now_ms),
+        Form::Text => handlers::decide::dialwhom_plan(cfg, p, now_ms),
     };
     let answer = match plan {
         ConnectPlan::NoDial(why) => return routing::no_dial_reply(why),
@@ -44,7 +44,7 @@ pub async fn handle_connect(
     };
     match (answer, form) {
         (Some(a), Form::Json) => a.reply(),
-        (Some(a), Form::Text) => handlers::dialwhom::reply(&a.destination.numbers),
+        (Some(a), Form::Text) => handlers::answer::dialwhom::reply(&a.destination.numbers),
         (None, _) => routing::no_dial_reply("every agent was already offered"),
     }
 }
@@ -55,7 +55,7 @@ async fn group(
     env: &Env,
     now_ms: i64,
     access: Access,
-) -> Option<handlers::connect::ConnectAnswer> {
+) -> Option<handlers::answer::connect::ConnectAnswer> {
     let mut state = GroupState {
         offered: routing::tried_in_legs(p),
         ..Default::default()

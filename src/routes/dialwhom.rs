@@ -72,7 +72,7 @@ pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
         return None;
     };
     let numbers = backend::dial_target(&record.dial_to_number)?;
-    let reply = handlers::dialwhom::reply(&numbers);
+    let reply = handlers::answer::dialwhom::reply(&numbers);
     console_log!(
         "dialwhom call={} from={who} -> context {} after {waited} ms",
         p.call_sid,

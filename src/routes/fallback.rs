@@ -13,13 +13,13 @@ pub fn handle_fallback(route: Route) -> Reply {
         Err(e) => return Reply::error(500, format!("no usable config: {e}")),
     };
     match route {
-        Route::Connect => handlers::connect::fallback(&cfg),
-        Route::DialWhom => handlers::dialwhom::fallback(&cfg),
-        Route::Gather => handlers::gather::fallback(&cfg),
-        Route::Greeting => handlers::greeting::fallback(&cfg),
-        Route::Playback => handlers::playback::fallback(&cfg),
-        Route::Passthru => handlers::passthru::fallback(&cfg),
-        Route::Popup => handlers::popup::reply(),
+        Route::Connect => handlers::decide::fallback::connect(&cfg),
+        Route::DialWhom => handlers::decide::fallback::dialwhom(&cfg),
+        Route::Gather => handlers::decide::fallback::gather(&cfg),
+        Route::Greeting => handlers::decide::fallback::greeting(&cfg),
+        Route::Playback => handlers::decide::fallback::playback(&cfg),
+        Route::Passthru => handlers::decide::fallback::passthru(&cfg),
+        Route::Popup => handlers::decide::fallback::popup(),
         _ => Reply::error(404, "no fallback for this route"),
     }
 }

@@ -57,7 +57,7 @@ pub async fn callback(
             Some(reply) => reply,
             None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text, head).await,
         },
-        Route::Gather => handlers::gather::decide(cfg, p, now_ms),
+        Route::Gather => handlers::decide::gather(cfg, p, now_ms),
         Route::Greeting => {
             personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await
         }

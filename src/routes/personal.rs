@@ -7,7 +7,6 @@ use handlers::config::Config;
 use handlers::params::CallParams;
 use handlers::phone;
 use handlers::reply::Reply;
-use handlers::routing;
 use worker::Env;
 
 use crate::lookup;
@@ -31,7 +30,7 @@ pub async fn handle_personal(
 ) -> Reply {
     let mut vars = BTreeMap::new();
     if let (Some(pz), Some(caller)) = (
-        routing::personalize(cfg, p, now_ms),
+        handlers::decide::personalize(cfg, p, now_ms),
         p.caller().and_then(phone::normalize),
     ) {
         let wanted = match kind {
@@ -43,7 +42,7 @@ pub async fn handle_personal(
         }
     }
     match kind {
-        Kind::Greeting => handlers::greeting::decide(cfg, p, now_ms, &vars),
-        Kind::Playback => handlers::playback::decide(cfg, p, now_ms, &vars),
+        Kind::Greeting => handlers::decide::greeting(cfg, p, now_ms, &vars),
+        Kind::Playback => handlers::decide::playback(cfg, p, now_ms, &vars),
     }
 }

@@ -1,9 +1,9 @@
 //! Agent popups: logged (masked), acknowledged, and an answered popup
 //! teaches sticky routing who talked to whom.
 
+use handlers::answer::popup::{self, Popup};
 use handlers::config::Config;
 use handlers::params::CallParams;
-use handlers::popup::{self, Popup};
 use handlers::reply::Reply;
 use handlers::routing;
 use worker::{Context, Env};

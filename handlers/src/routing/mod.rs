@@ -8,115 +8,30 @@
 //! time budget, and [`group_answer`] turns it into Exotel's answer. When a
 //! lookup fails or times out the worker passes what it has (nothing), and
 //! the answer is still valid: the group in its listed order.
-
-pub mod groups;
-pub mod hours;
-pub mod template;
+//!
+//! The third layer: routing reads the config ([`crate::config`]) and builds
+//! answers ([`crate::answer`]); the worker and the trace reach it through
+//! [`crate::decide`], one function per callback.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bounded::HttpUrl;
+use crate::answer::connect::{ConnectAnswer, DestinationList, ParallelRinging};
+use crate::answer::gather::GatherAnswer;
+use crate::answer::greeting::GreetingAnswer;
+use crate::answer::passthru::{Branch, Mode};
+use crate::answer::playback::{Media, PlaybackAnswer, PlaybackTo, StartCallPlayback};
+use crate::answer::popup::Popup;
+use crate::config::groups::{next_batch, AgentGroup, Strategy};
+use crate::config::menu::Target;
+use crate::config::personalize::Personalize;
 use crate::config::{Config, Line};
-use crate::connect::{ConnectAnswer, DestinationList, ParallelRinging};
 use crate::destination::{Destination, Numbers};
-use crate::gather::GatherAnswer;
-use crate::greeting::GreetingAnswer;
 use crate::params::CallParams;
-use crate::passthru::{Branch, Mode};
 use crate::phone;
-use crate::playback::{Media, PlaybackAnswer, StartCallPlayback};
 use crate::reply::Reply;
 use crate::rule::Facts;
-use groups::{next_batch, AgentGroup, Strategy};
-use template::Template;
-
-/// Where a menu choice sends the call.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Target {
-    /// A named agent group.
-    Group(String),
-    /// Fixed numbers.
-    Numbers(Numbers),
-}
-
-/// IVR: the digits from the Gather before Connect pick the target.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Menu {
-    /// Exact digits → target (`"1"`, `"2"`, `"99"`).
-    pub options: BTreeMap<String, Target>,
-    /// Any other input (or none); the line's normal routing when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid: Option<Target>,
-}
-
-/// Caller lists, by number in any of Exotel's forms.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallerLists {
-    /// Never dialled through: Connect says "we didn't dial anyone", Passthru
-    /// takes its failure branch.
-    #[serde(default)]
-    pub block: Vec<String>,
-    /// Routed to the line's `vip_agents` and served out of hours.
-    #[serde(default)]
-    pub vip: Vec<String>,
-}
-
-/// Where caller data for templates comes from.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Lookup {
-    /// Read `caller:<E.164>` from the STATE KV namespace first.
-    #[serde(default = "yes")]
-    pub kv: bool,
-    /// Then ask the customer's API: `{caller}` in the URL is replaced by the
-    /// caller's E.164 number (URL-encoded). It must answer a JSON object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<HttpUrl>,
-    /// Time budget for the origin, in ms (at most 2500: the whole answer
-    /// must stay well inside Exotel's 5 s).
-    #[serde(default = "default_origin_ms")]
-    pub timeout_ms: u32,
-    /// How long an origin answer is reused for the same caller.
-    #[serde(default = "default_cache_s")]
-    pub cache_seconds: u32,
-}
-
-fn yes() -> bool {
-    true
-}
-fn default_origin_ms() -> u32 {
-    800
-}
-fn default_cache_s() -> u32 {
-    300
-}
-
-/// Longest origin budget the config accepts.
-pub const MAX_ORIGIN_MS: u32 = 2500;
-
-/// Personalised greeting and playback text.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Personalize {
-    /// Where the variables come from.
-    pub lookup: Lookup,
-    /// Greeting template; the line's `greeting` is the fallback.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub greeting: Option<Template>,
-    /// Text played to the agent when connected; the line's playback is the fallback.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub playback: Option<Template>,
-}
 
 /// What the router knows about a call before any I/O.
 #[derive(Debug, Clone, Copy)]
@@ -127,60 +42,55 @@ pub struct Situation<'a> {
     pub facts: Facts,
 }
 
-impl Config {
-    /// The situation of a call at `now_ms` (Unix ms).
-    pub fn situation(&self, p: &CallParams, now_ms: i64) -> Situation<'_> {
-        let line = self.line(p.exophone());
-        let caller = p.caller().and_then(phone::normalize);
-        let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
-        let blocked = listed(&self.callers.block);
-        let vip = listed(&self.callers.vip);
-        // A zone whose offset is unknown reads as open, as a line without
-        // hours: callers reach people rather than a closed message. The
-        // worker refuses such a zone at load, so this is a last resort.
-        let open = line
-            .hours
-            .as_ref()
-            .or(self.default_line.hours.as_ref())
-            .is_none_or(|h| h.is_open(now_ms, self.zone_offsets.0).unwrap_or(true));
-        Situation {
-            line,
-            facts: Facts { open, vip, blocked },
-        }
+/// The situation of a call at `now_ms` (Unix ms).
+pub fn situation<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Situation<'a> {
+    let line = cfg.line(p.exophone());
+    let caller = p.caller().and_then(phone::normalize);
+    let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
+    let blocked = listed(&cfg.callers.block);
+    let vip = listed(&cfg.callers.vip);
+    // A zone whose offset is unknown reads as open, as a line without
+    // hours: callers reach people rather than a closed message. The
+    // worker refuses such a zone at load, so this is a last resort.
+    let open = line
+        .hours
+        .as_ref()
+        .or(cfg.default_line.hours.as_ref())
+        .is_none_or(|h| h.is_open(now_ms, cfg.zone_offsets.0).unwrap_or(true));
+    Situation {
+        line,
+        facts: Facts { open, vip, blocked },
     }
+}
 
-    /// The closed part that applies: out of hours, for callers who are not
-    /// VIPs (VIPs are always in hours), the line's closed part, else the
-    /// default line's.
-    fn closed_part<'a>(&'a self, s: &Situation<'a>) -> Option<&'a Line> {
-        if s.facts.open || s.facts.vip {
-            return None;
-        }
-        s.line
-            .closed
-            .as_deref()
-            .or(self.default_line.closed.as_deref())
+/// The closed part that applies: out of hours, for callers who are not
+/// VIPs (VIPs are always in hours), the line's closed part, else the
+/// default line's.
+fn closed_part<'a>(cfg: &'a Config, s: &Situation<'a>) -> Option<&'a Line> {
+    if s.facts.open || s.facts.vip {
+        return None;
     }
+    s.line
+        .closed
+        .as_deref()
+        .or(cfg.default_line.closed.as_deref())
+}
 
-    /// Picks a part: the closed part's when it names it, else the line's,
-    /// else the default line's. A closed part overrides only what it names.
-    fn part<'a, T>(
-        &'a self,
-        s: &Situation<'a>,
-        f: impl Fn(&'a Line) -> Option<&'a T>,
-    ) -> Option<&'a T> {
-        self.closed_part(s)
-            .and_then(&f)
-            .or_else(|| f(s.line))
-            .or_else(|| f(&self.default_line))
-    }
+/// Picks a part: the closed part's when it names it, else the line's,
+/// else the default line's. A closed part overrides only what it names.
+fn part<'a, T>(
+    cfg: &'a Config,
+    s: &Situation<'a>,
+    f: impl Fn(&'a Line) -> Option<&'a T>,
+) -> Option<&'a T> {
+    closed_part(cfg, s)
+        .and_then(&f)
+        .or_else(|| f(s.line))
+        .or_else(|| f(&cfg.default_line))
+}
 
-    fn is_closed_without_alternative(&self, s: &Situation<'_>) -> bool {
-        !s.facts.open
-            && !s.facts.vip
-            && s.line.closed.is_none()
-            && self.default_line.closed.is_none()
-    }
+fn is_closed_without_alternative(cfg: &Config, s: &Situation<'_>) -> bool {
+    !s.facts.open && !s.facts.vip && s.line.closed.is_none() && cfg.default_line.closed.is_none()
 }
 
 /// What a Connect (or dial-whom) request needs.
@@ -232,7 +142,7 @@ impl GroupPlan<'_> {
 /// the line's `menu` (unless the closed part names one) and `agents`; the
 /// `connect` part's numbers (closed part's, line's, default line's).
 pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    let s = cfg.situation(p, now_ms);
+    let s = situation(cfg, p, now_ms);
     plan_in(cfg, &s, p)
 }
 
@@ -250,14 +160,13 @@ fn plan_with_rule<'a>(
     if s.facts.blocked {
         return (ConnectPlan::NoDial("caller is blocked"), "blocked");
     }
-    if cfg.is_closed_without_alternative(s) {
+    if is_closed_without_alternative(cfg, s) {
         return (ConnectPlan::NoDial("line is closed"), "closed");
     }
-    let base = cfg
-        .part(s, |l| l.connect.as_ref())
+    let base = part(cfg, s, |l| l.connect.as_ref())
         .cloned()
         .unwrap_or_else(|| cfg.fallback.connect.clone());
-    let closed = cfg.closed_part(s);
+    let closed = closed_part(cfg, s);
 
     let menu_choice = |line: &Line| {
         let menu = line.menu.as_ref()?;
@@ -357,13 +266,13 @@ pub struct Why {
 
 /// Explains the decision for a call at `now_ms`.
 pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why {
-    let s = cfg.situation(p, now_ms);
+    let s = situation(cfg, p, now_ms);
     let (plan, rule) = match kind {
         Explain::Connect => plan_with_rule(cfg, &s, p),
         Explain::DialWhom => dialwhom_with_rule(cfg, &s, p),
         Explain::Other => (
             ConnectPlan::NoDial(""),
-            if cfg.closed_part(&s).is_some() {
+            if closed_part(cfg, &s).is_some() {
                 "closed"
             } else {
                 "line"
@@ -394,7 +303,7 @@ pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why 
 /// that names whom to dial (`dialwhom`, `menu`, `agents` or `connect`)
 /// decides; one that names none of them leaves the line's `dialwhom`.
 pub fn plan_dialwhom<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    let s = cfg.situation(p, now_ms);
+    let s = situation(cfg, p, now_ms);
     dialwhom_with_rule(cfg, &s, p).0
 }
 
@@ -403,10 +312,10 @@ fn dialwhom_with_rule<'a>(
     s: &Situation<'a>,
     p: &CallParams,
 ) -> (ConnectPlan<'a>, &'static str) {
-    if s.facts.blocked || cfg.is_closed_without_alternative(s) {
+    if s.facts.blocked || is_closed_without_alternative(cfg, s) {
         return plan_with_rule(cfg, s, p);
     }
-    let numbers = match cfg.closed_part(s) {
+    let numbers = match closed_part(cfg, s) {
         Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref().map(|n| (n, "closed.dialwhom")),
         Some(c) if c.menu.is_some() || c.agents.is_some() || c.connect.is_some() => None,
         _ => s
@@ -564,23 +473,20 @@ pub fn no_dial_reply(reason: &str) -> Reply {
 
 /// The Gather answer: the closed variant out of hours.
 pub fn gather<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GatherAnswer {
-    let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.gather.as_ref())
-        .unwrap_or(&cfg.fallback.gather)
+    let s = situation(cfg, p, now_ms);
+    part(cfg, &s, |l| l.gather.as_ref()).unwrap_or(&cfg.fallback.gather)
 }
 
 /// The static greeting (closed variant out of hours).
 pub fn greeting<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GreetingAnswer {
-    let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.greeting.as_ref())
-        .unwrap_or(&cfg.fallback.greeting)
+    let s = situation(cfg, p, now_ms);
+    part(cfg, &s, |l| l.greeting.as_ref()).unwrap_or(&cfg.fallback.greeting)
 }
 
 /// The static playback (closed variant out of hours).
 pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a PlaybackAnswer {
-    let s = cfg.situation(p, now_ms);
-    cfg.part(&s, |l| l.playback.as_ref())
-        .unwrap_or(&cfg.fallback.playback)
+    let s = situation(cfg, p, now_ms);
+    part(cfg, &s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
 }
 
 /// The personalisation that applies. Out of hours a closed part's own
@@ -589,8 +495,8 @@ pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a Playbac
 /// replace the closed message; a closed part naming none of the three
 /// leaves the line's.
 pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
-    let s = cfg.situation(p, now_ms);
-    match cfg.closed_part(&s) {
+    let s = situation(cfg, p, now_ms);
+    match closed_part(cfg, &s) {
         Some(c) if c.personalize.is_some() => c.personalize.as_ref(),
         Some(c) if c.greeting.is_some() || c.playback.is_some() => None,
         _ => s
@@ -629,7 +535,7 @@ pub fn personal_playback(
     {
         Some(text) => PlaybackAnswer {
             start_call_playback: Some(StartCallPlayback {
-                playback_to: crate::playback::PlaybackTo::Callee,
+                playback_to: PlaybackTo::Callee,
                 media: Media::Text(text),
             }),
             ..base
@@ -645,12 +551,11 @@ pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
     if mode == Mode::Async {
         return (mode, Branch::Ok);
     }
-    let s = cfg.situation(p, now_ms);
+    let s = situation(cfg, p, now_ms);
     if s.facts.blocked {
         return (mode, Branch::Else);
     }
-    let branch = cfg
-        .part(&s, |l| l.passthru.as_ref())
+    let branch = part(cfg, &s, |l| l.passthru.as_ref())
         .map_or(cfg.fallback.passthru, |r| r.decide(p, &s.facts));
     (mode, branch)
 }
@@ -673,7 +578,7 @@ pub struct StickyFact {
 }
 
 /// From a popup: the agent answered.
-pub fn learn_from_popup(p: &crate::popup::Popup) -> Option<StickyFact> {
+pub fn learn_from_popup(p: &Popup) -> Option<StickyFact> {
     if !p.is_answer() {
         return None;
     }

@@ -236,7 +236,7 @@ fn parallel_group_rings_together() {
 
 #[test]
 fn learning_sticky_agents() {
-    let pop = crate::popup::Popup::from_params(&q(
+    let pop = crate::answer::popup::Popup::from_params(&q(
         "CallSid=c&From=09900112233&DialWhomNumber=09800000012&Status=busy&EventType=Answered",
     ));
     let f = learn_from_popup(&pop).unwrap();
@@ -244,7 +244,7 @@ fn learning_sticky_agents() {
         (f.caller.as_str(), f.agent.as_str()),
         ("+919900112233", "+919800000012")
     );
-    let ringing = crate::popup::Popup::from_params(&q(
+    let ringing = crate::answer::popup::Popup::from_params(&q(
         "CallSid=c&From=09900112233&DialWhomNumber=09800000012&EventType=Ringing",
     ));
     assert_eq!(learn_from_popup(&ringing), None);
@@ -276,7 +276,7 @@ fn hours_change_gather_greeting_and_passthru() {
     // The closed variant has no gather: the line's own serves.
     assert!(matches!(
         gather(&c, &p, at(MON_NIGHT)).gather_prompt,
-        crate::gather::Prompt::Text(_)
+        crate::answer::gather::Prompt::Text(_)
     ));
     assert_eq!(passthru(&c, &p, at(MON_NOON)).1, Branch::Ok);
     assert_eq!(passthru(&c, &p, at(MON_NIGHT)).1, Branch::Else);
@@ -399,11 +399,11 @@ fn cfg11() -> Config {
     );
     Config::from_json(&v.to_string())
         .unwrap()
-        .with_zone_offsets(hours::tzdb)
+        .with_zone_offsets(crate::config::hours::tzdb)
 }
 
 fn dialwhom(c: &Config, query: &str, when: i64) -> (u16, String) {
-    let r = crate::dialwhom::decide(c, &q(query), when);
+    let r = crate::decide::dialwhom(c, &q(query), when);
     (r.status, r.body)
 }
 
@@ -569,14 +569,16 @@ fn zones_the_runtime_does_not_know_are_refused_with_their_path() {
         ]
     );
     let e = c
-        .check_zones(|z| hours::tzdb(z, 0).is_some())
+        .check_zones(|z| crate::config::hours::tzdb(z, 0).is_some())
         .unwrap_err()
         .to_string();
     assert!(
         e.contains("lines.+918047115777.hours.timezone") && e.contains("America/Atlantis"),
         "{e}"
     );
-    assert!(cfg11().check_zones(|z| hours::tzdb(z, 0).is_some()).is_ok());
+    assert!(cfg11()
+        .check_zones(|z| crate::config::hours::tzdb(z, 0).is_some())
+        .is_ok());
 
     v["lines"]["+918047115777"]["hours"]["timezone"] = "Mars/Olympus_Mons".into();
     let e = Config::from_json(&v.to_string()).unwrap_err().to_string();
@@ -597,7 +599,7 @@ fn sticky_learning_from_real_payloads() {
         ("Answered", true),
         ("Terminal", false),
     ] {
-        let pop = crate::popup::Popup::from_params(&q(&format!(
+        let pop = crate::answer::popup::Popup::from_params(&q(&format!(
             "CallSid=c&From=09900112233&DialWhomNumber=09800000012&Status=busy&EventType={event}"
         )));
         assert_eq!(learn_from_popup(&pop).is_some(), learns, "{event}");

@@ -49,16 +49,6 @@ impl GatherAnswer {
     }
 }
 
-/// The Gather answer for this call.
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
-    crate::routing::gather(cfg, p, now_ms).reply()
-}
-
-/// The safe static answer (`?fallback=1`).
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    cfg.fallback.gather.reply()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

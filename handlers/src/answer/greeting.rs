@@ -62,22 +62,6 @@ impl GreetingAnswer {
     }
 }
 
-/// The greeting for this call, personalised with `vars` (the caller's
-/// record) when the line has a template and every variable is known.
-pub fn decide(
-    cfg: &crate::config::Config,
-    p: &crate::params::CallParams,
-    now_ms: i64,
-    vars: &std::collections::BTreeMap<String, String>,
-) -> Reply {
-    crate::routing::personal_greeting(cfg, p, now_ms, vars).reply()
-}
-
-/// The safe static answer (`?fallback=1`).
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    cfg.fallback.greeting.reply()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

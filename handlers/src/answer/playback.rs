@@ -91,21 +91,6 @@ impl PlaybackAnswer {
     }
 }
 
-/// The playback for this call, personalised like the greeting.
-pub fn decide(
-    cfg: &crate::config::Config,
-    p: &crate::params::CallParams,
-    now_ms: i64,
-    vars: &std::collections::BTreeMap<String, String>,
-) -> Reply {
-    crate::routing::personal_playback(cfg, p, now_ms, vars).reply()
-}
-
-/// The safe static answer (`?fallback=1`).
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    cfg.fallback.playback.reply()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

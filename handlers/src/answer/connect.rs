@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::answer::playback::StartCallPlayback;
 use crate::bounded::{ConversationSeconds, HttpUrl, ParallelAttempts, RingingSeconds};
 use crate::destination::{Destination, Numbers};
-use crate::playback::StartCallPlayback;
 use crate::reply::Reply;
 
 /// `destination`: the numbers to dial, mandatory and non-empty.
@@ -116,24 +116,6 @@ impl ConnectAnswer {
     pub fn reply(&self) -> Reply {
         Reply::json(self)
     }
-}
-
-/// The Connect answer when no routing state can be read: the plan's
-/// static answer or its group's first batch. The worker's connect route
-/// does better (rotation, sticky, re-fetch state) through
-/// [`crate::routing::plan_connect`].
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
-    use crate::routing::{plan_connect, stateless_answer, ConnectPlan};
-    match plan_connect(cfg, p, now_ms) {
-        ConnectPlan::Answer(a) => a.reply(),
-        ConnectPlan::NoDial(why) => crate::routing::no_dial_reply(why),
-        ConnectPlan::Group(g) => stateless_answer(&g).reply(),
-    }
-}
-
-/// The safe static answer (`?fallback=1`).
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    cfg.fallback.connect.reply()
 }
 
 #[cfg(test)]

@@ -5,22 +5,40 @@
 //! `config/default.json` and may override it with a document in KV; either
 //! is parsed and validated once per isolate. Errors name the path inside the
 //! document so a person can find the mistake.
+//!
+//! The second layer: the config is made of answers ([`crate::answer`]) and
+//! of its own vocabulary (the modules below); it never imports the routing
+//! that reads it or the events flow above ([`crate::routing`] and
+//! [`crate::decide`] decide; `tests/layers.rs` checks).
+
+pub mod callers;
+pub mod events_flow;
+pub mod groups;
+pub mod hours;
+pub mod menu;
+pub mod personalize;
+pub mod template;
+pub mod trace_settings;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::connect::ConnectAnswer;
+use crate::answer::connect::ConnectAnswer;
+use crate::answer::gather::GatherAnswer;
+use crate::answer::greeting::GreetingAnswer;
+use crate::answer::passthru::{Branch, PassthruRules};
+use crate::answer::playback::PlaybackAnswer;
 use crate::destination::Numbers;
 use crate::error::ConfigError;
-use crate::gather::GatherAnswer;
-use crate::greeting::GreetingAnswer;
-use crate::passthru::{Branch, PassthruRules};
 use crate::phone;
-use crate::playback::PlaybackAnswer;
-use crate::routing::groups::{AgentGroup, MAX_AGENTS};
-use crate::routing::hours::{Hours, OffsetFn};
-use crate::routing::{CallerLists, Menu, Personalize, Target, MAX_ORIGIN_MS};
+use callers::CallerLists;
+use events_flow::EventsFlow;
+use groups::{AgentGroup, MAX_AGENTS};
+use hours::{Hours, OffsetFn};
+use menu::{Menu, Target};
+use personalize::{Personalize, MAX_ORIGIN_MS};
+use trace_settings::TraceSettings;
 
 /// The format version this build reads.
 pub const VERSION: u32 = 1;
@@ -114,7 +132,7 @@ pub struct Config {
     pub fallback: Fallback,
     /// The real-time events flow (`POST /events`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<crate::events::EventsFlow>,
+    pub events: Option<EventsFlow>,
     /// Agent groups by name.
     #[serde(default)]
     pub groups: BTreeMap<String, AgentGroup>,
@@ -124,7 +142,7 @@ pub struct Config {
     /// The per-call trace the console reads: masking, retention, cap
     /// (docs/console.md).
     #[serde(default)]
-    pub trace: crate::trace::TraceSettings,
+    pub trace: TraceSettings,
     /// Where named zones' offsets come from; not part of the document (the
     /// worker sets it after parsing: see [`Config::with_zone_offsets`]).
     #[serde(skip)]
@@ -386,7 +404,7 @@ fn display_path(p: &str) -> String {
 mod tests {
     use super::*;
 
-    pub(crate) const DEFAULT: &str = include_str!("../../config/default.json");
+    pub(crate) const DEFAULT: &str = crate::DEFAULT_CONFIG;
 
     #[test]
     fn the_embedded_default_is_valid() {

@@ -10,7 +10,7 @@
 //!
 //! # Example
 //! ```
-//! use handlers::exoml::{Dial, Flow, NetworkType, Verb};
+//! use handlers::answer::exoml::{Dial, Flow, NetworkType, Verb};
 //! let flow = Flow::one(Verb::Dial(Dial::new("9791111865", "02048566335").network_type(NetworkType::Pstn)));
 //! assert_eq!(
 //!     flow.to_xml().unwrap(),

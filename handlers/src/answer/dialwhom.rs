@@ -20,23 +20,6 @@ pub fn reply(numbers: &Numbers) -> Reply {
     Reply::text(200, body(numbers))
 }
 
-/// The numbers to dial for this call (without state; see
-/// [`crate::routing::plan_dialwhom`]): blocked callers and closed lines get
-/// "we didn't dial anyone" before any static `dialwhom` number is answered.
-pub fn decide(cfg: &crate::config::Config, p: &crate::params::CallParams, now_ms: i64) -> Reply {
-    use crate::routing::{plan_dialwhom, stateless_answer, ConnectPlan};
-    match plan_dialwhom(cfg, p, now_ms) {
-        ConnectPlan::Answer(a) => reply(&a.destination.numbers),
-        ConnectPlan::NoDial(why) => crate::routing::no_dial_reply(why),
-        ConnectPlan::Group(g) => reply(&stateless_answer(&g).destination.numbers),
-    }
-}
-
-/// The safe static answer (`?fallback=1`): the fallback Connect's numbers.
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    reply(&cfg.fallback.connect.destination.numbers)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

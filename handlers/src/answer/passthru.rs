@@ -83,11 +83,6 @@ pub fn reply(branch: Branch) -> Reply {
     }
 }
 
-/// The safe static answer (`?fallback=1`).
-pub fn fallback(cfg: &crate::config::Config) -> Reply {
-    reply(cfg.fallback.passthru)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,95 @@
+//! One function per callback: what the worker (and the trace, which
+//! explains the same decision) calls to answer it. Each reads the call's
+//! line, the time, the caller and the digits through [`crate::routing`],
+//! and writes the answer type of [`crate::answer`]. The safe static answers
+//! served for `?fallback=1` are in [`fallback`].
+//!
+//! Connect and dial-whom have two forms: [`connect`] and [`dialwhom`]
+//! answer without routing state (a group's first batch in its listed
+//! order); the worker's route does better with [`connect_plan`] and
+//! [`dialwhom_plan`], looking up what the plan needs first.
+
+use std::collections::BTreeMap;
+
+use crate::answer::passthru::{Branch, Mode};
+use crate::config::personalize::Personalize;
+use crate::config::Config;
+use crate::params::CallParams;
+use crate::reply::Reply;
+use crate::routing::{self, ConnectPlan};
+
+pub mod fallback;
+
+/// What a Connect request needs: see [`routing::plan_connect`].
+pub fn connect_plan<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
+    routing::plan_connect(cfg, p, now_ms)
+}
+
+/// What a dial-whom request needs: see [`routing::plan_dialwhom`].
+pub fn dialwhom_plan<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
+    routing::plan_dialwhom(cfg, p, now_ms)
+}
+
+/// The Connect answer when no routing state can be read: the plan's
+/// static answer or its group's first batch. The worker's connect route
+/// does better (rotation, sticky, re-fetch state) through [`connect_plan`].
+pub fn connect(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
+    use crate::routing::stateless_answer;
+    match connect_plan(cfg, p, now_ms) {
+        ConnectPlan::Answer(a) => a.reply(),
+        ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
+        ConnectPlan::Group(g) => stateless_answer(&g).reply(),
+    }
+}
+
+/// The numbers to dial for this call (without state; see
+/// [`dialwhom_plan`]): blocked callers and closed lines get "we didn't
+/// dial anyone" before any static `dialwhom` number is answered.
+pub fn dialwhom(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
+    use crate::answer::dialwhom::reply;
+    use crate::routing::stateless_answer;
+    match dialwhom_plan(cfg, p, now_ms) {
+        ConnectPlan::Answer(a) => reply(&a.destination.numbers),
+        ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
+        ConnectPlan::Group(g) => reply(&stateless_answer(&g).destination.numbers),
+    }
+}
+
+/// The Gather answer for this call: the closed variant out of hours.
+pub fn gather(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
+    routing::gather(cfg, p, now_ms).reply()
+}
+
+/// The personalisation that applies to this call's greeting and playback,
+/// if any: what the worker looks the caller's record up for (see
+/// [`routing::personalize`]).
+pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
+    routing::personalize(cfg, p, now_ms)
+}
+
+/// The greeting for this call, personalised with `vars` (the caller's
+/// record) when the line has a template and every variable is known.
+pub fn greeting(
+    cfg: &Config,
+    p: &CallParams,
+    now_ms: i64,
+    vars: &BTreeMap<String, String>,
+) -> Reply {
+    routing::personal_greeting(cfg, p, now_ms, vars).reply()
+}
+
+/// The playback for this call, personalised like the greeting.
+pub fn playback(
+    cfg: &Config,
+    p: &CallParams,
+    now_ms: i64,
+    vars: &BTreeMap<String, String>,
+) -> Reply {
+    routing::personal_playback(cfg, p, now_ms, vars).reply()
+}
+
+/// The passthru branch and how Exotel calls (sync or async); the reply is
+/// [`crate::answer::passthru::reply`] of the branch.
+pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
+    routing::passthru(cfg, p, now_ms)
+}
