@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use handlers::config::Config;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
-use handlers::routing::{self, ConnectPlan, GroupState};
+use handlers::routing::{self, ConnectPlan, Form, GroupState};
 use handlers::status::StatusReport;
 use serde_json::{json, Value};
 
@@ -205,21 +205,13 @@ fn connect(cfg: &Config, query: &str, rotation: u64) -> Reply {
     let Ok(p) = CallParams::from_query(query) else {
         return Reply::error(400, "bad query");
     };
-    match routing::plan_connect(cfg, &p, OPEN_NOW_MS) {
-        ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
-        ConnectPlan::Answer(a) => a.reply(),
-        ConnectPlan::Group(plan) => {
-            let state = GroupState {
-                rotation,
-                offered: routing::tried_in_legs(&p),
-                ..Default::default()
-            };
-            match routing::group_answer(&plan, &state) {
-                Some(o) => o.answer.reply(),
-                None => routing::no_dial_reply("every agent was already offered"),
-            }
-        }
-    }
+    let state = GroupState {
+        rotation,
+        offered: routing::tried_in_legs(&p),
+        ..Default::default()
+    };
+    let plan = routing::plan_connect(cfg, &p, OPEN_NOW_MS);
+    Form::Json.reply(plan.answer(|g| routing::group_answer(g, &state).map(|o| o.answer)))
 }
 
 fn caller_record() -> BTreeMap<String, String> {

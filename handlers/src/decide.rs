@@ -16,7 +16,7 @@ use crate::config::personalize::Personalize;
 use crate::config::Config;
 use crate::params::CallParams;
 use crate::reply::Reply;
-use crate::routing::{self, ConnectPlan};
+use crate::routing::{self, ConnectPlan, Form};
 
 pub mod fallback;
 
@@ -34,25 +34,14 @@ pub fn dialwhom_plan<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Connec
 /// static answer or its group's first batch. The worker's connect route
 /// does better (rotation, sticky, re-fetch state) through [`connect_plan`].
 pub fn connect(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
-    use crate::routing::stateless_answer;
-    match connect_plan(cfg, p, now_ms) {
-        ConnectPlan::Answer(a) => a.reply(),
-        ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
-        ConnectPlan::Group(g) => stateless_answer(&g).reply(),
-    }
+    Form::Json.reply(connect_plan(cfg, p, now_ms).stateless())
 }
 
 /// The numbers to dial for this call (without state; see
 /// [`dialwhom_plan`]): blocked callers and closed lines get "we didn't
 /// dial anyone" before any static `dialwhom` number is answered.
 pub fn dialwhom(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
-    use crate::answer::dialwhom::reply;
-    use crate::routing::stateless_answer;
-    match dialwhom_plan(cfg, p, now_ms) {
-        ConnectPlan::Answer(a) => reply(&a.destination.numbers),
-        ConnectPlan::NoDial(why) => routing::no_dial_reply(why),
-        ConnectPlan::Group(g) => reply(&stateless_answer(&g).destination.numbers),
-    }
+    Form::Text.reply(dialwhom_plan(cfg, p, now_ms).stateless())
 }
 
 /// The Gather answer for this call: the closed variant out of hours.

@@ -44,7 +44,7 @@ use crate::config::events_flow::{EventsFlow, GatherSettings};
 use crate::config::Config;
 use crate::destination::Destination;
 use crate::params::CallParams;
-use crate::routing::{self, ConnectPlan};
+use crate::routing;
 
 /// Largest event body the worker reads; Exotel's events are a few hundred bytes.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
@@ -548,11 +548,9 @@ fn routed_agent(
         q.append_pair("digits", digits);
     }
     let params = CallParams::from_query(&q.finish()).ok()?;
-    let answer = match routing::plan_connect(cfg, &params, now_ms) {
-        ConnectPlan::Answer(a) => a,
-        ConnectPlan::Group(plan) => routing::stateless_answer(&plan),
-        ConnectPlan::NoDial(_) => return None,
-    };
+    let answer = routing::plan_connect(cfg, &params, now_ms)
+        .stateless()
+        .ok()?;
     answer.destination.numbers.as_slice().first().cloned()
 }
 

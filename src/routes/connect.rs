@@ -7,19 +7,12 @@ use handlers::config::Config;
 use handlers::params::CallParams;
 use handlers::phone;
 use handlers::reply::Reply;
-use handlers::routing::{self, ConnectPlan, GroupPlan, GroupState};
+use handlers::routing::{self, GroupPlan, GroupState};
 use worker::Env;
 
 use crate::lookup::{self, Access};
 
-/// How the answer is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    /// Connect's JSON.
-    Json,
-    /// Dial-whom's text list.
-    Text,
-}
+pub use handlers::routing::Form;
 
 /// Answers Connect (JSON) or dial-whom (text), taking this call's turn and
 /// recording the offer; for HEAD (`head`), what GET would answer now,
@@ -37,16 +30,11 @@ pub async fn handle_connect(
         Form::Json => handlers::decide::connect_plan(cfg, p, now_ms),
         Form::Text => handlers::decide::dialwhom_plan(cfg, p, now_ms),
     };
-    let answer = match plan {
-        ConnectPlan::NoDial(why) => return routing::no_dial_reply(why),
-        ConnectPlan::Answer(a) => Some(a),
-        ConnectPlan::Group(plan) => group(p, &plan, env, now_ms, access).await,
+    let looked_up = match plan.group() {
+        Some(g) => group(p, g, env, now_ms, access).await,
+        None => None,
     };
-    match (answer, form) {
-        (Some(a), Form::Json) => a.reply(),
-        (Some(a), Form::Text) => handlers::answer::dialwhom::reply(&a.destination.numbers),
-        (None, _) => routing::no_dial_reply("every agent was already offered"),
-    }
+    form.reply(plan.answer(|_| looked_up))
 }
 
 async fn group(

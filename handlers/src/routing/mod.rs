@@ -106,6 +106,64 @@ pub enum ConnectPlan<'a> {
     Group(GroupPlan<'a>),
 }
 
+/// Why nobody is dialled when every agent of a group, and its overflow,
+/// were already offered to this call.
+pub const ALL_OFFERED: &str = "every agent was already offered";
+
+impl<'a> ConnectPlan<'a> {
+    /// The group this plan dials, when its answer depends on state the
+    /// worker looks up first (see [`GroupPlan`]).
+    pub fn group(&self) -> Option<&GroupPlan<'a>> {
+        match self {
+            Self::Group(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The answer the plan gives: its static answer, or for a group what
+    /// `group` answers (from the state the worker found, or without state:
+    /// [`ConnectPlan::stateless`]), `None` meaning every agent was already
+    /// offered. `Err` says why nobody is dialled.
+    pub fn answer(
+        self,
+        group: impl FnOnce(&GroupPlan<'a>) -> Option<ConnectAnswer>,
+    ) -> Result<ConnectAnswer, &'static str> {
+        match self {
+            Self::Answer(a) => Ok(a),
+            Self::NoDial(why) => Err(why),
+            Self::Group(g) => group(&g).ok_or(ALL_OFFERED),
+        }
+    }
+
+    /// The answer without routing state: a group's first batch in its
+    /// listed order ([`stateless_answer`]).
+    pub fn stateless(self) -> Result<ConnectAnswer, &'static str> {
+        self.answer(|g| Some(stateless_answer(g)))
+    }
+}
+
+/// How a Connect-type answer is written: the same plan answers Connect
+/// and dial-whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Connect's JSON.
+    Json,
+    /// Dial-whom's text list.
+    Text,
+}
+
+impl Form {
+    /// The HTTP answer for a plan's [`ConnectPlan::answer`]: the answer in
+    /// this form, or [`no_dial_reply`] when nobody is dialled.
+    pub fn reply(self, answer: Result<ConnectAnswer, &str>) -> Reply {
+        match (answer, self) {
+            (Ok(a), Self::Json) => a.reply(),
+            (Ok(a), Self::Text) => crate::answer::dialwhom::reply(&a.destination.numbers),
+            (Err(why), _) => no_dial_reply(why),
+        }
+    }
+}
+
 /// A group to dial, with what its order depends on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupPlan<'a> {

@@ -403,7 +403,7 @@ fn cfg11() -> Config {
 }
 
 fn dialwhom(c: &Config, query: &str, when: i64) -> (u16, String) {
-    let r = crate::decide::dialwhom(c, &q(query), when);
+    let r = Form::Text.reply(plan_dialwhom(c, &q(query), when).stateless());
     (r.status, r.body)
 }
 
@@ -693,4 +693,39 @@ fn explain_names_the_rule_of_the_plan() {
         Explain::Connect,
     );
     assert_eq!(blocked.no_dial, Some("caller is blocked"));
+}
+
+/// Every caller turns a plan into an answer through `ConnectPlan::answer`
+/// and `Form::reply`: a group with nothing left to offer and a plan that
+/// dials nobody are both "we didn't dial anyone" (403), in either form.
+#[test]
+fn one_plan_to_answer_path_for_every_form() {
+    let c = cfg();
+    let main = "CallSid=s&CallTo=08047115777&CallFrom=09900112233";
+    let group = || plan_connect(&c, &q(&format!("{main}&digits=%221%22")), at(MON_NOON));
+    assert!(group().group().is_some());
+    let first = group().stateless().unwrap();
+    let g = group().group().cloned().unwrap();
+    assert_eq!(first, stateless_answer(&g));
+    assert_eq!(Form::Json.reply(Ok(first.clone())).body, first.reply().body);
+    assert_eq!(
+        Form::Text.reply(Ok(first.clone())).body,
+        crate::answer::dialwhom::reply(&first.destination.numbers).body
+    );
+    assert_eq!(group().answer(|_| None), Err(ALL_OFFERED));
+    for form in [Form::Json, Form::Text] {
+        let r = form.reply(group().answer(|_| None));
+        assert_eq!(
+            (r.status, r.body.contains(ALL_OFFERED)),
+            (403, true),
+            "{form:?}"
+        );
+    }
+    let blocked = q("CallSid=s&CallTo=08047115777&CallFrom=9999999999&digits=%221%22");
+    let blocked = plan_connect(&c, &blocked, at(MON_NOON));
+    assert!(blocked.group().is_none());
+    let why = blocked.clone().stateless().unwrap_err();
+    assert_eq!(why, "caller is blocked");
+    assert_eq!(blocked.answer(|_| unreachable!()), Err(why));
+    assert_eq!(Form::Text.reply(Err(why)).status, 403);
 }
