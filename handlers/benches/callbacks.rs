@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use handlers::config::Config;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
-use handlers::routing::{self, ConnectPlan, Form, GroupState};
+use handlers::routing::{self, Call, ConnectPlan, Form, GroupState};
 use handlers::status::StatusReport;
 use serde_json::{json, Value};
 
@@ -210,7 +210,7 @@ fn connect(cfg: &Config, query: &str, rotation: u64) -> Reply {
         offered: routing::tried_in_legs(&p),
         ..Default::default()
     };
-    let plan = routing::plan_connect(cfg, &p, OPEN_NOW_MS);
+    let plan = routing::plan_connect(cfg, Call::from(&p), OPEN_NOW_MS);
     Form::Json.reply(plan.answer(|g| routing::group_answer(g, &state).map(|o| o.answer)))
 }
 
@@ -228,7 +228,7 @@ fn check_paths(cfg: &Config) {
     assert_eq!(p.legs.len(), 2, "re-fetch carries two legs");
     assert!(
         matches!(
-            routing::plan_connect(cfg, &p, OPEN_NOW_MS),
+            routing::plan_connect(cfg, Call::from(&p), OPEN_NOW_MS),
             ConnectPlan::Group(_)
         ),
         "connect routes to a group"

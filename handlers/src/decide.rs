@@ -16,18 +16,18 @@ use crate::config::personalize::Personalize;
 use crate::config::Config;
 use crate::params::CallParams;
 use crate::reply::Reply;
-use crate::routing::{self, ConnectPlan, Form};
+use crate::routing::{self, Call, ConnectPlan, Explain, Form, Why};
 
 pub mod fallback;
 
 /// What a Connect request needs: see [`routing::plan_connect`].
 pub fn connect_plan<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    routing::plan_connect(cfg, p, now_ms)
+    routing::plan_connect(cfg, Call::from(p), now_ms)
 }
 
 /// What a dial-whom request needs: see [`routing::plan_dialwhom`].
 pub fn dialwhom_plan<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    routing::plan_dialwhom(cfg, p, now_ms)
+    routing::plan_dialwhom(cfg, Call::from(p), now_ms)
 }
 
 /// The Connect answer when no routing state can be read: the plan's
@@ -46,14 +46,14 @@ pub fn dialwhom(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
 
 /// The Gather answer for this call: the closed variant out of hours.
 pub fn gather(cfg: &Config, p: &CallParams, now_ms: i64) -> Reply {
-    routing::gather(cfg, p, now_ms).reply()
+    routing::gather(cfg, Call::from(p), now_ms).reply()
 }
 
 /// The personalisation that applies to this call's greeting and playback,
 /// if any: what the worker looks the caller's record up for (see
 /// [`routing::personalize`]).
 pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
-    routing::personalize(cfg, p, now_ms)
+    routing::personalize(cfg, Call::from(p), now_ms)
 }
 
 /// The greeting for this call, personalised with `vars` (the caller's
@@ -64,7 +64,7 @@ pub fn greeting(
     now_ms: i64,
     vars: &BTreeMap<String, String>,
 ) -> Reply {
-    routing::personal_greeting(cfg, p, now_ms, vars).reply()
+    routing::personal_greeting(cfg, Call::from(p), now_ms, vars).reply()
 }
 
 /// The playback for this call, personalised like the greeting.
@@ -74,11 +74,17 @@ pub fn playback(
     now_ms: i64,
     vars: &BTreeMap<String, String>,
 ) -> Reply {
-    routing::personal_playback(cfg, p, now_ms, vars).reply()
+    routing::personal_playback(cfg, Call::from(p), now_ms, vars).reply()
 }
 
 /// The passthru branch and how Exotel calls (sync or async); the reply is
 /// [`crate::answer::passthru::reply`] of the branch.
 pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
     routing::passthru(cfg, p, now_ms)
+}
+
+/// Why this call got its answer, for the trace (docs/console.md): the
+/// same plan the answer was made from, so the two cannot disagree.
+pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why {
+    routing::explain(cfg, Call::from(p), now_ms, kind)
 }

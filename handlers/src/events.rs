@@ -43,8 +43,8 @@ use crate::answer::exoml::{ActionRequest, Dial, ExomlError, Flow, Gather, Networ
 use crate::config::events_flow::{EventsFlow, GatherSettings};
 use crate::config::Config;
 use crate::destination::Destination;
-use crate::params::CallParams;
-use crate::routing;
+use crate::params::unquote_digits;
+use crate::routing::{self, Call};
 
 /// Largest event body the worker reads; Exotel's events are a few hundred bytes.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
@@ -535,23 +535,26 @@ fn routed_agent(
     exophone: &Destination,
     now_ms: i64,
 ) -> Option<Destination> {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair(
-        "CallSid",
-        event.data.leg_sid.as_deref().unwrap_or(&event.event_sid),
-    );
-    q.append_pair("CallTo", exophone.as_str());
-    if let Some(caller) = event.data.contact_uri.as_deref() {
-        q.append_pair("CallFrom", caller);
-    }
-    if let Some(digits) = event.data.digits() {
-        q.append_pair("digits", digits);
-    }
-    let params = CallParams::from_query(&q.finish()).ok()?;
-    let answer = routing::plan_connect(cfg, &params, now_ms)
+    let answer = routing::plan_connect(cfg, call_of(event, exophone), now_ms)
         .stateless()
         .ok()?;
     answer.destination.numbers.as_slice().first().cloned()
+}
+
+/// What routing reads about the leg's call, as a callback's parameters
+/// would carry it: the caller trimmed (empty is none), the digits without
+/// Exotel's quotes.
+fn call_of<'a>(event: &'a Event, exophone: &'a Destination) -> Call<'a> {
+    Call {
+        exophone: Some(exophone.as_str()),
+        caller: event
+            .data
+            .contact_uri
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty()),
+        digits: event.data.digits().and_then(unquote_digits),
+    }
 }
 
 /// Whether `s` can be put in an API path as a sid: Exotel's sids are
@@ -971,6 +974,35 @@ mod tests {
             NOW,
         ));
         assert_eq!(x, xml("<Say>Goodbye.</Say>"));
+    }
+
+    /// The events flow routes on the same facts a callback with the leg's
+    /// ExoPhone, caller and digits in its query would give.
+    #[test]
+    fn an_event_is_routed_on_the_facts_a_callback_would_carry() {
+        let exophone = Destination::try_from("08047115777").unwrap();
+        let cases = [
+            json!({ "contact_uri": "09900112233", "digits": "\"1\"" }),
+            json!({ "contact_uri": "  +919900112233 ", "digits": " 2 " }),
+            json!({ "contact_uri": "sip:alice", "digits": "\" 12 \"" }),
+            json!({ "contact_uri": "   ", "digits": "\"\"" }),
+            json!({ "digits": 7 }),
+            json!({}),
+        ];
+        for data in cases {
+            let ev = event("gather_success", Some("exoedge:menu:0"), leg(data.clone()));
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("CallSid", "LEG1");
+            q.append_pair("CallTo", exophone.as_str());
+            if let Some(c) = ev.data.contact_uri.as_deref() {
+                q.append_pair("CallFrom", c);
+            }
+            if let Some(d) = ev.data.digits() {
+                q.append_pair("digits", d);
+            }
+            let p = crate::params::CallParams::from_query(&q.finish()).unwrap();
+            assert_eq!(call_of(&ev, &exophone), Call::from(&p), "{data}");
+        }
     }
 
     #[test]

@@ -378,10 +378,17 @@ fn non_empty(v: &str) -> Option<String> {
 /// `"15246"` → `15246`. Exotel wraps digits in double quotes; some proxies
 /// strip them, so both forms are accepted. An empty input means no digits.
 pub fn strip_digit_quotes(v: &str) -> Option<String> {
+    unquote_digits(v).map(str::to_owned)
+}
+
+/// [`strip_digit_quotes`] without a copy: digits from elsewhere (a
+/// real-time event's `digits`) read as a query's `digits` would.
+pub fn unquote_digits(v: &str) -> Option<&str> {
     let t = v.trim();
     let t = t.strip_prefix('"').unwrap_or(t);
     let t = t.strip_suffix('"').unwrap_or(t);
-    non_empty(t)
+    let t = t.trim();
+    (!t.is_empty()).then_some(t)
 }
 
 /// `Legs[3][CauseCode]` → `(3, "CauseCode")`.

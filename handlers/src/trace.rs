@@ -3,7 +3,7 @@
 //!
 //! Everything here is pure: a row is built from the request's query, the
 //! reply already sent and the config in force, after the answer left. The
-//! reason comes from the routing plan itself ([`crate::routing::explain`]),
+//! reason comes from the routing plan itself ([`crate::decide::explain`]),
 //! so the trace cannot disagree with the decision. Numbers are masked as in
 //! the logs unless the config's `trace.full_numbers` says otherwise; the
 //! callback token (in the path or Basic credentials) is never part of a row.
@@ -17,7 +17,7 @@ use crate::params::CallParams;
 use crate::phone;
 use crate::reply::Reply;
 use crate::route::Route;
-use crate::routing::{self, Explain, Why};
+use crate::routing::{Explain, Why};
 
 /// Longest body summary kept per row, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 600;
@@ -357,7 +357,7 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
                 Route::DialWhom => Explain::DialWhom,
                 _ => Explain::Other,
             };
-            let why = routing::explain(cfg, p, f.now_ms, kind);
+            let why = crate::decide::explain(cfg, p, f.now_ms, kind);
             fill_from_plan(&mut reason, &why, &m, p);
             match f.route {
                 Route::Connect | Route::DialWhom if f.reply.status == 403 => {

@@ -33,6 +33,31 @@ use crate::phone;
 use crate::reply::Reply;
 use crate::rule::Facts;
 
+/// What routing reads about a call: the ExoPhone called, the caller and
+/// the digits pressed. A callback's parameters give it ([`From<&CallParams>`]),
+/// and so does a real-time event (the events flow), so both are routed by
+/// the same code from the same facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Call<'a> {
+    /// The ExoPhone called, in any of Exotel's forms; the default line when
+    /// absent or not in the config.
+    pub exophone: Option<&'a str>,
+    /// The caller as sent (normalised before the caller lists are read).
+    pub caller: Option<&'a str>,
+    /// The digits pressed, without Exotel's quotes: the IVR menu's choice.
+    pub digits: Option<&'a str>,
+}
+
+impl<'a> From<&'a CallParams> for Call<'a> {
+    fn from(p: &'a CallParams) -> Self {
+        Self {
+            exophone: p.exophone(),
+            caller: p.caller(),
+            digits: p.digits.as_deref(),
+        }
+    }
+}
+
 /// What the router knows about a call before any I/O.
 #[derive(Debug, Clone, Copy)]
 pub struct Situation<'a> {
@@ -43,9 +68,9 @@ pub struct Situation<'a> {
 }
 
 /// The situation of a call at `now_ms` (Unix ms).
-pub fn situation<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Situation<'a> {
-    let line = cfg.line(p.exophone());
-    let caller = p.caller().and_then(phone::normalize);
+pub fn situation<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> Situation<'a> {
+    let line = cfg.line(call.exophone);
+    let caller = call.caller.and_then(phone::normalize);
     let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
     let blocked = listed(&cfg.callers.block);
     let vip = listed(&cfg.callers.vip);
@@ -199,13 +224,13 @@ impl GroupPlan<'_> {
 /// the closed part's own `menu` (digits, else its `invalid`) and `agents`;
 /// the line's `menu` (unless the closed part names one) and `agents`; the
 /// `connect` part's numbers (closed part's, line's, default line's).
-pub fn plan_connect<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    let s = situation(cfg, p, now_ms);
-    plan_in(cfg, &s, p)
+pub fn plan_connect<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> ConnectPlan<'a> {
+    let s = situation(cfg, call, now_ms);
+    plan_in(cfg, &s, call)
 }
 
-fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPlan<'a> {
-    plan_with_rule(cfg, s, p).0
+fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, call: Call<'_>) -> ConnectPlan<'a> {
+    plan_with_rule(cfg, s, call).0
 }
 
 /// The plan and the name of the rule that made it (for the trace: see
@@ -213,7 +238,7 @@ fn plan_in<'a>(cfg: &'a Config, s: &Situation<'a>, p: &CallParams) -> ConnectPla
 fn plan_with_rule<'a>(
     cfg: &'a Config,
     s: &Situation<'a>,
-    p: &CallParams,
+    call: Call<'_>,
 ) -> (ConnectPlan<'a>, &'static str) {
     if s.facts.blocked {
         return (ConnectPlan::NoDial("caller is blocked"), "blocked");
@@ -228,7 +253,7 @@ fn plan_with_rule<'a>(
 
     let menu_choice = |line: &Line| {
         let menu = line.menu.as_ref()?;
-        match p.digits.as_deref().and_then(|d| menu.options.get(d)) {
+        match call.digits.and_then(|d| menu.options.get(d)) {
             Some(t) => Some((t.clone(), false)),
             None => menu.invalid.clone().map(|t| (t, true)),
         }
@@ -323,11 +348,11 @@ pub struct Why {
 }
 
 /// Explains the decision for a call at `now_ms`.
-pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why {
-    let s = situation(cfg, p, now_ms);
+pub fn explain(cfg: &Config, call: Call<'_>, now_ms: i64, kind: Explain) -> Why {
+    let s = situation(cfg, call, now_ms);
     let (plan, rule) = match kind {
-        Explain::Connect => plan_with_rule(cfg, &s, p),
-        Explain::DialWhom => dialwhom_with_rule(cfg, &s, p),
+        Explain::Connect => plan_with_rule(cfg, &s, call),
+        Explain::DialWhom => dialwhom_with_rule(cfg, &s, call),
         Explain::Other => (
             ConnectPlan::NoDial(""),
             if closed_part(cfg, &s).is_some() {
@@ -360,18 +385,18 @@ pub fn explain(cfg: &Config, p: &CallParams, now_ms: i64, kind: Explain) -> Why 
 /// part that applies, else Connect's routing. Out of hours, a closed part
 /// that names whom to dial (`dialwhom`, `menu`, `agents` or `connect`)
 /// decides; one that names none of them leaves the line's `dialwhom`.
-pub fn plan_dialwhom<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> ConnectPlan<'a> {
-    let s = situation(cfg, p, now_ms);
-    dialwhom_with_rule(cfg, &s, p).0
+pub fn plan_dialwhom<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> ConnectPlan<'a> {
+    let s = situation(cfg, call, now_ms);
+    dialwhom_with_rule(cfg, &s, call).0
 }
 
 fn dialwhom_with_rule<'a>(
     cfg: &'a Config,
     s: &Situation<'a>,
-    p: &CallParams,
+    call: Call<'_>,
 ) -> (ConnectPlan<'a>, &'static str) {
     if s.facts.blocked || is_closed_without_alternative(cfg, s) {
-        return plan_with_rule(cfg, s, p);
+        return plan_with_rule(cfg, s, call);
     }
     let numbers = match closed_part(cfg, s) {
         Some(c) if c.dialwhom.is_some() => c.dialwhom.as_ref().map(|n| (n, "closed.dialwhom")),
@@ -385,7 +410,7 @@ fn dialwhom_with_rule<'a>(
     };
     match numbers {
         Some((n, rule)) => (ConnectPlan::Answer(ConnectAnswer::dial(n.clone())), rule),
-        None => plan_with_rule(cfg, s, p),
+        None => plan_with_rule(cfg, s, call),
     }
 }
 
@@ -530,20 +555,20 @@ pub fn no_dial_reply(reason: &str) -> Reply {
 }
 
 /// The Gather answer: the closed variant out of hours.
-pub fn gather<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GatherAnswer {
-    let s = situation(cfg, p, now_ms);
+pub fn gather<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a GatherAnswer {
+    let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.gather.as_ref()).unwrap_or(&cfg.fallback.gather)
 }
 
 /// The static greeting (closed variant out of hours).
-pub fn greeting<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a GreetingAnswer {
-    let s = situation(cfg, p, now_ms);
+pub fn greeting<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a GreetingAnswer {
+    let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.greeting.as_ref()).unwrap_or(&cfg.fallback.greeting)
 }
 
 /// The static playback (closed variant out of hours).
-pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a PlaybackAnswer {
-    let s = situation(cfg, p, now_ms);
+pub fn playback<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a PlaybackAnswer {
+    let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
 }
 
@@ -552,8 +577,8 @@ pub fn playback<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> &'a Playbac
 /// `playback` but no `personalize` gets none, so open-hours templates never
 /// replace the closed message; a closed part naming none of the three
 /// leaves the line's.
-pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&'a Personalize> {
-    let s = situation(cfg, p, now_ms);
+pub fn personalize<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> Option<&'a Personalize> {
+    let s = situation(cfg, call, now_ms);
     match closed_part(cfg, &s) {
         Some(c) if c.personalize.is_some() => c.personalize.as_ref(),
         Some(c) if c.greeting.is_some() || c.playback.is_some() => None,
@@ -568,26 +593,26 @@ pub fn personalize<'a>(cfg: &'a Config, p: &CallParams, now_ms: i64) -> Option<&
 /// A personalised greeting, or the static one when a variable is missing.
 pub fn personal_greeting(
     cfg: &Config,
-    p: &CallParams,
+    call: Call<'_>,
     now_ms: i64,
     vars: &BTreeMap<String, String>,
 ) -> GreetingAnswer {
-    personalize(cfg, p, now_ms)
+    personalize(cfg, call, now_ms)
         .and_then(|pz| pz.greeting.as_ref())
         .and_then(|t| t.render(vars))
         .map(GreetingAnswer::Text)
-        .unwrap_or_else(|| greeting(cfg, p, now_ms).clone())
+        .unwrap_or_else(|| greeting(cfg, call, now_ms).clone())
 }
 
 /// A personalised start-of-call playback, or the static playback.
 pub fn personal_playback(
     cfg: &Config,
-    p: &CallParams,
+    call: Call<'_>,
     now_ms: i64,
     vars: &BTreeMap<String, String>,
 ) -> PlaybackAnswer {
-    let base = playback(cfg, p, now_ms).clone();
-    match personalize(cfg, p, now_ms)
+    let base = playback(cfg, call, now_ms).clone();
+    match personalize(cfg, call, now_ms)
         .and_then(|pz| pz.playback.as_ref())
         .and_then(|t| t.render(vars))
     {
@@ -609,7 +634,7 @@ pub fn passthru(cfg: &Config, p: &CallParams, now_ms: i64) -> (Mode, Branch) {
     if mode == Mode::Async {
         return (mode, Branch::Ok);
     }
-    let s = situation(cfg, p, now_ms);
+    let s = situation(cfg, Call::from(p), now_ms);
     if s.facts.blocked {
         return (mode, Branch::Else);
     }

@@ -32,7 +32,7 @@ fn numbers(a: &ConnectAnswer) -> Vec<String> {
 
 /// What plan_connect decides, reduced to a comparable string.
 fn plan(c: &Config, query: &str, when: &str) -> String {
-    match plan_connect(c, &q(query), at(when)) {
+    match plan_connect(c, Call::from(&q(query)), at(when)) {
         ConnectPlan::Answer(a) => format!("answer {}", numbers(&a).join(",")),
         ConnectPlan::NoDial(why) => format!("nodial {why}"),
         ConnectPlan::Group(g) => format!("group {}", g.name),
@@ -121,7 +121,7 @@ fn connect_plans_table() {
 }
 
 fn group_plan<'a>(c: &'a Config, query: &str) -> GroupPlan<'a> {
-    match plan_connect(c, &q(query), at(MON_NOON)) {
+    match plan_connect(c, Call::from(&q(query)), at(MON_NOON)) {
         ConnectPlan::Group(g) => g,
         other => panic!("expected a group, got {other:?}"),
     }
@@ -267,15 +267,15 @@ fn hours_change_gather_greeting_and_passthru() {
     let c = cfg();
     let p = q("CallSid=s&CallTo=08047115777&CallFrom=09900112233");
     assert_eq!(
-        greeting(&c, &p, at(MON_NOON)).body(),
+        greeting(&c, Call::from(&p), at(MON_NOON)).body(),
         "Thanks for calling Super Kart."
     );
-    assert!(greeting(&c, &p, at(MON_NIGHT))
+    assert!(greeting(&c, Call::from(&p), at(MON_NIGHT))
         .body()
         .starts_with("We are closed"));
     // The closed variant has no gather: the line's own serves.
     assert!(matches!(
-        gather(&c, &p, at(MON_NIGHT)).gather_prompt,
+        gather(&c, Call::from(&p), at(MON_NIGHT)).gather_prompt,
         crate::answer::gather::Prompt::Text(_)
     ));
     assert_eq!(passthru(&c, &p, at(MON_NOON)).1, Branch::Ok);
@@ -296,28 +296,28 @@ fn personalised_greeting_falls_back_to_static_text() {
     let p = q("CallSid=s&CallTo=08047115777&CallFrom=09900112233");
     let mut vars = BTreeMap::new();
     assert_eq!(
-        personal_greeting(&c, &p, at(MON_NOON), &vars).body(),
+        personal_greeting(&c, Call::from(&p), at(MON_NOON), &vars).body(),
         "Thanks for calling Super Kart."
     );
     vars.insert("name".into(), "Asha".into());
     vars.insert("order_id".into(), "4521".into());
     assert_eq!(
-        personal_greeting(&c, &p, at(MON_NOON), &vars).body(),
+        personal_greeting(&c, Call::from(&p), at(MON_NOON), &vars).body(),
         "Thanks for calling Super Kart.",
         "eta missing"
     );
     vars.insert("eta".into(), "tomorrow".into());
     assert_eq!(
-        personal_greeting(&c, &p, at(MON_NOON), &vars).body(),
+        personal_greeting(&c, Call::from(&p), at(MON_NOON), &vars).body(),
         "Hello Asha, your order 4521 ships tomorrow."
     );
-    let pb = personal_playback(&c, &p, at(MON_NOON), &vars);
+    let pb = personal_playback(&c, Call::from(&p), at(MON_NOON), &vars);
     assert_eq!(
         serde_json::to_value(&pb).unwrap()["start_call_playback"]["value"],
         "Customer Asha, order 4521."
     );
     // Out of hours the closed variant has no personalisation: its static text.
-    assert!(personal_greeting(&c, &p, at(MON_NIGHT), &vars)
+    assert!(personal_greeting(&c, Call::from(&p), at(MON_NIGHT), &vars)
         .body()
         .starts_with("We are closed"));
 }
@@ -403,7 +403,7 @@ fn cfg11() -> Config {
 }
 
 fn dialwhom(c: &Config, query: &str, when: i64) -> (u16, String) {
-    let r = Form::Text.reply(plan_dialwhom(c, &q(query), when).stateless());
+    let r = Form::Text.reply(plan_dialwhom(c, Call::from(&q(query)), when).stateless());
     (r.status, r.body)
 }
 
@@ -469,11 +469,11 @@ fn a_closed_part_overrides_only_what_it_names() {
         (200, "+919811111111".into())
     );
     // ... while the greeting is the closed part's.
-    assert!(greeting(&c, &q(line), at(MON_NIGHT))
+    assert!(greeting(&c, Call::from(&q(line)), at(MON_NIGHT))
         .body()
         .starts_with("We are closed"));
     assert_eq!(
-        greeting(&c, &q(line), at(MON_NOON)).body(),
+        greeting(&c, Call::from(&q(line)), at(MON_NOON)).body(),
         "Thanks for calling. Please hold.",
         "the default line's"
     );
@@ -533,7 +533,7 @@ fn hours_in_dst_zones_through_the_config() {
         } else {
             "nodial line is closed"
         };
-        let got = match plan_connect(&c, &q(line), utc(t)) {
+        let got = match plan_connect(&c, Call::from(&q(line)), utc(t)) {
             ConnectPlan::Group(g) => format!("group {}", g.name),
             ConnectPlan::NoDial(why) => format!("nodial {why}"),
             ConnectPlan::Answer(_) => "answer".into(),
@@ -545,7 +545,7 @@ fn hours_in_dst_zones_through_the_config() {
     let mut bare = c.clone();
     bare.zone_offsets = crate::config::ZoneOffsets(None);
     assert!(matches!(
-        plan_connect(&bare, &q(ny), utc("2026-03-09 03:00:00")),
+        plan_connect(&bare, Call::from(&q(ny)), utc("2026-03-09 03:00:00")),
         ConnectPlan::Group(_)
     ));
 }
@@ -672,7 +672,7 @@ fn explain_names_the_rule_of_the_plan() {
         ("CallSid=s&CallTo=08000000000", MON_NOON, "connect", None),
     ];
     for (query, when, rule, group) in cases {
-        let why = explain(&c, &q(query), at(when), Explain::Connect);
+        let why = explain(&c, Call::from(&q(query)), at(when), Explain::Connect);
         assert_eq!(
             (why.rule, why.group.as_deref()),
             (*rule, *group),
@@ -681,14 +681,14 @@ fn explain_names_the_rule_of_the_plan() {
     }
     let night = explain(
         &c,
-        &q(&format!("{main}&CallFrom=09900112233")),
+        Call::from(&q(&format!("{main}&CallFrom=09900112233"))),
         at(MON_NIGHT),
         Explain::Other,
     );
     assert_eq!((night.rule, night.open), ("closed", false));
     let blocked = explain(
         &c,
-        &q(&format!("{main}&CallFrom=9999999999")),
+        Call::from(&q(&format!("{main}&CallFrom=9999999999"))),
         at(MON_NOON),
         Explain::Connect,
     );
@@ -702,7 +702,13 @@ fn explain_names_the_rule_of_the_plan() {
 fn one_plan_to_answer_path_for_every_form() {
     let c = cfg();
     let main = "CallSid=s&CallTo=08047115777&CallFrom=09900112233";
-    let group = || plan_connect(&c, &q(&format!("{main}&digits=%221%22")), at(MON_NOON));
+    let group = || {
+        plan_connect(
+            &c,
+            Call::from(&q(&format!("{main}&digits=%221%22"))),
+            at(MON_NOON),
+        )
+    };
     assert!(group().group().is_some());
     let first = group().stateless().unwrap();
     let g = group().group().cloned().unwrap();
@@ -722,7 +728,7 @@ fn one_plan_to_answer_path_for_every_form() {
         );
     }
     let blocked = q("CallSid=s&CallTo=08047115777&CallFrom=9999999999&digits=%221%22");
-    let blocked = plan_connect(&c, &blocked, at(MON_NOON));
+    let blocked = plan_connect(&c, Call::from(&blocked), at(MON_NOON));
     assert!(blocked.group().is_none());
     let why = blocked.clone().stateless().unwrap_err();
     assert_eq!(why, "caller is blocked");
