@@ -8,12 +8,25 @@
 //!
 //! # Example
 //! ```
-//! use handlers::{config::Config, params::CallParams};
+//! use handlers::{config::Config, decide, params::CallParams};
 //! let cfg = Config::from_json(handlers::DEFAULT_CONFIG).unwrap();
-//! let p = CallParams::from_query("CallSid=abc&CallTo=08047115777").unwrap();
-//! let reply = cfg.connect(p.exophone()).reply();
+//! let p = CallParams::from_query("CallSid=abc&CallTo=08047115777&CallFrom=09900112233").unwrap();
+//! // Decisions read the clock (business hours, holidays): 2026-01-01 12:00 IST.
+//! let now_ms = 1_767_249_000_000;
+//! let reply = decide::connect(&cfg, &p, now_ms);
+//! assert_eq!(reply.status, 200);
 //! assert_eq!(reply.content_type.as_str(), "application/json");
 //! ```
+//!
+//! # Layers
+//! Leaves first; a module never imports one above it (`tests/layers.rs`):
+//! 1. values and requests: [`bounded`], [`phone`], [`destination`],
+//!    [`params`], [`rule`], [`reply`], [`error`], [`time`], ...;
+//! 2. [`answer`]: what each callback answers, with its `reply()`;
+//! 3. [`config`]: the document, made of answers and its own vocabulary;
+//! 4. [`routing`] (which answer a call gets) and [`decide`], the one
+//!    function per callback the worker calls;
+//! 5. [`events`], [`event_log`], [`trace`], [`console`] on top.
 #![deny(missing_docs)]
 
 pub mod answer;

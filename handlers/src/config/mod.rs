@@ -345,50 +345,6 @@ impl Config {
             .and_then(|k| self.lines.get(&k))
             .unwrap_or(&self.default_line)
     }
-
-    /// Picks a part of the line, else of the default line.
-    fn pick<'a, T>(
-        &'a self,
-        exophone: Option<&str>,
-        part: impl Fn(&'a Line) -> Option<&'a T>,
-    ) -> Option<&'a T> {
-        part(self.line(exophone)).or_else(|| part(&self.default_line))
-    }
-
-    /// The Connect answer for an ExoPhone.
-    pub fn connect(&self, exophone: Option<&str>) -> &ConnectAnswer {
-        self.pick(exophone, |l| l.connect.as_ref())
-            .unwrap_or(&self.fallback.connect)
-    }
-
-    /// The dial-whom numbers for an ExoPhone.
-    pub fn dialwhom(&self, exophone: Option<&str>) -> &Numbers {
-        self.pick(exophone, |l| l.dialwhom.as_ref())
-            .unwrap_or_else(|| &self.connect(exophone).destination.numbers)
-    }
-
-    /// The Gather answer for an ExoPhone.
-    pub fn gather(&self, exophone: Option<&str>) -> &GatherAnswer {
-        self.pick(exophone, |l| l.gather.as_ref())
-            .unwrap_or(&self.fallback.gather)
-    }
-
-    /// The greeting for an ExoPhone.
-    pub fn greeting(&self, exophone: Option<&str>) -> &GreetingAnswer {
-        self.pick(exophone, |l| l.greeting.as_ref())
-            .unwrap_or(&self.fallback.greeting)
-    }
-
-    /// The playback for an ExoPhone.
-    pub fn playback(&self, exophone: Option<&str>) -> &PlaybackAnswer {
-        self.pick(exophone, |l| l.playback.as_ref())
-            .unwrap_or(&self.fallback.playback)
-    }
-
-    /// The passthru rules for an ExoPhone, if any.
-    pub fn passthru(&self, exophone: Option<&str>) -> Option<&PassthruRules> {
-        self.pick(exophone, |l| l.passthru.as_ref())
-    }
 }
 
 /// A path of `.` is the document itself; say so.
