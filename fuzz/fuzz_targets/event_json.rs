@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use handlers::config::Config;
 use handlers::config::events_flow::EventsFlow;
+use handlers::config::Config;
 use handlers::events::{decide, Event};
 use libfuzzer_sys::fuzz_target;
 
