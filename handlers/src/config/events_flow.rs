@@ -51,8 +51,15 @@ pub struct GatherSettings {
     pub finish_on_key: Option<String>,
 }
 
-/// The config's optional `events` section: the flow [`decide`] runs.
+/// The config's optional `events` section: the flow
+/// [`crate::events::decide`] runs.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+// The schema keeps the words it had when this type lived beside `decide`
+// (config/schema.json is committed and checked).
+#[cfg_attr(
+    feature = "schema",
+    schemars(description = "The config's optional `events` section: the flow [`decide`] runs.")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsFlow {
