@@ -1,8 +1,8 @@
 //! The answers exoedge gives Exotel, one module per callback, each type
 //! with its `reply()`: what goes on the wire and nothing about when.
 //!
-//! The bottom layer of the crate's logic: these modules import only the
-//! value types beside them (`bounded`, `destination`, `params`, `reply`,
+//! A layer above the values only (src/lib.rs, "Layers"): these modules
+//! import the value types (`bounded`, `destination`, `params`, `reply`,
 //! ...), never [`crate::config`], [`crate::routing`], [`crate::decide`] or
 //! the events flow above them (`tests/layers.rs` checks). Which answer a
 //! call gets is decided in [`crate::decide`].

@@ -6,10 +6,11 @@
 //! is parsed and validated once per isolate. Errors name the path inside the
 //! document so a person can find the mistake.
 //!
-//! The second layer: the config is made of answers ([`crate::answer`]) and
-//! of its own vocabulary (the modules below); it never imports the routing
-//! that reads it or the events flow above ([`crate::routing`] and
-//! [`crate::decide`] decide; `tests/layers.rs` checks).
+//! A layer above the answers (src/lib.rs, "Layers"): the config is made
+//! of answers ([`crate::answer`]) and of its own vocabulary (the modules
+//! below); it never imports the routing that reads it or the events flow
+//! above ([`crate::routing`] and [`crate::decide`] decide;
+//! `tests/layers.rs` checks).
 
 pub mod callers;
 pub mod events_flow;

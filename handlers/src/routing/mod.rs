@@ -9,9 +9,10 @@
 //! lookup fails or times out the worker passes what it has (nothing), and
 //! the answer is still valid: the group in its listed order.
 //!
-//! The third layer: routing reads the config ([`crate::config`]) and builds
-//! answers ([`crate::answer`]); the worker and the trace reach it through
-//! [`crate::decide`], one function per callback.
+//! A layer above the config (src/lib.rs, "Layers"): routing reads the
+//! config ([`crate::config`]) and builds answers ([`crate::answer`]); the
+//! worker and the trace reach it through [`crate::decide`], one function
+//! per callback.
 
 use std::collections::BTreeMap;
 
