@@ -38,6 +38,7 @@ pub mod playback;
 pub mod popup;
 pub mod push;
 pub mod reply;
+pub mod retry;
 pub mod route;
 pub mod routing;
 pub mod rule;

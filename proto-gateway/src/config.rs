@@ -174,9 +174,11 @@ pub struct ForwardConfig {
     pub timeout_ms: u64,
     /// Attempts before an event becomes a dead letter.
     pub max_attempts: u32,
-    /// First retry delay; doubles per attempt, with full jitter.
+    /// First retry delay; doubles per attempt, with equal jitter (between
+    /// half and all of it; `handlers::retry`).
     pub initial_backoff_ms: u64,
-    /// Cap on the retry delay (and on an honoured Retry-After).
+    /// Cap on the backoff (a server's Retry-After may ask for longer, up to
+    /// an hour: see `forward::policy`).
     pub max_backoff_ms: u64,
     /// Ordering keys delivered concurrently.
     pub max_in_flight: usize,
