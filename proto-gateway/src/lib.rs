@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod apns;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod convert;
@@ -54,10 +55,12 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts everything: compiles the contract, opens the outbox, schedules
-    /// what it holds, binds both listeners. `extra_admin` routes are merged
-    /// into the admin server (see [`admin::extensions`]).
-    pub async fn start(config: Config, extra_admin: Vec<axum::Router>) -> Result<Gateway> {
+    /// what it holds, binds both listeners, mounts the APNs relay when
+    /// `[apns]` is configured. `extra_admin` routes are merged into the
+    /// admin server too (the extension point: see [`admin`]).
+    pub async fn start(config: Config, mut extra_admin: Vec<axum::Router>) -> Result<Gateway> {
         install_crypto_provider();
+        extra_admin.extend(apns_routes(&config)?);
         let schema = Arc::new(convert::EventSchema::load(&config.proto)?);
         let forwarder = Arc::new(forward::Forwarder::new(
             &config.forward,
@@ -261,6 +264,17 @@ impl Gateway {
     pub async fn wait(self) -> Result<()> {
         self.task.await.map_err(|_| Error::StoreClosed)?
     }
+}
+
+/// The APNs VoIP relay's route when `[apns]` is configured, its bearer
+/// tokens merged with the environment's; built before anything is opened,
+/// so a bad `[apns]` stops the start cleanly.
+fn apns_routes(config: &Config) -> Result<Option<axum::Router>> {
+    config
+        .apns
+        .as_ref()
+        .map(|c| apns::routes(c, |n| std::env::var(n).ok()))
+        .transpose()
 }
 
 fn tls_config(tls: &config::TlsConfig) -> Result<ServerTlsConfig> {
