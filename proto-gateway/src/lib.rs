@@ -156,7 +156,7 @@ impl Gateway {
 
     /// Waits until the gateway has stopped (after a shutdown signal).
     pub async fn wait(self) -> Result<()> {
-        self.task.await.map_err(|_| Error::StoreClosed)?
+        self.task.await.map_err(Error::task("shutdown"))?
     }
 }
 
@@ -226,7 +226,7 @@ async fn open_store(config: &Config, metrics: &Arc<metrics::Metrics>) -> Result<
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.connect())
             .await
-            .map_err(|_| Error::StoreClosed)??
+            .map_err(Error::task("outbox connect"))??
     };
     let initial = store.pending(&reader)?;
     metrics.set_queue_depth(initial.len() as i64);
