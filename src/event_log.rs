@@ -29,7 +29,8 @@ use handlers::event_log::{
     self as rules, ActionRecord, ActionStatus, AfterFailure, AppendEvent, DeadLetter,
     ElementStatus, EventState, Next, Pending, Range,
 };
-use handlers::events::{self, Delivery, Event};
+use handlers::events::{self, Event};
+use handlers::retry::{self, Outcome};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
@@ -547,11 +548,11 @@ impl EventLog {
         let attempts = u32::try_from(row.attempts)
             .unwrap_or(u32::MAX)
             .saturating_add(1);
-        let base_ms = var_u64(
+        let policy = retry::Policy::exotel_actions(var_u64(
             &self.env,
             bindings::EVENTS_BACKOFF_MS,
-            events::BACKOFF_BASE_MS,
-        );
+            retry::BACKOFF_BASE_MS,
+        ));
         let event = match Event::from_json(row.body.as_bytes()) {
             Ok(e) => e,
             Err(e) => {
@@ -594,7 +595,7 @@ impl EventLog {
                     return self.finish(seq, &row, attempts, Vec::new(), Ok(result))
                 }
                 Decided::Retry(why) => {
-                    let wait = events::backoff_ms(base_ms, attempts - 1, js_sys::Math::random());
+                    let wait = policy.backoff_ms(attempts - 1, js_sys::Math::random());
                     return self.failed(seq, &row, attempts, &[], wait, &why);
                 }
             },
@@ -604,7 +605,7 @@ impl EventLog {
             secret(&self.env, bindings::EVENTS_API_TOKEN),
         );
         let (Some(key), Some(token)) = credentials else {
-            let wait = events::backoff_ms(base_ms, attempts - 1, js_sys::Math::random());
+            let wait = policy.backoff_ms(attempts - 1, js_sys::Math::random());
             let why = format!(
                 "{} / {} not set",
                 bindings::EVENTS_API_KEY,
@@ -658,21 +659,20 @@ impl EventLog {
             a.http_status = Some(status);
             let jitter = js_sys::Math::random();
             let delivery = if status == 0 {
-                Delivery::Retry {
-                    after_ms: events::backoff_ms(base_ms, attempts - 1, jitter),
+                Outcome::Retry {
+                    after_ms: policy.backoff_ms(attempts - 1, jitter),
                 }
             } else {
-                events::after_response(
+                policy.after_response(
                     status,
                     retry_after.as_deref(),
-                    base_ms,
                     attempts - 1,
                     jitter,
                     now_ms(),
                 )
             };
             match delivery {
-                Delivery::Done => {
+                Outcome::Done => {
                     console_log!(
                         "events: {} posted to leg {} ({})",
                         a.verbs,
@@ -681,7 +681,7 @@ impl EventLog {
                     );
                     a.status = ActionStatus::Done;
                 }
-                Delivery::Fail => {
+                Outcome::Fail => {
                     console_error!(
                         "events: Exotel refused {} on leg {} with {status}; not retried",
                         a.verbs,
@@ -689,7 +689,7 @@ impl EventLog {
                     );
                     a.status = ActionStatus::Rejected;
                 }
-                Delivery::Retry { after_ms } => {
+                Outcome::Retry { after_ms } => {
                     let why = if status == 0 {
                         format!("no answer from Exotel: {}", retry_after.unwrap_or_default())
                     } else {

@@ -460,7 +460,7 @@ pub enum AfterFailure {
 }
 
 /// `attempts` counts the attempts made, this one included; `wait_ms` is
-/// the backoff the response asked for (`events::after_response`).
+/// the backoff the response asked for (`retry::Policy::after_response`).
 pub fn after_failure(attempts: u32, max_attempts: u32, wait_ms: u64, now_ms: i64) -> AfterFailure {
     if attempts >= max_attempts.max(1) {
         AfterFailure::Dead

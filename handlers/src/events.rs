@@ -575,83 +575,6 @@ pub fn basic_auth(key: &str, token: &str) -> String {
     )
 }
 
-/// First backoff step after a 429 or a 5xx, in ms; doubles per attempt.
-pub const BACKOFF_BASE_MS: u64 = 250;
-/// Longest single wait, in ms (also the cap on a `Retry-After`).
-pub const BACKOFF_MAX_MS: u64 = 4_000;
-
-/// What to do after one attempt to post an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Exotel accepted it (2xx; it answers 202).
-    Done,
-    /// Worth another try after this many ms: 429 (seed 450-523 asks for
-    /// exponential backoff), 5xx, 408, and 401/403 (credentials can be
-    /// fixed, after which a retry succeeds).
-    Retry {
-        /// How long to wait.
-        after_ms: u64,
-    },
-    /// Retrying the same request cannot help (400 bad ExoML, 404 leg gone, ...).
-    Fail,
-}
-
-/// Exponential backoff with jitter: attempt 0 waits about `base`, each
-/// further attempt twice as long, capped at [`BACKOFF_MAX_MS`]. `jitter`
-/// in [0, 1) spreads the wait over its upper half, so retries of many
-/// events do not arrive together.
-pub fn backoff_ms(base_ms: u64, attempt: u32, jitter: f64) -> u64 {
-    let full = base_ms
-        .saturating_mul(1u64 << attempt.min(16))
-        .min(BACKOFF_MAX_MS);
-    let j = jitter.clamp(0.0, 1.0);
-    (full as f64 * (0.5 + 0.5 * j)) as u64
-}
-
-/// Classifies a response to an action POST. A `Retry-After` (whole
-/// seconds, or an HTTP date compared with `now_ms`) is honoured, capped at
-/// [`BACKOFF_MAX_MS`], when it asks for longer than the backoff.
-pub fn after_response(
-    status: u16,
-    retry_after: Option<&str>,
-    base_ms: u64,
-    attempt: u32,
-    jitter: f64,
-    now_ms: i64,
-) -> Delivery {
-    match status {
-        200..=299 => Delivery::Done,
-        429 | 408 | 401 | 403 | 500..=599 => {
-            let backoff = backoff_ms(base_ms, attempt, jitter);
-            let asked = retry_after
-                .and_then(|v| retry_after_ms(v, now_ms))
-                .map(|ms| ms.min(BACKOFF_MAX_MS));
-            Delivery::Retry {
-                after_ms: asked.map_or(backoff, |a| a.max(backoff)),
-            }
-        }
-        _ => Delivery::Fail,
-    }
-}
-
-/// A `Retry-After` value in ms from `now_ms`: delay-seconds, or an
-/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 10.2.3); a date
-/// in the past is 0. Anything else is ignored (`None`).
-pub fn retry_after_ms(value: &str, now_ms: i64) -> Option<u64> {
-    let v = value.trim();
-    if let Ok(s) = v.parse::<u64>() {
-        return Some(s.saturating_mul(1000));
-    }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(v, &format)
-        .ok()?
-        .assume_utc();
-    let at_ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
-    Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1225,54 +1148,6 @@ mod tests {
             json!({ "greeting": { "text": "x" }, "typo": 1 })
         )
         .is_err());
-    }
-
-    #[test]
-    fn backoff_doubles_caps_and_honours_retry_after() {
-        assert_eq!(backoff_ms(250, 0, 1.0), 250);
-        assert_eq!(backoff_ms(250, 1, 1.0), 500);
-        assert_eq!(backoff_ms(250, 2, 0.0), 500);
-        assert_eq!(backoff_ms(250, 30, 1.0), BACKOFF_MAX_MS);
-        assert_eq!(after_response(202, None, 250, 0, 0.0, 0), Delivery::Done);
-        assert_eq!(
-            after_response(429, None, 250, 1, 1.0, 0),
-            Delivery::Retry { after_ms: 500 }
-        );
-        assert_eq!(
-            after_response(429, Some("2"), 250, 0, 1.0, 0),
-            Delivery::Retry { after_ms: 2000 }
-        );
-        assert_eq!(
-            after_response(429, Some("3600"), 250, 0, 1.0, 0),
-            Delivery::Retry {
-                after_ms: BACKOFF_MAX_MS
-            }
-        );
-        assert_eq!(
-            after_response(503, Some("soon"), 250, 0, 1.0, 0),
-            Delivery::Retry { after_ms: 250 }
-        );
-        assert_eq!(
-            after_response(401, None, 250, 0, 1.0, 0),
-            Delivery::Retry { after_ms: 250 }
-        );
-        assert_eq!(after_response(400, None, 250, 0, 1.0, 0), Delivery::Fail);
-        assert_eq!(after_response(404, None, 250, 0, 1.0, 0), Delivery::Fail);
-        // The HTTP-date form: 3 s after "now", and one already past.
-        let now = 784_111_774_000; // Sun, 06 Nov 1994 08:49:34 GMT
-        assert_eq!(
-            retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(3_000)
-        );
-        assert_eq!(
-            after_response(429, Some("Sun, 06 Nov 1994 08:49:37 GMT"), 250, 0, 1.0, now),
-            Delivery::Retry { after_ms: 3_000 }
-        );
-        assert_eq!(
-            retry_after_ms("Sun, 06 Nov 1994 08:49:30 GMT", now),
-            Some(0)
-        );
-        assert_eq!(retry_after_ms("Sunday, 06-Nov-94 08:49:37 GMT", now), None);
     }
 
     #[test]

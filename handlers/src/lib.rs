@@ -45,6 +45,7 @@ pub mod params;
 pub mod phone;
 pub mod push;
 pub mod reply;
+pub mod retry;
 pub mod route;
 pub mod routing;
 pub mod rule;

@@ -2,25 +2,21 @@
 //! modules mount on it.
 //!
 //! # Mounting another route
-//! A module exposes `pub fn routes(...) -> axum::Router` and [`extensions`]
-//! pushes it. Routes that act (rather than observe) must be authenticated:
-//! wrap them with [`require_bearer`], e.g.
-//! `admin::require_bearer(apns::routes(cfg), tokens)`.
+//! A module exposes `pub fn routes(...) -> axum::Router` and `Gateway::start`
+//! (lib.rs) merges it next to [`router`], as it does the APNs relay. Routes
+//! that act (rather than observe) must be authenticated: wrap them with
+//! `auth::require_bearer`, e.g. `auth::require_bearer(apns_router, tokens)`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
-use crate::config::Config;
-use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::replica::ReplicaState;
 use crate::store::Outbox;
@@ -61,15 +57,6 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
-}
-
-/// Extra routes to mount next to [`router`], built from the config. The
-/// extension point for features that need a native HTTP endpoint (the APNs
-/// VoIP relay mounts here when `[apns]` is configured).
-pub fn extensions(config: &Config) -> Result<Vec<Router>> {
-    Ok(crate::apns::extension(config.apns.as_ref())?
-        .into_iter()
-        .collect())
 }
 
 async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {
@@ -113,44 +100,10 @@ async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
     )
 }
 
-/// Requires `Authorization: Bearer <token>` with one of `tokens` (several
-/// allow rotation) on every route of `routes`; 401 otherwise. Comparison is
-/// constant-time; tokens are never logged.
-pub fn require_bearer(routes: Router, tokens: Vec<String>) -> Router {
-    let tokens: Arc<[String]> = tokens.into();
-    routes.layer(axum::middleware::from_fn_with_state(tokens, check_bearer))
-}
-
-async fn check_bearer(State(tokens): State<Arc<[String]>>, req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let ok = presented.is_some_and(|p| {
-        tokens
-            .iter()
-            .filter(|t| !t.is_empty())
-            .fold(false, |acc, t| {
-                acc | bool::from(t.as_bytes().ct_eq(p.as_bytes()))
-            })
-    });
-    if ok {
-        next.run(req).await
-    } else {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "missing or wrong bearer token",
-        )
-            .into_response()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::require_bearer;
     use axum::body::Body;
     use tower::ServiceExt as _;
 

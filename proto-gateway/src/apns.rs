@@ -9,7 +9,8 @@
 //! cached for 50 minutes. Request and payload rules live in
 //! `handlers::push::apns`, shared with the worker.
 //!
-//! # Config (`[apns]` in the gateway's TOML)
+//! # Config (`[apns]` in the gateway's TOML, [`ApnsConfig`])
+//! `lib.rs` mounts [`routes`] on the admin server when `[apns]` is present.
 //! ```toml
 //! [apns]
 //! key_path = "/etc/exoedge/AuthKey_ABC123DEFG.p8"
@@ -21,10 +22,12 @@
 //! relay_tokens = []                    # or PROTO_GATEWAY_APNS_RELAY_TOKENS=a,b
 //! ```
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::auth::require_bearer;
+use crate::config::ApnsConfig;
+use crate::error::{Error, Result};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -34,86 +37,12 @@ use handlers::push::jwt::{self, ApnsClaims, Header};
 use handlers::push::Delivery;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use serde::Deserialize;
-
-use crate::error::{Error, Result};
 
 /// How long one provider token is reused (Apple: at most 60, at least 20 minutes).
 pub const TOKEN_REUSE: Duration = Duration::from_secs(50 * 60);
 
 /// Environment variable with the relay's bearer secrets (comma-separated).
 pub const TOKENS_ENV: &str = "PROTO_GATEWAY_APNS_RELAY_TOKENS";
-
-/// Which APNs host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// `api.push.apple.com`: App Store and TestFlight builds.
-    #[default]
-    Production,
-    /// `api.sandbox.push.apple.com`: development builds.
-    Sandbox,
-}
-
-/// `[apns]`.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApnsConfig {
-    /// The `.p8` key file from the Apple developer account.
-    pub key_path: PathBuf,
-    /// Its 10-character key id.
-    pub key_id: String,
-    /// The developer team id.
-    pub team_id: String,
-    /// The app's bundle id; the topic is `<bundle_id>.voip`.
-    pub bundle_id: String,
-    /// Production or sandbox host.
-    #[serde(default)]
-    pub environment: Environment,
-    /// Replaces the host (scheme included). `http://` speaks HTTP/2 without
-    /// TLS (prior knowledge), which only a local fake accepts.
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// Bearer secrets the worker presents (its `APNS_RELAY_SECRET`); several
-    /// allow rotation. Merged with [`TOKENS_ENV`].
-    #[serde(default)]
-    pub relay_tokens: Vec<String>,
-    /// Longest wait for Apple, in milliseconds.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_timeout_ms() -> u64 {
-    3_000
-}
-
-impl std::fmt::Debug for ApnsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApnsConfig")
-            .field("key_path", &self.key_path)
-            .field("key_id", &self.key_id)
-            .field("team_id", &self.team_id)
-            .field("bundle_id", &self.bundle_id)
-            .field("environment", &self.environment)
-            .field("endpoint", &self.endpoint)
-            .field(
-                "relay_tokens",
-                &format_args!("{} configured", self.relay_tokens.len()),
-            )
-            .finish()
-    }
-}
-
-impl ApnsConfig {
-    /// The base URL pushes go to.
-    pub fn base_url(&self) -> &str {
-        match (&self.endpoint, self.environment) {
-            (Some(e), _) => e.trim_end_matches('/'),
-            (None, Environment::Production) => rules::PRODUCTION_HOST,
-            (None, Environment::Sandbox) => rules::SANDBOX_HOST,
-        }
-    }
-}
 
 struct CachedToken {
     jwt: String,
@@ -316,17 +245,10 @@ pub fn routes(cfg: &ApnsConfig, env: impl Fn(&str) -> Option<String>) -> Result<
         )));
     }
     let apns = Arc::new(Apns::new(cfg)?);
-    Ok(crate::admin::require_bearer(
+    Ok(require_bearer(
         Router::new()
             .route(RELAY_PATH, post(handle_voip))
             .with_state(apns),
         tokens,
     ))
-}
-
-/// [`routes`] from `[apns]` if configured (none otherwise); what
-/// `admin::extensions` calls.
-pub fn extension(cfg: Option<&ApnsConfig>) -> Result<Option<Router>> {
-    cfg.map(|c| routes(c, |n| std::env::var(n).ok()))
-        .transpose()
 }

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use handlers::push::apns::{PRODUCTION_HOST, SANDBOX_HOST};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -39,9 +40,9 @@ pub struct Config {
     /// How an RPC is acknowledged: once the edge stored the event, or once
     /// the local outbox did.
     pub replica: ReplicaConfig,
-    /// The APNs VoIP relay for the worker (see [`crate::apns`]); not
-    /// mounted when absent.
-    pub apns: Option<crate::apns::ApnsConfig>,
+    /// The APNs VoIP relay for the worker (`apns.rs`, mounted on the admin
+    /// server by `Gateway::start`); not mounted when absent.
+    pub apns: Option<ApnsConfig>,
 }
 
 /// The gRPC listener.
@@ -174,9 +175,11 @@ pub struct ForwardConfig {
     pub timeout_ms: u64,
     /// Attempts before an event becomes a dead letter.
     pub max_attempts: u32,
-    /// First retry delay; doubles per attempt, with full jitter.
+    /// First retry delay; doubles per attempt, with equal jitter (between
+    /// half and all of it; `handlers::retry`).
     pub initial_backoff_ms: u64,
-    /// Cap on the retry delay (and on an honoured Retry-After).
+    /// Cap on the backoff (a server's Retry-After may ask for longer, up to
+    /// an hour: see `forward::policy`).
     pub max_backoff_ms: u64,
     /// Ordering keys delivered concurrently.
     pub max_in_flight: usize,
@@ -313,6 +316,78 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("PROTO_GATEWAY_ACK_BUDGET_MS", "replica.ack_budget_ms"),
     ("PROTO_GATEWAY_LOG", "log.filter"),
 ];
+
+/// Which APNs host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// `api.push.apple.com`: App Store and TestFlight builds.
+    #[default]
+    Production,
+    /// `api.sandbox.push.apple.com`: development builds.
+    Sandbox,
+}
+
+/// `[apns]`: the APNs VoIP relay (its client and route are `apns.rs`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApnsConfig {
+    /// The `.p8` key file from the Apple developer account.
+    pub key_path: PathBuf,
+    /// Its 10-character key id.
+    pub key_id: String,
+    /// The developer team id.
+    pub team_id: String,
+    /// The app's bundle id; the topic is `<bundle_id>.voip`.
+    pub bundle_id: String,
+    /// Production or sandbox host.
+    #[serde(default)]
+    pub environment: Environment,
+    /// Replaces the host (scheme included). `http://` speaks HTTP/2 without
+    /// TLS (prior knowledge), which only a local fake accepts.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Bearer secrets the worker presents (its `APNS_RELAY_SECRET`); several
+    /// allow rotation. Merged with `PROTO_GATEWAY_APNS_RELAY_TOKENS`
+    /// (`apns::TOKENS_ENV`).
+    #[serde(default)]
+    pub relay_tokens: Vec<String>,
+    /// Longest wait for Apple, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    3_000
+}
+
+impl std::fmt::Debug for ApnsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApnsConfig")
+            .field("key_path", &self.key_path)
+            .field("key_id", &self.key_id)
+            .field("team_id", &self.team_id)
+            .field("bundle_id", &self.bundle_id)
+            .field("environment", &self.environment)
+            .field("endpoint", &self.endpoint)
+            .field(
+                "relay_tokens",
+                &format_args!("{} configured", self.relay_tokens.len()),
+            )
+            .finish()
+    }
+}
+
+impl ApnsConfig {
+    /// The base URL pushes go to.
+    pub fn base_url(&self) -> &str {
+        match (&self.endpoint, self.environment) {
+            (Some(e), _) => e.trim_end_matches('/'),
+            (None, Environment::Production) => PRODUCTION_HOST,
+            (None, Environment::Sandbox) => SANDBOX_HOST,
+        }
+    }
+}
 
 impl Config {
     /// Defaults, then `file` if given, then environment overrides; then

@@ -261,8 +261,7 @@ impl Scheduler {
 /// Delivers one POST's events (one attempt) and records each outcome.
 async fn deliver(delivery: Arc<Delivery>, jobs: Vec<Job>, keys: usize) -> Finished {
     let cfg = &delivery.config;
-    let initial = Duration::from_millis(cfg.initial_backoff_ms);
-    let max = Duration::from_millis(cfg.max_backoff_ms);
+    let policy = delivery.forwarder.policy();
     let mut finished = Finished {
         done: Vec::new(),
         retry: Vec::new(),
@@ -276,7 +275,7 @@ async fn deliver(delivery: Arc<Delivery>, jobs: Vec<Job>, keys: usize) -> Finish
         // Never skip an event: its key waits (later events of the leg
         // would overtake it) and the load is tried again.
         held.extend(unreadable.iter().map(|j| j.ordering_key.clone()));
-        finished.delay = retry_delay(2, initial, max, None);
+        finished.delay = retry_delay(policy, 2, None);
         finished.retry.extend(unreadable);
     }
     let verdicts = if loaded.is_empty() {
@@ -341,10 +340,9 @@ async fn deliver(delivery: Arc<Delivery>, jobs: Vec<Job>, keys: usize) -> Finish
         }
     }
     if attempt_max > 0 {
-        finished.delay =
-            finished
-                .delay
-                .max(retry_delay(attempt_max, initial, max, retry_after_max));
+        finished.delay = finished
+            .delay
+            .max(retry_delay(policy, attempt_max, retry_after_max));
     }
     finished.done = all_keys.into_iter().filter(|k| !held.contains(k)).collect();
     finished

@@ -84,6 +84,15 @@ pub enum Error {
     /// The outbox writer has stopped (shutdown or a fatal store error).
     #[error("outbox writer is not running")]
     StoreClosed,
+    /// A task the gateway waited on panicked or was cancelled: a bug or a
+    /// runtime going away, not a stopped outbox.
+    #[error("{what} task failed: {source}")]
+    TaskFailed {
+        /// Which task.
+        what: &'static str,
+        /// Its panic or cancellation.
+        source: tokio::task::JoinError,
+    },
     /// The outbox writer's queue is full: the gateway is over capacity.
     #[error("outbox queue is full")]
     Overloaded,
@@ -110,6 +119,28 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the client sent something the gateway will never take (a
+    /// malformed, invalid or oversized event, or one the edge refused): it
+    /// is answered as the client's fault (do not retry) and counted as a
+    /// rejected event, not logged as the gateway's failure.
+    pub fn is_callers_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::Decode(_)
+                | Error::InvalidEvent(_)
+                | Error::MissingField { .. }
+                | Error::JsonTooLarge { .. }
+                | Error::BadEventId { .. }
+                | Error::EdgeRejected(_)
+                | Error::TooLarge { .. }
+        )
+    }
+
+    /// An [`Error::TaskFailed`] for `what`, from its join error.
+    pub fn task(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> Error {
+        move |source| Error::TaskFailed { what, source }
+    }
+
     /// An [`Error::Io`] with a description of the operation.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
@@ -123,20 +154,20 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for tonic::Status {
-    /// Caller mistakes are INVALID_ARGUMENT / RESOURCE_EXHAUSTED (do not
-    /// retry); storage trouble is UNAVAILABLE (retry later: nothing was
+    /// Caller mistakes ([`Error::is_callers_fault`]) are RESOURCE_EXHAUSTED
+    /// (too large) or INVALID_ARGUMENT (do not retry); storage trouble and
+    /// a failed task are UNAVAILABLE (retry later: nothing was
     /// acknowledged); anything else is INTERNAL without internal details.
     fn from(err: Error) -> Self {
         match &err {
-            Error::Decode(_)
-            | Error::InvalidEvent(_)
-            | Error::MissingField { .. }
-            | Error::JsonTooLarge { .. }
-            | Error::BadEventId { .. }
-            | Error::EdgeRejected(_) => tonic::Status::invalid_argument(err.to_string()),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(err.to_string()),
+            e if e.is_callers_fault() => tonic::Status::invalid_argument(err.to_string()),
             Error::Store(_) | Error::Commit(_) | Error::StoreClosed | Error::Overloaded => {
                 tracing::error!(error = %err, "event not stored");
+                tonic::Status::unavailable("event not stored; retry")
+            }
+            Error::TaskFailed { .. } => {
+                tracing::error!(error = %err, "event not stored: a gateway task failed");
                 tonic::Status::unavailable("event not stored; retry")
             }
             _ => {
@@ -162,5 +193,63 @@ mod tests {
         assert_eq!(s.code(), tonic::Code::ResourceExhausted);
         let s: tonic::Status = Error::StoreClosed.into();
         assert_eq!(s.code(), tonic::Code::Unavailable);
+    }
+
+    #[test]
+    fn the_caller_fault_list_is_what_maps_to_caller_codes() {
+        let callers = [
+            Error::InvalidEvent("x".into()),
+            Error::MissingField { field: "f".into() },
+            Error::JsonTooLarge { len: 2, limit: 1 },
+            Error::BadEventId {
+                field: "f".into(),
+                why: "y".into(),
+            },
+            Error::EdgeRejected("x".into()),
+            Error::TooLarge { len: 2, limit: 1 },
+        ];
+        for err in callers {
+            assert!(err.is_callers_fault(), "{err}");
+            let code = tonic::Status::from(err).code();
+            assert!(
+                matches!(
+                    code,
+                    tonic::Code::InvalidArgument | tonic::Code::ResourceExhausted
+                ),
+                "{code:?}"
+            );
+        }
+        for err in [
+            Error::StoreClosed,
+            Error::Overloaded,
+            Error::Config("x".into()),
+        ] {
+            assert!(!err.is_callers_fault(), "{err}");
+        }
+    }
+
+    /// A failed join was reported as `StoreClosed` ("outbox writer is not
+    /// running"), sending whoever read the log to a healthy outbox.
+    #[tokio::test]
+    async fn a_failed_task_is_its_own_error_not_a_closed_outbox() {
+        let task = tokio::spawn(std::future::pending::<()>());
+        task.abort();
+        let err = Error::task("shutdown")(task.await.unwrap_err());
+        assert!(matches!(
+            err,
+            Error::TaskFailed {
+                what: "shutdown",
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("shutdown task failed: task ") && msg.ends_with(" was cancelled"),
+            "{msg}"
+        );
+        assert!(!err.is_callers_fault());
+        let s: tonic::Status = err.into();
+        assert_eq!(s.code(), tonic::Code::Unavailable);
+        assert_eq!(s.message(), "event not stored; retry");
     }
 }

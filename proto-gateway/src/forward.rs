@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use handlers::retry::Policy;
 use handlers::webhook::{self, Secret};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
@@ -16,9 +17,9 @@ use crate::config::ForwardConfig;
 use crate::error::{Error, Result};
 use crate::store::Stored;
 
-/// Longest Retry-After the gateway obeys; beyond it the server is assumed
-/// confused and an hour is waited instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// Longest Retry-After the gateway obeys, in ms; beyond it the server is
+/// assumed confused and an hour is waited instead.
+const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
 
 /// How much of an error response body is kept in the dead-letter record.
 const ERROR_BODY_EXCERPT: usize = 200;
@@ -49,6 +50,8 @@ pub struct Forwarder {
     url: reqwest::Url,
     secrets: Vec<Secret>,
     already_delivered: Vec<u16>,
+    /// When and how soon to retry (see [`policy`]).
+    policy: Policy,
     /// `batch-<replica>-`: random per process, so batch ids from two
     /// replicas (or two runs) never collide at the edge's replay guard.
     batch_prefix: String,
@@ -100,9 +103,16 @@ impl Forwarder {
             url,
             secrets,
             already_delivered: cfg.already_delivered_statuses.clone(),
+            policy: policy(cfg),
             batch_prefix: format!("batch-{:08x}-", fastrand::u32(..)),
             batch_seq: AtomicU64::new(0),
         })
+    }
+
+    /// The retry rules this forwarder classifies answers with; the
+    /// dispatcher schedules retries with the same.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// A fresh batch id (`webhook-id` of a batch POST); every attempt gets
@@ -161,7 +171,7 @@ impl Forwarder {
             }
         };
         let status = resp.status();
-        let retry_after = retry_after(resp.headers());
+        let retry_after = retry_after(&self.policy, resp.headers());
         let text = match resp.text().await {
             Ok(t) => t,
             Err(e) => {
@@ -204,7 +214,7 @@ impl Forwarder {
             _ if status.is_success() || self.already_delivered.contains(&status.as_u16()) => {
                 all(Attempt::Delivered)
             }
-            _ => all(classify(status, retry_after, &text)),
+            _ => all(classify(&self.policy, status, retry_after, &text)),
         }
     }
 
@@ -253,39 +263,52 @@ impl Forwarder {
                 if status.is_success() || self.already_delivered.contains(&status.as_u16()) {
                     return Attempt::Delivered;
                 }
-                let retry_after = retry_after(resp.headers());
+                let retry_after = retry_after(&self.policy, resp.headers());
                 let body = resp.text().await.unwrap_or_default();
-                classify(status, retry_after, &body)
+                classify(&self.policy, status, retry_after, &body)
             }
         }
     }
 }
 
+/// The gateway's retry rules ([`handlers::retry`], shared with the
+/// worker): backoff from `forward.initial_backoff_ms` to
+/// `forward.max_backoff_ms`; 401/403 are refusals (the edge checks the
+/// signature, and the same bytes will not fare better); `Retry-After` in
+/// delta-seconds only (the form rate limiters send; an HTTP-date is ignored
+/// and ordinary backoff applies), up to an hour.
+pub fn policy(cfg: &ForwardConfig) -> Policy {
+    Policy {
+        base_ms: cfg.initial_backoff_ms,
+        max_ms: cfg.max_backoff_ms,
+        retry_after_max_ms: MAX_RETRY_AFTER_MS,
+        retry_after_dates: false,
+        retry_auth_failures: false,
+    }
+}
+
 /// Decides retry or reject for a non-success status.
-pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &str) -> Attempt {
+pub fn classify(
+    policy: &Policy,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &str,
+) -> Attempt {
     let excerpt: String = body.chars().take(ERROR_BODY_EXCERPT).collect();
     let error = format!("HTTP {}: {}", status.as_u16(), excerpt.trim());
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-    {
+    if policy.retries(status.as_u16()) {
         Attempt::Retry { error, retry_after }
     } else {
         Attempt::Reject { error }
     }
 }
 
-/// Retry-After in delta-seconds form (the form rate limiters send); an
-/// HTTP-date is ignored and ordinary backoff applies.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+/// The response's Retry-After as the gateway obeys it ([`policy`]).
+fn retry_after(policy: &Policy, headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    policy
+        .retry_after_ms(value, crate::store::now_ms())
+        .map(Duration::from_millis)
 }
 
 /// reqwest errors include the URL, which may carry credentials in a
@@ -312,28 +335,12 @@ fn without_url(e: &reqwest::Error) -> String {
 }
 
 /// Delay before attempt `attempt + 1` (1-based `attempt` that just failed):
-/// exponential from `initial`, capped at `max`, with "equal jitter" (half
-/// fixed, half random) so a burst of failures spreads out but never retries
-/// immediately. A server's Retry-After wins when it asks for longer.
-pub fn retry_delay(
-    attempt: u32,
-    initial: Duration,
-    max: Duration,
-    retry_after: Option<Duration>,
-) -> Duration {
-    let exp = initial
-        .saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        )
-        .min(max);
-    let half = exp / 2;
-    let jitter = Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64));
-    let backoff = half + jitter;
-    match retry_after {
-        Some(ra) => ra.max(backoff),
-        None => backoff,
-    }
+/// [`Policy::wait_ms`] with the jitter drawn here, so a burst of failures
+/// spreads out but never retries immediately. A server's Retry-After wins
+/// when it asks for longer.
+pub fn retry_delay(policy: &Policy, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let asked = retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Duration::from_millis(policy.wait_ms(attempt.saturating_sub(1), fastrand::f64(), asked))
 }
 
 #[cfg(test)]
@@ -343,20 +350,21 @@ mod tests {
 
     #[test]
     fn statuses_are_classified() {
+        let p = policy(&ForwardConfig::default());
         assert!(matches!(
-            classify(StatusCode::INTERNAL_SERVER_ERROR, None, "x"),
+            classify(&p, StatusCode::INTERNAL_SERVER_ERROR, None, "x"),
             Attempt::Retry { .. }
         ));
         assert!(matches!(
-            classify(StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(2)), ""),
+            classify(&p, StatusCode::TOO_MANY_REQUESTS, Some(Duration::from_secs(2)), ""),
             Attempt::Retry { retry_after: Some(d), .. } if d == Duration::from_secs(2)
         ));
         assert!(matches!(
-            classify(StatusCode::BAD_REQUEST, None, "bad signature"),
+            classify(&p, StatusCode::BAD_REQUEST, None, "bad signature"),
             Attempt::Reject { error } if error == "HTTP 400: bad signature"
         ));
         assert!(matches!(
-            classify(StatusCode::MOVED_PERMANENTLY, None, ""),
+            classify(&p, StatusCode::MOVED_PERMANENTLY, None, ""),
             Attempt::Reject { .. }
         ));
     }
@@ -365,14 +373,19 @@ mod tests {
     fn backoff_grows_caps_and_honours_retry_after() {
         let i = Duration::from_millis(100);
         let m = Duration::from_secs(1);
+        let p = policy(&ForwardConfig {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1_000,
+            ..ForwardConfig::default()
+        });
         for _ in 0..50 {
-            let d1 = retry_delay(1, i, m, None);
+            let d1 = retry_delay(&p, 1, None);
             assert!(d1 >= Duration::from_millis(50) && d1 <= i, "{d1:?}");
-            let d3 = retry_delay(3, i, m, None);
+            let d3 = retry_delay(&p, 3, None);
             assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
-            let d30 = retry_delay(30, i, m, None);
+            let d30 = retry_delay(&p, 30, None);
             assert!(d30 >= m / 2 && d30 <= m);
-            let ra = retry_delay(1, i, m, Some(Duration::from_secs(5)));
+            let ra = retry_delay(&p, 1, Some(Duration::from_secs(5)));
             assert_eq!(ra, Duration::from_secs(5));
         }
     }

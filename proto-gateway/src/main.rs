@@ -8,7 +8,7 @@ use clap::Parser as _;
 use proto_gateway::cli::{self, Cli, Command};
 use proto_gateway::config::{Config, LogConfig};
 use proto_gateway::store::Store;
-use proto_gateway::{admin, Gateway};
+use proto_gateway::Gateway;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,8 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let extra = admin::extensions(&config)?;
-    let gateway = Gateway::start(config, extra).await?;
+    let gateway = Gateway::start(config, Vec::new()).await?;
     // One machine-readable line on stdout (logs go to stderr), so scripts
     // and tests can find ports chosen with :0.
     println!(

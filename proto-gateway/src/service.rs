@@ -159,16 +159,7 @@ impl UnaryService<Bytes> for Unary {
             match service.accept(request.into_inner()).await {
                 Ok(reply) => Ok(tonic::Response::new(reply)),
                 Err(err) => {
-                    if matches!(
-                        err,
-                        Error::Decode(_)
-                            | Error::InvalidEvent(_)
-                            | Error::MissingField { .. }
-                            | Error::JsonTooLarge { .. }
-                            | Error::BadEventId { .. }
-                            | Error::EdgeRejected(_)
-                            | Error::TooLarge { .. }
-                    ) {
+                    if err.is_callers_fault() {
                         service.metrics.rejected();
                         tracing::warn!(error = %err, "rejected an event");
                     }

@@ -20,7 +20,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use proto_gateway::apns::{self, Apns, ApnsConfig, Environment};
+use proto_gateway::apns::{self, Apns};
+use proto_gateway::config::{ApnsConfig, Environment};
 use ring::rand::SystemRandom;
 use ring::signature::{
     EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,

@@ -13,10 +13,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{config, metric, Client, Reply, Sink};
+use common::{config, metric, start, start_with_client, Client, Reply, Sink};
 use prost::Message as _;
 use prost_reflect::DynamicMessage;
-use proto_gateway::Gateway;
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -54,8 +53,7 @@ async fn sigterm_during_a_backoff_never_lets_a_later_event_overtake_an_earlier_o
         let mut cfg = config(dir.path(), &sink.url);
         cfg.forward.initial_backoff_ms = 5_000;
         cfg.forward.max_backoff_ms = 5_000;
-        let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
-        let mut client = Client::connect(gw.grpc_addr()).await;
+        let (gw, mut client) = start_with_client(cfg.clone()).await;
         for leg in 0..LEGS {
             let leg_sid = format!("leg-{round}-{leg}");
             client
@@ -77,7 +75,7 @@ async fn sigterm_during_a_backoff_never_lets_a_later_event_overtake_an_earlier_o
         .await;
         gw.stop().await.unwrap();
         // Restart: the first events are delivered now, then the second ones.
-        let gw = Gateway::start(cfg, vec![]).await.unwrap();
+        let gw = start(cfg).await;
         sink.wait_for("all delivered after the restart", WAIT, |r| {
             r.iter()
                 .filter(|x| x.id.starts_with(&prefix) && x.status == 200)
@@ -113,10 +111,7 @@ fn event_with_parameter(client: &Client, sid: &str, c: char, n: usize) -> Vec<u8
 async fn an_event_whose_json_is_over_the_edge_limit_is_refused_at_intake() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(config(dir.path(), &sink.url)).await;
     // 12,000 control characters: 12 KB of protobuf, 72 KB of JSON
     // (each one is written \u0001).
     let escaped = event_with_parameter(&client, "ev-escaped", '\u{1}', 12_000);
@@ -145,10 +140,7 @@ async fn an_event_whose_json_is_over_the_edge_limit_is_refused_at_intake() {
 async fn an_event_sid_that_cannot_be_a_header_value_is_refused() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(config(dir.path(), &sink.url)).await;
     for sid in [
         "ev\n1",
         "évènement",
@@ -182,8 +174,7 @@ async fn an_event_that_cannot_be_loaded_keeps_its_key() {
     cfg.forward.initial_backoff_ms = 10_000;
     cfg.forward.max_backoff_ms = 10_000;
     let store_path = cfg.store.path.clone();
-    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg.clone()).await;
     client.send("ev-first", Some("leg-l")).await.unwrap();
     client.send("ev-second", Some("leg-l")).await.unwrap();
     client.send("ev-other", Some("leg-o")).await.unwrap();
@@ -201,7 +192,7 @@ async fn an_event_that_cannot_be_loaded_keeps_its_key() {
         assert_eq!(n, 1);
     }
     sink.set(|_, _| Reply::status(200));
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     sink.wait_for("the other leg's event", WAIT, |r| {
         r.iter().any(|x| x.id == "ev-other" && x.status == 200)
     })

@@ -10,10 +10,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, metric, Client, EdgeMode, FakeEdge};
+use common::{config, metric, start, start_with_client, Client, EdgeMode, FakeEdge};
 use proto_gateway::config::ReplicaMode;
 use proto_gateway::store::Store;
-use proto_gateway::Gateway;
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -65,8 +64,7 @@ async fn batches_keep_per_key_order_dead_letter_rejected_events_and_retry_unavai
     cfg.forward.max_attempts = 10_000;
     cfg.replica.mode = ReplicaMode::LocalOutbox;
     let store_path = cfg.store.path.clone();
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
-    let client = Client::connect(gw.grpc_addr()).await;
+    let (gw, client) = start_with_client(cfg).await;
 
     send_legs(&client, 20, 0, 20, |_| {}).await;
     let mut c = client.clone();
@@ -120,7 +118,7 @@ async fn edge_store_acks_once_stored_at_the_edge_and_falls_back_to_the_outbox_wh
     cfg.forward.max_attempts = 10_000;
     cfg.replica.mode = ReplicaMode::EdgeStore;
     cfg.replica.ack_budget_ms = 150;
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     let admin = gw.admin_addr();
     let client = Client::connect(gw.grpc_addr()).await;
 
@@ -220,8 +218,7 @@ async fn a_key_is_never_in_two_posts_at_once_even_with_concurrent_rpcs_of_one_le
         cfg.forward.batch = true;
         cfg.replica.mode = mode;
         cfg.replica.ack_budget_ms = 2_000;
-        let gw = Gateway::start(cfg, vec![]).await.unwrap();
-        let client = Client::connect(gw.grpc_addr()).await;
+        let (gw, client) = start_with_client(cfg).await;
         let before = edge.log().len();
         let mut tasks = Vec::new();
         for t in 0..40 {
@@ -266,8 +263,7 @@ async fn after_a_restart_new_events_of_a_leg_queue_behind_its_stored_ones() {
     cfg.forward.initial_backoff_ms = 300;
     cfg.forward.max_backoff_ms = 300;
     cfg.replica.mode = ReplicaMode::EdgeStore;
-    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
-    let client = Client::connect(gw.grpc_addr()).await;
+    let (gw, client) = start_with_client(cfg.clone()).await;
     send_legs(&client, 5, 0, 5, |_| {}).await;
     assert_eq!(
         metric(gw.admin_addr(), "proto_gateway_queue_depth").await,
@@ -278,7 +274,7 @@ async fn after_a_restart_new_events_of_a_leg_queue_behind_its_stored_ones() {
     // Back, but slow to answer: the first delivery is still in flight when
     // the new events arrive.
     edge.set(EdgeMode::Stalled(Duration::from_millis(500)));
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     let h = health(gw.admin_addr()).await;
     assert_eq!(h["local_keys"], 5, "{h}");
     let client = Client::connect(gw.grpc_addr()).await;

@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{config, metric, Client, Reply, Sink};
-use proto_gateway::Gateway;
+use common::{config, metric, start, start_with_client, Client, Reply, Sink};
 use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -66,8 +65,7 @@ async fn an_edge_outage_of_500_429_and_timeouts_then_the_backlog_drains_in_order
     let mut cfg = config(dir.path(), &sink.url);
     cfg.forward.timeout_ms = 200;
     cfg.forward.max_attempts = 10_000; // an outage must not turn into dead letters
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg).await;
 
     const LEGS: usize = 10;
     const PER_LEG: usize = 20;
@@ -181,7 +179,7 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
     let mut cfg = config(&fs.0, &sink.url);
     cfg.forward.max_attempts = 10_000;
     cfg.forward.max_backoff_ms = 500;
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     // Most of the space goes to ballast; the outbox gets the rest.
     let ballast = fs.0.join("ballast");
     let _ = Command::new("dd")
@@ -269,9 +267,7 @@ async fn a_full_disk_refuses_new_events_with_unavailable_and_loses_no_acknowledg
 async fn a_stalled_client_and_a_flood_of_idle_connections_do_not_stop_service() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
+    let gw = start(config(dir.path(), &sink.url)).await;
     let addr = gw.grpc_addr();
 
     // A slow client: the HTTP/2 preface, then half a HEADERS frame, then nothing.

@@ -9,10 +9,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{config, metric, verify, Client, Reply, Sink};
+use common::{config, metric, start, start_with_client, verify, Reply, Sink};
 use proto_gateway::cli::{self, DeadLetters};
 use proto_gateway::store::Store;
-use proto_gateway::Gateway;
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -27,10 +26,7 @@ async fn per_key_order_is_kept_and_every_delivery_is_signed() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
-    let client = Client::connect(gw.grpc_addr()).await;
+    let (gw, client) = start_with_client(config(dir.path(), &sink.url)).await;
 
     const LEGS: usize = 4;
     const PER_LEG: usize = 25;
@@ -107,10 +103,7 @@ async fn retries_500_and_429_with_retry_after_then_succeeds() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(config(dir.path(), &sink.url)).await;
     client.send("ev-retry", Some("leg-r")).await.unwrap();
     sink.wait_for("third attempt", WAIT, |r| r.len() == 3).await;
     let r = sink.received();
@@ -152,8 +145,7 @@ async fn dead_letters_after_the_limit_or_a_4xx_and_replay_delivers_them() {
     let mut cfg = config(dir.path(), &sink.url);
     cfg.forward.max_attempts = 3;
     let store_path = cfg.store.path.clone();
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg).await;
     client.send("ev-down", Some("leg-d")).await.unwrap();
     client.send("ev-next", Some("leg-d")).await.unwrap();
     client.send("ev-bad", Some("leg-b")).await.unwrap();
@@ -249,8 +241,7 @@ async fn garbage_oversized_and_incomplete_events_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), &sink.url);
     cfg.grpc.max_message_bytes = 4096;
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg).await;
 
     let err = client.send_raw(vec![0xff; 64]).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
@@ -283,8 +274,7 @@ async fn undelivered_events_survive_a_restart_and_duplicates_are_stored_once() {
     let mut cfg = config(dir.path(), &sink.url);
     cfg.forward.initial_backoff_ms = 10_000;
     cfg.forward.max_backoff_ms = 10_000;
-    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg.clone()).await;
     for i in 0..10 {
         client
             .send(&format!("ev-{i}"), Some("leg-x"))
@@ -305,7 +295,7 @@ async fn undelivered_events_survive_a_restart_and_duplicates_are_stored_once() {
     );
 
     sink.set(|_, _| Reply::status(200));
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     sink.wait_for("redelivery", WAIT, |r| {
         r.iter().filter(|x| x.status == 200).count() == 10
     })
@@ -320,9 +310,7 @@ async fn undelivered_events_survive_a_restart_and_duplicates_are_stored_once() {
 async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
+    let gw = start(config(dir.path(), &sink.url)).await;
     proto_gateway::install_crypto_provider();
     let health = reqwest::get(format!("http://{}/healthz", gw.admin_addr()))
         .await
@@ -364,10 +352,7 @@ async fn health_reports_ok_and_unknown_methods_are_unimplemented() {
 async fn throughput() {
     let sink = Sink::start(|_, _| Reply::status(200)).await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(config(dir.path(), &sink.url), vec![])
-        .await
-        .unwrap();
-    let client = Client::connect(gw.grpc_addr()).await;
+    let (gw, client) = start_with_client(config(dir.path(), &sink.url)).await;
     const TASKS: usize = 64;
     const PER_TASK: usize = 150;
     let started = Instant::now();
@@ -410,15 +395,14 @@ async fn the_attempt_limit_holds_across_restarts() {
     cfg.forward.initial_backoff_ms = 2_000;
     cfg.forward.max_backoff_ms = 2_000;
     let store_path = cfg.store.path.clone();
-    let gw = Gateway::start(cfg.clone(), vec![]).await.unwrap();
-    let mut client = Client::connect(gw.grpc_addr()).await;
+    let (gw, mut client) = start_with_client(cfg.clone()).await;
     client.send("ev-persist", Some("leg-p")).await.unwrap();
     sink.wait_for("first attempt", WAIT, |r| r.len() == 1).await;
     gw.stop().await.unwrap();
     assert_eq!(sink.received().len(), 1);
 
     // After the restart only two attempts remain, not three.
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     let store = Store::new(&store_path);
     let deadline = Instant::now() + WAIT;
     while store.list_dead(10).unwrap().is_empty() {

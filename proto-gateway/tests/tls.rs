@@ -9,9 +9,8 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{config, Client, Reply, Sink};
+use common::{config, start, Client, Reply, Sink};
 use proto_gateway::config::TlsConfig;
-use proto_gateway::Gateway;
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
@@ -79,7 +78,7 @@ async fn mutual_tls_admits_only_clients_with_a_certificate() {
         client_ca: Some(write(dir.path(), "ca.pem", &pki.ca_pem)),
         client_auth_optional: false,
     });
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
 
     let mut client = Client::with_channel(connect(gw.grpc_addr(), &pki, true).await.unwrap());
     client.send("ev-tls", Some("leg-t")).await.unwrap();
@@ -127,7 +126,7 @@ async fn server_only_tls_accepts_clients_without_certificates() {
         client_ca: None,
         client_auth_optional: false,
     });
-    let gw = Gateway::start(cfg, vec![]).await.unwrap();
+    let gw = start(cfg).await;
     let mut client = Client::with_channel(connect(gw.grpc_addr(), &pki, false).await.unwrap());
     client.send("ev-tls", Some("leg-t")).await.unwrap();
     sink.wait_for("delivery over TLS", Duration::from_secs(10), |r| {

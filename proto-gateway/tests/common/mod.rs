@@ -1,6 +1,7 @@
 //! Shared test fixtures: a recording HTTP sink standing in for the edge, a
-//! gRPC client speaking the gateway's contract from the same descriptors, and
-//! a config pointing one at the other. Loopback only.
+//! gRPC client speaking the gateway's contract from the same descriptors, a
+//! config pointing one at the other, and the in-process start of a gateway
+//! with its client. Loopback only.
 #![allow(dead_code)]
 // Fixture code panics on purpose: a broken fixture is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -21,6 +22,7 @@ use prost_reflect::DynamicMessage;
 use proto_gateway::config::{Config, ProtoConfig};
 use proto_gateway::convert::EventSchema;
 use proto_gateway::service::RawCodec;
+use proto_gateway::Gateway;
 use tonic::transport::Channel;
 
 /// The signing secret every test gateway uses.
@@ -201,6 +203,18 @@ pub fn config(dir: &Path, sink_url: &str) -> Config {
     // The sink takes one event per POST (the single-event contract).
     c.forward.batch = false;
     c
+}
+
+/// Starts a gateway in process on `cfg`, with no extra admin routes.
+pub async fn start(cfg: Config) -> Gateway {
+    Gateway::start(cfg, Vec::new()).await.unwrap()
+}
+
+/// [`start`], and a client connected to the gateway's gRPC port.
+pub async fn start_with_client(cfg: Config) -> (Gateway, Client) {
+    let gw = start(cfg).await;
+    let client = Client::connect(gw.grpc_addr()).await;
+    (gw, client)
 }
 
 /// The built-in contract, as a client sees it.
