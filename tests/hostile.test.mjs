@@ -299,6 +299,8 @@ test("credentials carried in headers are checked before any body is read", async
     // before any of a body of up to 4 MiB is read.
     ["/events", {}],
     ["/events", { "webhook-id": "e1", "webhook-timestamp": "1000", "webhook-signature": "v1,AAAA" }],
+    // More v1 signatures than handlers::webhook::MAX_SIGNATURES (4), in the window.
+    ["/events", { "webhook-id": "e1", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": Array(5).fill("v1,AAAA").join(" ") }],
     ["/v1/devices", {}],
     ["/v1/devices", { authorization: "Bearer eat1.forged.AAAA" }],
     ["/v1/subscriber-token", {}],
