@@ -34,9 +34,9 @@ const UPLOAD = 64 * MB;
  */
 const GROWTH_BOUND = 16 * MB;
 /**
- * For /events' 4 MiB limit, RSS grew 5-24.5 MB over 25 runs with chunks
+ * For /events' 4 MiB limit, RSS grew 5-24.5 MB over 27 runs with chunks
  * kept as the runtime's buffers and copied once (src/body.rs), against
- * 17-35 MB over 14 runs with a Vec grown by doubling (RELIABILITY.md).
+ * 17-35 MB over 24 runs with a Vec grown by doubling (RELIABILITY.md).
  */
 const LIMIT_FACTOR = 4;
 /**
