@@ -6,50 +6,16 @@
 // leaves the runtime start and the wasm's compile and instantiation.
 // Prints one JSON line.
 //   node bench/coldstart.mjs [reps]
-import { spawn } from "node:child_process";
-import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { coldStartMs, median, round as r } from "./cold.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const workerd = path.join(root, "node_modules/.bin/workerd");
 const reps = Number(process.argv[2] ?? 7);
 const URL_PATH = "/t/bench-token-0123456789abcdef/exotel/connect?CallSid=cold&CallFrom=09876543210&CallTo=08047115777";
-
-function get(urlPath) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port: 18711, path: urlPath, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    });
-    req.on("error", () => resolve(0));
-  });
-}
-
-async function once(config, urlPath = URL_PATH) {
-  const t0 = process.hrtime.bigint();
-  const child = spawn(workerd, ["serve", path.join(root, "bench/workerd", config)], { stdio: "ignore" });
-  let exited = false;
-  child.on("exit", () => (exited = true));
-  try {
-    for (;;) {
-      if (exited) throw new Error(`workerd exited before answering (${config})`);
-      const status = await get(urlPath);
-      if (status === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
-      if (status !== 0) throw new Error(`${config}: status ${status}`);
-      if (Number(process.hrtime.bigint() - t0) > 30e9) throw new Error(`${config}: no answer in 30 s`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  } finally {
-    child.kill("SIGKILL");
-    await new Promise((r) => (exited ? r() : child.on("exit", r)));
-  }
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+/** The port bench/workerd/*-only.capnp listen on. */
+const PORT = 18711;
+const once = (config, urlPath = URL_PATH) => coldStartMs(path.join(root, "bench/workerd", config), PORT, urlPath);
 
 const out = { exoedge: [], exoedge_fallback: [], hello_rs: [] };
 for (let i = 0; i < reps; i++) {
@@ -57,7 +23,6 @@ for (let i = 0; i < reps; i++) {
   out.exoedge_fallback.push(await once("exoedge-only.capnp", `${URL_PATH}&fallback=1`));
   out.hello_rs.push(await once("hello-only.capnp"));
 }
-const r = (x) => Math.round(x * 10) / 10;
 console.log(
   JSON.stringify({
     reps,

@@ -251,6 +251,20 @@ test("rotation: the old secret and a multi-signature header verify", async () =>
   assert.equal((await deliver(ev, { ts, signature: both })).status, 200);
 });
 
+test("more than 4 v1 signatures (handlers::webhook::MAX_SIGNATURES): 401 unchecked, even with the right one among them", async () => {
+  const ev = event("play_started", { leg: newLeg() });
+  const ts = now();
+  const good = sign(SECRET, ev.event_sid, ts, JSON.stringify(ev));
+  const junk = (n) => Array(n).fill("v1,AAAA").join(" ");
+  for (const n of [4, 2000]) {
+    const r = await deliver(ev, { ts, signature: `${junk(n)} ${good}` });
+    assert.deepEqual([r.status, r.json], [401, { error: "unauthorized" }], `${n} + 1 signatures`);
+  }
+  // Four, the right one last: stored. Other schemes' entries do not count.
+  const r = await deliver(ev, { ts, signature: `v1a,AAAA v2,AAAA ${junk(3)} ${good}` });
+  assert.deepEqual(r.json, stored(ev.event_sid));
+});
+
 test("stale or future timestamp: 401, even with a valid signature", async () => {
   for (const ts of [now() - 400, now() + 400]) {
     const r = await deliver(event("leg_answered", { leg: newLeg() }), { ts });

@@ -87,6 +87,56 @@ test("the access token is cached: one OAuth call for many pushes", async () => {
   assert.deepEqual(fakes.state.fcm.at(-1).body.message.data, { subscriberName: "carol", payload: "p7", payloadVersion: "1" });
 });
 
+test("FCM refusing the cached access token (401): one new OAuth token, one retry, delivered", async () => {
+  await register("gina", [["p", "android", "fcm-token-gina"]]);
+  // A push with the cached token, which Google then revokes early.
+  let r = await push({ subscriberName: "gina", payload: "p0", payloadVersion: "1" });
+  assert.equal(r.status, 200);
+  const cached = fakes.state.fcm.at(-1).headers.authorization.slice("Bearer ".length);
+  fakes.state.revoked.add(cached);
+  const [tokensBefore, fcmBefore] = [fakes.state.tokenCalls.length, fakes.state.fcm.length];
+  r = await push({ subscriberName: "gina", payload: "p1", payloadVersion: "1" });
+  const body = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(body));
+  assert.deepEqual(body.devices, [{ device_id: "p", platform: "android", outcome: "accepted" }]);
+  assert.equal(fakes.state.tokenCalls.length - tokensBefore, 1, "the token endpoint is asked once more");
+  assert.equal(fakes.state.tokenCalls.at(-1).signatureOk, true);
+  const sends = fakes.state.fcm.slice(fcmBefore);
+  assert.equal(sends.length, 2, "the send is retried once");
+  assert.equal(sends[0].headers.authorization, `Bearer ${cached}`);
+  assert.match(sends[1].headers.authorization, /^Bearer ya29\.fake-\d+$/);
+  assert.notEqual(sends[1].headers.authorization, sends[0].headers.authorization, "the retry carries the new token");
+  assert.deepEqual(sends[1].body, sends[0].body, "the same message");
+  // The new token is cached: the next push mints none.
+  const minted = fakes.state.tokenCalls.length;
+  r = await push({ subscriberName: "gina", payload: "p2", payloadVersion: "1" });
+  assert.equal(r.status, 200);
+  assert.equal(fakes.state.tokenCalls.length, minted);
+  assert.equal(fakes.state.fcm.at(-1).headers.authorization, sends[1].headers.authorization);
+});
+
+test("FCM refusing the new token too (401 again): no loop, one retry, a 502 with the reason", async () => {
+  await register("hugo", [["p", "android", "fcm-token-hugo"]]);
+  const [tokensBefore, fcmBefore] = [fakes.state.tokenCalls.length, fakes.state.fcm.length];
+  fakes.state.rejectAllTokens = true;
+  try {
+    const r = await push({ subscriberName: "hugo", payload: "p", payloadVersion: "1" });
+    const body = await r.json();
+    assert.equal(r.status, 502, JSON.stringify(body));
+    assert.deepEqual(body.devices, [{ device_id: "p", platform: "android", outcome: "failed", reason: "fcm 401 UNAUTHENTICATED" }]);
+    assert.equal(fakes.state.fcm.length - fcmBefore, 2, "the first send and exactly one retry");
+    assert.equal(fakes.state.tokenCalls.length - tokensBefore, 1, "one new token, not one per attempt");
+    assert.equal(JSON.parse(await devices.get("dev:hugo")).devices.length, 1, "a 401 is ours, not the device's: the token stays");
+  } finally {
+    fakes.state.rejectAllTokens = false;
+  }
+  // Google accepts tokens again: the refused one was dropped, a new one is minted.
+  const minted = fakes.state.tokenCalls.length;
+  const r = await push({ subscriberName: "hugo", payload: "p", payloadVersion: "1" });
+  assert.equal(r.status, 200);
+  assert.equal(fakes.state.tokenCalls.length, minted + 1);
+});
+
 test("unregistered and invalid tokens are removed; the live one still gets the push", async () => {
   await register("dave", [["old", "android", "dead-1"], ["new", "android", "fcm-live-dave"], ["typo", "android", "bad-2"]]);
   const r = await push({ subscriberName: "dave", payload: "x", payloadVersion: "1" });

@@ -21,93 +21,18 @@
 // and the built worker (scripts/build-worker.sh).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import http2 from "node:http2";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Response } from "miniflare";
 import { startWorker } from "./support/worker.mjs";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = [process.env.PROTO_GATEWAY_BIN, "target/debug/proto-gateway", "target/gateway/proto-gateway"]
-  .filter(Boolean)
-  .map((p) => path.resolve(root, p))
-  .find((p) => existsSync(p));
+import { GATEWAY_BIN as BIN, Grpc, NEEDS_GATEWAY, spawnGateway, stopGateway as stopChild } from "./support/gateway.mjs";
 
 const SECRET = `whsec_${Buffer.alloc(32, 13).toString("base64")}`;
 const ADMIN = "admin-token-0123456789abcdef";
 const LEGS = 40;
 const PER_LEG = 12;
-
-// ---- protobuf of the built-in contract (see gateway-events.test.mjs) -----
-function varint(n) {
-  const out = [];
-  let v = BigInt(n);
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return Buffer.from(out);
-}
-const key = (field, wire) => varint((field << 3) | wire);
-const bytes = (field, buf) => Buffer.concat([key(field, 2), varint(buf.length), buf]);
-const str = (field, s) => bytes(field, Buffer.from(s, "utf8"));
-const int = (field, n) => Buffer.concat([key(field, 0), varint(n)]);
-const struct = (obj) => Buffer.concat(Object.entries(obj).map(([k, v]) => bytes(1, Buffer.concat([str(1, k), bytes(2, str(3, v))]))));
-function encodeEvent(e) {
-  return Buffer.concat([
-    str(1, e.event_sid),
-    str(2, "leg_action_event"),
-    str(3, e.event_name),
-    bytes(4, Buffer.concat([int(1, e.seconds), int(2, e.nanos)])),
-    bytes(7, struct(e.data)),
-  ]);
-}
-
-/** A gRPC client on one HTTP/2 session (reconnects after an error). */
-class Grpc {
-  constructor(addr) { this.addr = addr; this.session = null; }
-  open() {
-    if (!this.session || this.session.closed || this.session.destroyed) {
-      this.session = http2.connect(`http://${this.addr}`);
-      this.session.on("error", () => {});
-    }
-    return this.session;
-  }
-  /** Resolves to the grpc-status ("0" = acknowledged), or "unreachable". */
-  send(event) {
-    return new Promise((resolve) => {
-      let session;
-      try { session = this.open(); } catch { return resolve("unreachable"); }
-      const msg = encodeEvent(event);
-      const frame = Buffer.concat([Buffer.from([0]), Buffer.alloc(4), msg]);
-      frame.writeUInt32BE(msg.length, 1);
-      let status = null;
-      let req;
-      try {
-        req = session.request({
-          ":method": "POST",
-          ":path": "/exotel.callback.v1.CallbackEventService/TriggerCallbackEvent",
-          "content-type": "application/grpc",
-          te: "trailers",
-        });
-      } catch { return resolve("unreachable"); }
-      const timer = setTimeout(() => { req.close(); resolve("timeout"); }, 10000);
-      req.on("response", (h) => { if (h["grpc-status"] !== undefined) status = h["grpc-status"]; });
-      req.on("trailers", (t) => { status = t["grpc-status"]; });
-      req.on("data", () => {});
-      req.on("end", () => { clearTimeout(timer); resolve(status ?? "unreachable"); });
-      req.on("error", () => { clearTimeout(timer); resolve("unreachable"); });
-      req.end(frame);
-    });
-  }
-  close() { this.session?.close(); }
-}
 
 /** A TCP relay to the worker that can be taken down and brought back on the same port. */
 class Relay {
@@ -134,35 +59,19 @@ const gateways = {};
 
 async function startGateway(name, via = relay) {
   const store = path.join(dir, `${name}.sqlite3`);
-  const child = spawn(BIN, [], {
-    env: {
-      ...process.env,
-      PROTO_GATEWAY_GRPC_LISTEN: "127.0.0.1:0",
-      PROTO_GATEWAY_ADMIN_LISTEN: "127.0.0.1:0",
-      PROTO_GATEWAY_STORE_PATH: store,
-      PROTO_GATEWAY_FORWARD_URL: `http://127.0.0.1:${via.port}/events`,
-      PROTO_GATEWAY_WEBHOOK_SECRETS: SECRET,
-      // The relay is loopback; a real deployment gets edge-store by default.
-      PROTO_GATEWAY_REPLICA_MODE: "edge-store",
-      // Generous on a shared 2-core machine, so that in the first test the
-      // edge confirms (a fallback there is the cross-replica case the
-      // reorder window covers only for short delays; see docs/gateway.md).
-      PROTO_GATEWAY_ACK_BUDGET_MS: "2000",
-      // The edge outage makes every retry a warning; errors only here.
-      PROTO_GATEWAY_LOG: "error",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const addrs = await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`gateway ${name} did not start: ${out}`)), 20000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/grpc=(\S+) admin=(\S+)/);
-      if (m) { clearTimeout(timer); resolve({ grpc: m[1], admin: m[2] }); }
-    });
-    child.on("exit", (code) => reject(new Error(`gateway ${name} exited ${code}: ${out}`)));
-  });
+  const { child, ...addrs } = await spawnGateway({
+    PROTO_GATEWAY_STORE_PATH: store,
+    PROTO_GATEWAY_FORWARD_URL: `http://127.0.0.1:${via.port}/events`,
+    PROTO_GATEWAY_WEBHOOK_SECRETS: SECRET,
+    // The relay is loopback; a real deployment gets edge-store by default.
+    PROTO_GATEWAY_REPLICA_MODE: "edge-store",
+    // Generous on a shared 2-core machine, so that in the first test the
+    // edge confirms (a fallback there is the cross-replica case the
+    // reorder window covers only for short delays; see docs/gateway.md).
+    PROTO_GATEWAY_ACK_BUDGET_MS: "2000",
+    // The edge outage makes every retry a warning; errors only here.
+    PROTO_GATEWAY_LOG: "error",
+  }, `gateway ${name}`);
   const gw = { name, child, ...addrs, client: new Grpc(addrs.grpc) };
   gateways[name] = gw;
   return gw;
@@ -170,10 +79,7 @@ async function startGateway(name, via = relay) {
 
 async function stopGateway(gw, signal = "SIGTERM") {
   gw.client.close();
-  if (gw.child.exitCode !== null || gw.child.signalCode !== null) return;
-  const exited = new Promise((r) => gw.child.on("exit", r));
-  gw.child.kill(signal);
-  await exited;
+  await stopChild(gw.child, signal);
 }
 
 async function health(gw) {
@@ -289,7 +195,7 @@ async function checkLegs(run, legs, ackedByLeg, ordered = () => true) {
   }
 }
 
-const skip = BIN ? false : "proto-gateway binary not built (set PROTO_GATEWAY_BIN)";
+const skip = NEEDS_GATEWAY;
 
 test("40 legs across two edge-store replicas, one kill -9'ed mid-stream: every ack in the edge log once, applied in order", { skip }, async () => {
   const { a, b } = gateways;

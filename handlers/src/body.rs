@@ -6,7 +6,10 @@
 //! and [`Collector`] counts a streamed (chunked) body chunk by chunk, keeps
 //! nothing past the limit, and tells the reader to stop (cancel) once
 //! [`DRAIN_BYTES`] past it, so the runtime never holds more than the limit
-//! plus one chunk. A Worker isolate has 128 MB and the edge accepts bodies
+//! plus one chunk. It keeps the chunks as they came (in the worker, JS
+//! buffers outside wasm memory) and copies them once, into a buffer of the
+//! body's exact size, only when the whole body fits: a buffer grown by
+//! doubling held up to twice the limit, and wasm memory never shrinks. A Worker isolate has 128 MB and the edge accepts bodies
 //! up to 100 MB: reading first and measuring afterwards would let one
 //! anonymous request take the isolate that serves live calls down.
 //!
@@ -57,21 +60,43 @@ pub fn check_declared(
 /// stays bounded; a body far over the limit is cancelled after this much.
 pub const DRAIN_BYTES: usize = 256 * 1024;
 
-/// Collects a streamed body up to a limit.
+/// A piece of a streamed body as its reader got it: bytes natively, a JS
+/// `Uint8Array` in the worker (`src/body.rs`), so the pieces stay where
+/// they are until the body is known to fit.
+pub trait Chunk {
+    /// Its length in bytes.
+    fn byte_len(&self) -> usize;
+}
+
+impl<T: AsRef<[u8]> + ?Sized> Chunk for &T {
+    fn byte_len(&self) -> usize {
+        (*self).as_ref().len()
+    }
+}
+
+impl Chunk for Vec<u8> {
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Collects a streamed body up to a limit, chunk by chunk.
 #[derive(Debug)]
-pub struct Collector {
-    buf: Vec<u8>,
+pub struct Collector<C> {
+    chunks: Vec<C>,
+    /// Bytes in `chunks`.
+    len: usize,
     limit: usize,
     /// Bytes thrown away since the body passed the limit.
     discarded: Option<usize>,
 }
 
-impl Collector {
-    /// Starts a body of at most `limit` bytes; `declared` (already checked
-    /// against the limit) sizes the buffer once.
-    pub fn new(limit: usize, declared: Option<usize>) -> Self {
+impl<C: Chunk> Collector<C> {
+    /// Starts a body of at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
         Self {
-            buf: Vec::with_capacity(declared.unwrap_or(0).min(limit)),
+            chunks: Vec::new(),
+            len: 0,
             limit,
             discarded: None,
         }
@@ -81,16 +106,21 @@ impl Collector {
     /// chunk after it, is counted and dropped; `Err` means the body is more
     /// than [`DRAIN_BYTES`] past the limit and the caller must stop reading
     /// (and cancel) now.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+    pub fn push(&mut self, chunk: C) -> Result<(), BodyError> {
+        let n = chunk.byte_len();
         let over = match self.discarded {
-            Some(d) => d + chunk.len(),
-            None if chunk.len() > self.limit - self.buf.len() => {
+            Some(d) => d + n,
+            None if n > self.limit - self.len => {
                 // Nothing of an oversized body is needed any more.
-                self.buf = Vec::new();
-                chunk.len()
+                self.chunks = Vec::new();
+                self.len = 0;
+                n
             }
             None => {
-                self.buf.extend_from_slice(chunk);
+                self.len += n;
+                if n > 0 {
+                    self.chunks.push(chunk);
+                }
                 return Ok(());
             }
         };
@@ -108,20 +138,35 @@ impl Collector {
 
     /// Bytes collected so far.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.len
     }
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len == 0
     }
 
-    /// The whole body, or `TooLarge` if it passed the limit.
-    pub fn finish(self) -> Result<Vec<u8>, BodyError> {
+    /// The body's chunks in order and their total length, or `TooLarge` if
+    /// it passed the limit. The caller copies them into one buffer of that
+    /// size ([`Collector::finish`] does for bytes).
+    pub fn into_chunks(self) -> Result<(Vec<C>, usize), BodyError> {
         match self.discarded {
             Some(_) => Err(BodyError::TooLarge { limit: self.limit }),
-            None => Ok(self.buf),
+            None => Ok((self.chunks, self.len)),
         }
+    }
+}
+
+impl<C: Chunk + AsRef<[u8]>> Collector<C> {
+    /// The whole body in one buffer of its exact size, or `TooLarge` if it
+    /// passed the limit.
+    pub fn finish(self) -> Result<Vec<u8>, BodyError> {
+        let (chunks, len) = self.into_chunks()?;
+        let mut body = Vec::with_capacity(len);
+        for c in &chunks {
+            body.extend_from_slice(c.as_ref());
+        }
+        Ok(body)
     }
 }
 
@@ -267,33 +312,54 @@ mod tests {
 
     #[test]
     fn collector_keeps_the_limit_exactly() {
-        let mut c = Collector::new(10, Some(10));
+        let mut c = Collector::<&[u8]>::new(10);
         c.push(b"12345").unwrap();
         c.push(b"67890").unwrap();
         c.push(b"").unwrap();
         assert_eq!(c.len(), 10);
         assert!(!c.is_over());
         assert_eq!(c.finish().unwrap(), b"1234567890");
-        assert_eq!(Collector::new(0, None).finish().unwrap(), b"");
+        assert_eq!(Collector::<&[u8]>::new(0).finish().unwrap(), b"");
+    }
+
+    #[test]
+    fn collector_copies_once_into_a_buffer_of_the_exact_size() {
+        // 1000 chunks of 1000 bytes, no declared length: a buffer grown by
+        // doubling would end at 1 MiB of capacity for 1 MB of body.
+        let mut c = Collector::new(4 << 20);
+        for i in 0..1000u32 {
+            c.push(vec![(i % 251) as u8; 1000]).unwrap();
+        }
+        assert_eq!(c.len(), 1_000_000);
+        let body = c.finish().unwrap();
+        assert_eq!((body.len(), body.capacity()), (1_000_000, 1_000_000));
+        assert_eq!(&body[999..1001], [0, 1]);
+        // The chunks as they came, for a reader that copies them itself.
+        let mut c = Collector::<&[u8]>::new(10);
+        c.push(b"abc").unwrap();
+        c.push(b"").unwrap();
+        c.push(b"de").unwrap();
+        let (chunks, len) = c.into_chunks().unwrap();
+        assert_eq!((chunks, len), (vec![&b"abc"[..], &b"de"[..]], 5));
     }
 
     #[test]
     fn collector_keeps_nothing_past_the_limit_and_stops_after_the_drain() {
-        let mut c = Collector::new(10, None);
+        let mut c = Collector::<&[u8]>::new(10);
         c.push(b"1234567890").unwrap();
         // Past the limit: dropped (and what was kept is released), reading may go on.
         c.push(b"x").unwrap();
         assert!(c.is_over() && c.is_empty());
         assert_eq!(c.finish(), Err(BodyError::TooLarge { limit: 10 }));
         // A little over, the client's whole body read: a clean 413.
-        let mut c = Collector::new(10, None);
+        let mut c = Collector::<&[u8]>::new(10);
         for _ in 0..DRAIN_BYTES / 1024 {
             c.push(&[0; 1024]).unwrap();
         }
         assert!(c.is_empty());
         assert_eq!(c.finish(), Err(BodyError::TooLarge { limit: 10 }));
         // Far over: stop once more than DRAIN_BYTES were thrown away.
-        let mut c = Collector::new(10, None);
+        let mut c = Collector::<&[u8]>::new(10);
         let chunk = [0u8; 64 * 1024];
         let mut chunks = 0;
         while c.push(&chunk).is_ok() {
@@ -303,7 +369,7 @@ mod tests {
         assert_eq!(chunks, DRAIN_BYTES / chunk.len());
         // One chunk larger than the drain: stop at once.
         assert_eq!(
-            Collector::new(10, None).push(&vec![0; DRAIN_BYTES + 1]),
+            Collector::<&[u8]>::new(10).push(&vec![0; DRAIN_BYTES + 1]),
             Err(BodyError::TooLarge { limit: 10 })
         );
     }

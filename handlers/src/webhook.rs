@@ -7,7 +7,9 @@
 //! (24 to 64 random bytes). The signature header may carry several
 //! space-separated signatures, so a sender can sign with the old and the new
 //! secret while a rotation is under way; a receiver may likewise hold several
-//! secrets. A signature is good if any signature matches any secret.
+//! secrets. A signature is good if any signature matches any secret. A
+//! header with more than [`MAX_SIGNATURES`] `v1` signatures is refused
+//! unchecked.
 //!
 //! # Example
 //! ```
@@ -50,6 +52,17 @@ pub const MAX_SECRET_BYTES: usize = 64;
 /// replay store's keys small.
 pub const MAX_ID_LEN: usize = 256;
 
+/// Most `v1` signatures one delivery may carry. A rotation needs two (the
+/// old secret's and the new one's); four leave room for a sender that holds
+/// a third while it rotates again. Every candidate is compared with every
+/// secret's HMAC, so a header carrying thousands of `v1,...` entries would
+/// cost the receiver thousands of comparisons for one request: a delivery
+/// over the cap is refused with [`WebhookError::TooManySignatures`], by
+/// [`check_headers`] (before its body is read) and by [`verify`], and no
+/// HMAC is computed for it. A sender must sign with at most this many
+/// secrets.
+pub const MAX_SIGNATURES: usize = 4;
+
 /// The signature scheme identifier for HMAC-SHA256.
 const VERSION: &str = "v1";
 
@@ -83,6 +96,9 @@ pub enum WebhookError {
     /// No `v1` signature in the header matched any secret.
     #[error("no matching webhook signature")]
     NoMatch,
+    /// The header carries more than [`MAX_SIGNATURES`] `v1` signatures.
+    #[error("webhook-signature carries more than {MAX_SIGNATURES} v1 signatures")]
+    TooManySignatures,
 }
 
 /// A decoded symmetric secret. Its `Debug` never prints the key.
@@ -184,10 +200,12 @@ pub struct SignedHeaders<'a> {
 /// [`TOLERANCE_SECONDS`] of `now` (Unix seconds) either way, and at least one
 /// `v1` signature matching one of `secrets`. The HMAC comparison is constant
 /// time (`Mac::verify_slice`); signatures of other schemes (`v1a`, ...) are
-/// skipped, not errors.
+/// skipped, not errors. More than [`MAX_SIGNATURES`] `v1` signatures are
+/// refused.
 ///
-/// The timestamp is checked before any HMAC is computed: a stale delivery
-/// costs nothing. Replays inside the window are the caller's job (keep the
+/// The timestamp and the signature count are checked before any HMAC is
+/// computed: a stale or over-signed delivery costs nothing. The body is
+/// hashed once per secret, whatever the number of candidates. Replays inside the window are the caller's job (keep the
 /// id for longer than the window).
 pub fn verify(
     secrets: &[Secret],
@@ -211,11 +229,9 @@ pub fn verify(
     // taken does not depend on which secret or signature matched.
     let mut matched = false;
     for secret in secrets {
+        let mac = secret.mac(id, ts_text, payload);
         for candidate in &candidates {
-            matched |= secret
-                .mac(id, ts_text, payload)
-                .verify_slice(candidate)
-                .is_ok();
+            matched |= mac.clone().verify_slice(candidate).is_ok();
         }
     }
     if matched {
@@ -226,7 +242,8 @@ pub fn verify(
 }
 
 /// The checks of [`verify`] that need no body and no secret: a well-formed
-/// id, a timestamp within the window, at least one `v1` signature. A
+/// id, a timestamp within the window, one to [`MAX_SIGNATURES`] `v1`
+/// signatures. A
 /// receiver runs them before reading a large body, so a delivery that can
 /// never verify costs no read.
 pub fn check_headers(headers: &SignedHeaders<'_>, now: i64) -> Result<(), WebhookError> {
@@ -243,14 +260,17 @@ pub fn check_headers(headers: &SignedHeaders<'_>, now: i64) -> Result<(), Webhoo
     if (now - ts).abs() > TOLERANCE_SECONDS {
         return Err(WebhookError::Stale);
     }
-    let any_v1 = headers
+    let v1 = headers
         .signature
         .split_whitespace()
-        .any(|s| s.split_once(',').is_some_and(|(v, _)| v == VERSION));
-    if !any_v1 {
-        return Err(WebhookError::NoMatch);
+        .filter(|s| s.split_once(',').is_some_and(|(v, _)| v == VERSION))
+        .take(MAX_SIGNATURES + 1)
+        .count();
+    match v1 {
+        0 => Err(WebhookError::NoMatch),
+        n if n > MAX_SIGNATURES => Err(WebhookError::TooManySignatures),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -441,6 +461,56 @@ mod tests {
         );
         let no_id = SignedHeaders { id: "", ..ok };
         assert_eq!(check_headers(&no_id, VECTOR_TS), Err(WebhookError::BadId));
+    }
+
+    #[test]
+    fn more_signatures_than_the_cap_are_refused_before_any_hmac() {
+        let s = [secret()];
+        // The right signature after junk: up to the cap it verifies...
+        let junk = |n: usize| vec!["v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="; n];
+        let mut at_cap = junk(MAX_SIGNATURES - 1);
+        at_cap.push(VECTOR_SIG);
+        let at_cap = at_cap.join(" ");
+        assert_eq!(check_headers(&headers(&at_cap), VECTOR_TS), Ok(()));
+        assert_eq!(
+            verify(&s, &headers(&at_cap), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
+        // ...one more `v1` entry and it does not, whatever else is there.
+        for n in [MAX_SIGNATURES, 5_000] {
+            let mut over = junk(n);
+            over.push(VECTOR_SIG);
+            let over = over.join(" ");
+            assert_eq!(
+                check_headers(&headers(&over), VECTOR_TS),
+                Err(WebhookError::TooManySignatures),
+                "{n}"
+            );
+            assert_eq!(
+                verify(&s, &headers(&over), VECTOR_PAYLOAD, VECTOR_TS),
+                Err(WebhookError::TooManySignatures),
+                "{n}"
+            );
+        }
+        // Entries of other schemes and junk do not count against the cap.
+        let mut others = ["v1a,abc=", "garbage", "v2,AAAA"].repeat(100);
+        others.push(VECTOR_SIG);
+        assert_eq!(
+            verify(&s, &headers(&others.join(" ")), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
+        // A sender mid-rotation signing with as many secrets as the cap
+        // (the right one last) still verifies.
+        let mut many: Vec<Secret> = (1..MAX_SIGNATURES)
+            .map(|i| Secret::from_bytes(vec![i as u8; 32]).unwrap())
+            .collect();
+        many.push(secret());
+        let sig = sign_all(&many, VECTOR_ID, VECTOR_TS, VECTOR_PAYLOAD);
+        assert_eq!(sig.split(' ').count(), MAX_SIGNATURES);
+        assert_eq!(
+            verify(&s, &headers(&sig), VECTOR_PAYLOAD, VECTOR_TS),
+            Ok(())
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ function send(res, status, obj) {
 /**
  * Starts all fakes on one port. FCM answers by token prefix: `dead-` 404
  * UNREGISTERED, `bad-` 400 INVALID_ARGUMENT (token), `down-` 503, else 200.
+ * It answers 401 UNAUTHENTICATED, as Google does for a revoked or expired
+ * access token, to any bearer it did not mint, to one in `state.revoked`,
+ * and to every one while `state.rejectAllTokens` is set.
  */
 export async function startFakes() {
   const state = {
@@ -56,6 +59,9 @@ export async function startFakes() {
     exotel: [],
     apns: [],
     fcmDelayMs: 0,
+    /** access tokens FCM no longer accepts */
+    revoked: new Set(),
+    rejectAllTokens: false,
   };
   let minted = 0;
   const server = http.createServer(async (req, res) => {
@@ -79,8 +85,9 @@ export async function startFakes() {
       const msg = JSON.parse(body);
       state.fcm.push({ path: url.pathname, headers: req.headers, body: msg });
       if (state.fcmDelayMs) await new Promise((r) => setTimeout(r, state.fcmDelayMs));
-      if (!/^Bearer ya29\.fake-\d+$/.test(req.headers.authorization ?? "")) {
-        return send(res, 401, { error: { code: 401, status: "UNAUTHENTICATED" } });
+      const bearer = req.headers.authorization ?? "";
+      if (!/^Bearer ya29\.fake-\d+$/.test(bearer) || state.rejectAllTokens || state.revoked.has(bearer.slice("Bearer ".length))) {
+        return send(res, 401, { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } });
       }
       const token = msg.message?.token ?? "";
       if (token.startsWith("dead-")) {

@@ -18,12 +18,16 @@ export const TOKEN2 = "rotated-token-abcdef0123456789";
  * @param {Record<string,string>} [opts.kvNamespaces] extra KV namespaces
  * @param {Record<string,string>} [opts.durableObjects] extra Durable Object bindings
  * @param {object} [opts.miniflare] extra Miniflare options (durableObjects, outboundService, ...)
+ *
+ * `EXOEDGE_BUILD_DIR` (default `build`) runs the tests against another
+ * build, e.g. a deliberately broken one to check that a test can fail.
  */
 export async function startWorker(opts = {}) {
+  const dir = path.join(root, process.env.EXOEDGE_BUILD_DIR || "build");
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(root, "build/index.js"),
-    modulesRoot: path.join(root, "build"),
+    scriptPath: path.join(dir, "index.js"),
+    modulesRoot: dir,
     modulesRules: [
       { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
       { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
