@@ -535,6 +535,16 @@ impl Config {
                     .into(),
             ));
         }
+        // The worker refuses a delivery carrying more signatures than this
+        // (handlers::webhook::MAX_SIGNATURES) before reading it: a gateway
+        // signing with more secrets would have every event refused.
+        if self.forward.secrets.len() > handlers::webhook::MAX_SIGNATURES {
+            return Err(Error::Config(format!(
+                "forward.secrets has {} secrets; the edge accepts at most {} signatures per delivery",
+                self.forward.secrets.len(),
+                handlers::webhook::MAX_SIGNATURES
+            )));
+        }
         if self.proto.ordering_key_fields.is_empty() {
             return Err(Error::Config(
                 "proto.ordering_key_fields needs at least one path".into(),
@@ -594,6 +604,18 @@ mod tests {
         assert_eq!(c.admin.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(c.forward.url, "http://127.0.0.1:8787/events");
         assert!(c.grpc_plaintext());
+    }
+
+    #[test]
+    fn more_secrets_than_the_edge_accepts_signatures_is_refused() {
+        let mut c = Config::default();
+        c.forward.secrets = (0..handlers::webhook::MAX_SIGNATURES)
+            .map(|i| format!("whsec_{i}"))
+            .collect();
+        c.validate().unwrap();
+        c.forward.secrets.push("whsec_one_too_many".into());
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("forward.secrets has 5 secrets"), "{err}");
     }
 
     #[test]
