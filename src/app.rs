@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{console_error, console_warn, kv::KvStore, Env, Request};
 
-use crate::relay::{post, secret, var_or};
+use crate::relay::post;
+use crate::runtime::clock::now_secs;
+use crate::runtime::env::{secret, var_or};
 use crate::{bindings, body};
 
 /// Who is calling an app route.
@@ -22,16 +24,6 @@ pub enum Caller {
     OtherBearer(String),
     /// No credential (the Android sample app sends none).
     Anonymous,
-}
-
-/// Seconds since the epoch.
-pub fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
 }
 
 /// The app-token secret.
@@ -172,6 +164,6 @@ pub async fn subscriber_token(
         body,
     )
     .await
-    .map_err(BackendError::ExotelFailed)?;
+    .map_err(|e| BackendError::ExotelFailed(e.to_string()))?;
     backend::parse_exotel_token(a.status, &a.body)
 }

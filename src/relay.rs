@@ -3,9 +3,7 @@
 //! Every base URL is a var, so the tests point them at local fakes.
 
 use std::cell::RefCell;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::push::apns::{RelayAnswer, RelayRequest};
 use handlers::push::body::PushBody;
 use handlers::push::devices::Platform;
@@ -13,9 +11,13 @@ use handlers::push::fcm::{self, CachedToken, ServiceAccount, TokenResponse};
 use handlers::push::jwt::{self, GoogleClaims, Header};
 use handlers::push::Delivery;
 use wasm_bindgen::JsValue;
-use worker::{console_log, console_warn, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{console_log, console_warn, Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::bindings;
+use crate::error::EdgeError;
+use crate::runtime::budget::within;
+use crate::runtime::clock::{now_ms, now_secs};
+use crate::runtime::env::{secret, var_or};
 use crate::webcrypto;
 
 /// Longest wait for any one provider call: Exotel treats a slow push URL as
@@ -29,27 +31,6 @@ thread_local! {
     static FCM_KEY: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
 }
 
-fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
-
-/// A var with a default.
-pub fn var_or(env: &Env, name: &str, default: &str) -> String {
-    env.var(name)
-        .map(|v| v.to_string())
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
-/// A secret or var, if set and non-empty.
-pub fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|v| v.to_string())
-        .ok()
-        .filter(|v| !v.is_empty())
-}
-
 /// An HTTP answer: status and body text.
 pub struct Answer {
     /// Status.
@@ -59,27 +40,26 @@ pub struct Answer {
 }
 
 /// POSTs with a time limit.
-pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<Answer, String> {
+pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<Answer, EdgeError> {
     let h = Headers::new();
     for (k, v) in headers {
-        h.set(k, v).map_err(|e| e.to_string())?;
+        h.set(k, v)?;
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(h)
         .with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let fetch = Box::pin(async move {
+    let req = Request::new_with_init(url, &init)?;
+    let fetch = async move {
         let mut resp = Fetch::Request(req).send().await?;
         let status = resp.status_code();
         let body = resp.text().await?;
         Ok::<_, worker::Error>(Answer { status, body })
-    });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(PROVIDER_TIMEOUT_MS)));
-    match select(fetch, timeout).await {
-        Either::Left((Ok(a), _)) => Ok(a),
-        Either::Left((Err(e), _)) => Err(e.to_string()),
-        Either::Right(_) => Err(format!("no answer within {PROVIDER_TIMEOUT_MS} ms")),
+    };
+    match within(PROVIDER_TIMEOUT_MS, fetch).await {
+        Some(Ok(a)) => Ok(a),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(EdgeError::Timeout(PROVIDER_TIMEOUT_MS)),
     }
 }
 
@@ -93,15 +73,13 @@ pub struct Fcm {
 impl Fcm {
     /// `None` when no service account is set (Android pushes then fail
     /// with a reason saying so).
-    pub fn from_env(env: &Env) -> Result<Option<Self>, String> {
+    pub fn from_env(env: &Env) -> Result<Option<Self>, EdgeError> {
         let Some(raw) = secret(env, bindings::FCM_SERVICE_ACCOUNT) else {
             return Ok(None);
         };
-        let sa = ServiceAccount::from_json(&raw).map_err(|e| {
-            format!(
-                "{} is not a service-account key file: {e}",
-                bindings::FCM_SERVICE_ACCOUNT
-            )
+        let sa = ServiceAccount::from_json(&raw).map_err(|e| EdgeError::ServiceAccount {
+            name: bindings::FCM_SERVICE_ACCOUNT,
+            detail: e.to_string(),
         })?;
         let send_url = fcm::send_url(
             &var_or(env, bindings::FCM_BASE_URL, fcm::DEFAULT_BASE_URL),
@@ -115,7 +93,7 @@ impl Fcm {
         }))
     }
 
-    async fn signing_key(&self) -> Result<JsValue, String> {
+    async fn signing_key(&self) -> Result<JsValue, EdgeError> {
         let cached = FCM_KEY.with(|k| {
             k.borrow()
                 .as_ref()
@@ -125,16 +103,15 @@ impl Fcm {
         if let Some(key) = cached {
             return Ok(key);
         }
-        let der = jwt::pem_to_der(&self.sa.private_key)
-            .ok_or("service account private_key is not PEM")?;
+        let der = jwt::pem_to_der(&self.sa.private_key).ok_or(EdgeError::NotPem)?;
         let key = webcrypto::import_rsa_pkcs8(&der).await?;
         FCM_KEY.with(|k| *k.borrow_mut() = Some((self.sa.client_email.clone(), key.clone())));
         Ok(key)
     }
 
     /// The cached access token, or a new one when it is near expiry.
-    async fn access_token(&self) -> Result<String, String> {
-        let now = now_ms();
+    async fn access_token(&self) -> Result<String, EdgeError> {
+        let now = now_ms() as f64;
         if let Some(t) = FCM_TOKEN.with(|t| {
             t.borrow()
                 .as_ref()
@@ -153,7 +130,7 @@ impl Fcm {
             &self.token_url,
             (now / 1000.0) as u64,
         );
-        let input = jwt::signing_input(&header, &claims).map_err(|e| e.to_string())?;
+        let input = jwt::signing_input(&header, &claims)?;
         let sig = webcrypto::sign_rs256(&self.signing_key().await?, input.as_bytes()).await?;
         let body = fcm::token_request_body(&jwt::assemble(&input, &sig));
         let a = post(
@@ -163,11 +140,10 @@ impl Fcm {
         )
         .await?;
         if a.status != 200 {
-            return Err(format!("oauth token endpoint answered {}", a.status));
+            return Err(EdgeError::OauthStatus(a.status));
         }
-        let r: TokenResponse =
-            serde_json::from_str(&a.body).map_err(|e| format!("oauth answer unreadable: {e}"))?;
-        let cached = CachedToken::new(r, now_ms());
+        let r: TokenResponse = serde_json::from_str(&a.body).map_err(EdgeError::OauthAnswer)?;
+        let cached = CachedToken::new(r, now_ms() as f64);
         let token = cached.token.clone();
         FCM_TOKEN.with(|t| *t.borrow_mut() = Some(cached));
         console_log!("fcm: new access token minted");
@@ -179,11 +155,10 @@ impl Fcm {
         device_token: &str,
         body: &PushBody,
         platform: Platform,
-    ) -> Result<Delivery, String> {
+    ) -> Result<Delivery, EdgeError> {
         let access = self.access_token().await?;
-        let now_secs = (now_ms() / 1000.0) as u64;
-        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))
-            .map_err(|e| e.to_string())?;
+        let now_secs = now_secs();
+        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))?;
         let auth = format!("Bearer {access}");
         let a = post(
             &self.send_url,

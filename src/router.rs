@@ -5,12 +5,12 @@ use std::cell::OnceCell;
 
 use handlers::auth::Tokens;
 use handlers::params::CallParams;
-use handlers::push::backend::api_reply;
-use handlers::reply::Reply;
 use handlers::route::{self, Route};
 use worker::{console_error, console_warn, Context, Env, Request, Response};
 
-use crate::http::{method_not_allowed, param_error, respond, unauthorized};
+use crate::error::{EdgeError, Family};
+use crate::http::{error_reply, error_response, respond, respond_result};
+use crate::runtime::env::secret;
 use crate::{bindings, config, routes};
 
 thread_local! {
@@ -21,10 +21,7 @@ thread_local! {
 fn tokens(env: &Env) -> Tokens {
     TOKENS.with(|t| {
         t.get_or_init(|| {
-            let secret = env
-                .secret(bindings::CALLBACK_TOKENS)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
+            let secret = secret(env, bindings::CALLBACK_TOKENS).unwrap_or_default();
             let (tokens, dropped) = Tokens::parse(&secret);
             if tokens.is_empty() {
                 console_error!(
@@ -52,7 +49,7 @@ fn wants_fallback(query: &str) -> bool {
 
 /// Handles one request.
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let started_ms = js_sys::Date::now();
+    let started_ms = crate::runtime::clock::now_ms();
     let raw_url = req.inner().url();
     // Plain URLs (all of Exotel's) are split by hand; anything a WHATWG
     // parser would change goes through the url crate as before.
@@ -84,11 +81,11 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     if let Some(rest) = path.strip_prefix("/admin/events") {
         if let Some(allow) = handlers::event_log::AdminRequest::allow(rest) {
             if !allow.split(", ").any(|m| m == method) {
-                return method_not_allowed(
-                    &Reply::error(405, format!("{allow} only")),
+                let e = EdgeError::MethodNotAllowed {
                     allow,
-                    head,
-                );
+                    family: Family::Plain,
+                };
+                return error_response(&e, head);
             }
         }
         return respond(
@@ -97,16 +94,19 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
         );
     }
     let Some(route) = resolved.route else {
-        return respond(&Reply::error(404, "no such route"), head);
+        return error_response(&EdgeError::NoRoute, head);
     };
     if !route.allows(&method) {
-        let only = format!("{} only", route.allow());
-        let reply = if route.is_app() {
-            api_reply(405, &only)
+        let family = if route.is_app() {
+            Family::App
         } else {
-            Reply::error(405, only)
+            Family::Plain
         };
-        return method_not_allowed(&reply, route.allow(), head);
+        let e = EdgeError::MethodNotAllowed {
+            allow: route.allow(),
+            family,
+        };
+        return error_response(&e, head);
     }
     if route.is_app() {
         // The app API has its own credential (docs/push.md).
@@ -124,18 +124,24 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
             None => req.headers().get("authorization")?,
         };
         if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
-            return unauthorized(e);
+            return error_response(&e.into(), head);
         }
     }
     let query = query.unwrap_or("");
     let reply = match route {
         Route::Health => routes::health::handle_health(),
-        Route::Status => routes::status::handle_status(req, &env, &ctx).await,
-        Route::Events => routes::events::handle_events(req, &env, &ctx).await,
-        Route::Push => routes::push::handle_push(req, &env, &ctx).await,
+        Route::Status => {
+            return respond_result(&routes::status::handle_status(req, &env, &ctx).await, head)
+        }
+        Route::Events => {
+            return respond_result(&routes::events::handle_events(req, &env, &ctx).await, head)
+        }
+        Route::Push => {
+            return respond_result(&routes::push::handle_push(req, &env, &ctx).await, head)
+        }
         _ if wants_fallback(query) => routes::fallback::handle_fallback(route),
         _ => match CallParams::from_query(query) {
-            Err(e) => param_error(&e),
+            Err(e) => error_reply(&e.into()),
             Ok(params) => match config::current(&env, &ctx).await {
                 Err(e) => {
                     console_error!("config unavailable: {e}");

@@ -21,8 +21,9 @@ use handlers::reply::Reply;
 use serde::Serialize;
 use worker::{console_error, console_log, Env, ObjectNamespace, Request};
 
-use crate::event_log::{call, DeadList, IndexOp, LogOp, LogView, Replayed};
-use crate::{bindings, budget};
+use crate::bindings;
+use crate::event_log::{DeadList, IndexOp, LogOp, LogView, Replayed, OBJECT_URL};
+use crate::runtime::{budget, object};
 
 /// Time one admin request may spend per object call.
 const OBJECT_BUDGET_MS: u64 = 10_000;
@@ -56,7 +57,12 @@ async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(
     name: &str,
     op: &T,
 ) -> Result<R, Reply> {
-    match budget::within(OBJECT_BUDGET_MS, call::<T, R>(ns, name, op)).await {
+    match budget::within(
+        OBJECT_BUDGET_MS,
+        object::call::<T, R>(ns, name, OBJECT_URL, op),
+    )
+    .await
+    {
         Some(Ok(r)) => Ok(r),
         Some(Err(e)) => {
             console_error!("admin: {name:?}: {e}");

@@ -19,7 +19,10 @@ use worker::{console_error, console_log, console_warn, Env, Method, Request};
 use super::{devices as device_routes, subscriber_token};
 use crate::app::{self, Caller};
 use crate::bindings;
-use crate::relay::secret;
+use crate::error::{EdgeError, Family};
+use crate::http::error_reply;
+use crate::runtime::clock::{now_ms, now_secs};
+use crate::runtime::env::secret;
 use crate::{user_state, webcrypto};
 
 /// Budget of a user-state call from an app route (not on a caller's path:
@@ -51,30 +54,30 @@ pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Re
             Method::Post | Method::Get | Method::Head | Method::Delete => {
                 handle_context(req, env, &account_sid, &user).await
             }
-            _ => return backend::api_reply(405, "GET, POST or DELETE only"),
+            _ => return error_reply(&not_allowed(route)),
         },
         (
             Route::Contacts,
             Method::Get | Method::Head,
             Some(AppPath::Contacts { account_sid, user }),
         ) => handle_contacts(req, env, &account_sid, &user).await,
-        (r, _, _) => {
-            let allowed = match r {
-                Route::Device => "DELETE",
-                Route::Contacts => "GET, HEAD",
-                _ => "POST",
-            };
-            return backend::api_reply(405, &format!("{allowed} only"));
-        }
+        (r, _, _) => return error_reply(&not_allowed(r)),
     };
     let reply = match result {
         Ok(r) => r,
         // Android shows a context answer's non-empty `message` as the call's text.
-        Err(e) if route == Route::Context => e.quiet_reply(),
-        Err(e) => e.reply(),
+        Err(e) if route == Route::Context => error_reply(&EdgeError::AppQuiet(e)),
+        Err(e) => error_reply(&EdgeError::App(e)),
     };
     console_log!("{} -> {}", route.name(), reply.status);
     reply
+}
+
+fn not_allowed(route: Route) -> EdgeError {
+    EdgeError::MethodNotAllowed {
+        allow: route.allow(),
+        family: Family::App,
+    }
 }
 
 /// Derives a PBKDF2 key from a password with the record's parameters.
@@ -152,7 +155,7 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         user: user.to_owned(),
         sub: subscriber.clone(),
         acct: sid.clone(),
-        exp: app::now_secs() + backend::APP_TOKEN_SECS,
+        exp: now_secs() + backend::APP_TOKEN_SECS,
     };
     let app_token = backend::issue_app_token(&secret_key, &claims).ok_or(
         BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"),
@@ -301,13 +304,8 @@ async fn handle_devicetoken(
         login_platform.unwrap_or(Platform::Android),
     )
     .map_err(|e| BackendError::BadRequest(e.to_string()))?;
-    let device = Device::new(
-        Device::sample_app_slot(platform),
-        platform,
-        token,
-        app::now_ms(),
-    )
-    .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    let device = Device::new(Device::sample_app_slot(platform), platform, token, now_ms())
+        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let device_id = device.device_id.clone();
     let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device })
         .await?;
@@ -358,7 +356,7 @@ async fn handle_context(
         _ => {
             path_subscriber(&caller, env, user).await?;
             let body: ContextRequest = app::json_body(&mut req).await?;
-            let context = ContextRecord::new(body, app::now_ms())?;
+            let context = ContextRecord::new(body, now_ms())?;
             session(env, user, SessionOp::PutContext { context }).await?;
             Ok(backend::api_reply(200, "context saved"))
         }

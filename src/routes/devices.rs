@@ -11,6 +11,7 @@ use serde::Serialize;
 use worker::{Env, Request};
 
 use crate::app::{self, Caller};
+use crate::runtime::clock::now_ms;
 use crate::user_state;
 
 /// Budget of a registry change (a phone or a background task waits, not a caller).
@@ -60,7 +61,7 @@ pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, Backe
     let r: RegisterRequest = app::json_body(&mut req).await?;
     claims_for(caller, &r.subscriber)?;
     let device = r
-        .device(app::now_ms())
+        .device(now_ms())
         .map_err(|e| BackendError::BadRequest(e.to_string()))?;
     let (device_id, platform) = (device.device_id.clone(), device.platform);
     let a = update_registry(env, &r.subscriber, SessionOp::RegisterDevice { device }).await?;

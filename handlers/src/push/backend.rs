@@ -577,7 +577,7 @@ pub struct ContextRecord {
     /// Free text.
     pub message: String,
     /// Epoch ms after which it is ignored.
-    pub expires_ms: u64,
+    pub expires_ms: i64,
     /// The call Dial Whom answered from it: a context belongs to one call,
     /// so one left behind (the app died before deleting it) does not route
     /// the user's next call.
@@ -587,7 +587,7 @@ pub struct ContextRecord {
 
 impl ContextRecord {
     /// Validates a posted context.
-    pub fn new(req: ContextRequest, now_ms: u64) -> Result<Self, BackendError> {
+    pub fn new(req: ContextRequest, now_ms: i64) -> Result<Self, BackendError> {
         let d = req.dial_to_number.trim();
         if d.len() > 64 || req.message.len() > 1024 {
             return Err(BackendError::BadRequest(
@@ -597,13 +597,13 @@ impl ContextRecord {
         Ok(Self {
             dial_to_number: d.to_owned(),
             message: req.message,
-            expires_ms: now_ms + CONTEXT_TTL_SECS * 1000,
+            expires_ms: now_ms + CONTEXT_TTL_SECS as i64 * 1000,
             served_to: None,
         })
     }
 
     /// Whether it still counts.
-    pub fn live(&self, now_ms: u64) -> bool {
+    pub fn live(&self, now_ms: i64) -> bool {
         now_ms < self.expires_ms
     }
 }
@@ -824,8 +824,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.dial_to_number, "sip:bob");
-        assert!(c.live(1000 + CONTEXT_TTL_SECS * 1000 - 1));
-        assert!(!c.live(1000 + CONTEXT_TTL_SECS * 1000));
+        assert!(c.live(1000 + CONTEXT_TTL_SECS as i64 * 1000 - 1));
+        assert!(!c.live(1000 + CONTEXT_TTL_SECS as i64 * 1000));
         assert_eq!(platform_of_device_id("2fc4b5912826ad1"), Platform::Android);
         assert_eq!(
             platform_of_device_id("E621E1F8-C36C-495A-93FC-0C247A3E6E5F"),
