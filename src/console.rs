@@ -98,14 +98,8 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
     let path = url.path().trim_end_matches('/').to_owned();
     let secure = pages::secure_cookie(url.scheme(), url.host_str().unwrap_or(""));
-    // The raw method: `Request::method()` reads PROPFIND, PURGE... as GET.
-    if !matches!(req.inner().method().as_str(), "GET" | "HEAD" | "POST") {
-        let e = crate::error::EdgeError::MethodNotAllowed {
-            allow: "GET, HEAD, POST",
-            family: crate::error::Family::Console,
-        };
-        return crate::http::error_response(&e, false);
-    }
+    // Methods other than GET, HEAD and POST were refused by the router
+    // (its table's row for `/console`), with the raw method.
     let method = req.method();
     match (method.clone(), path.as_str()) {
         (Method::Get, "/console/app.css") => {

@@ -8,19 +8,8 @@
 //! operators read them, so a variant's text changes only on purpose.
 
 use handlers::error::{BodyError, ParamError, Unauthorized};
-use handlers::push::backend::BackendError;
-
-/// Whose error body a refused method gets: each family of routes answers
-/// in its own shape (the apps read `http_code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// `{"error": ...}`: Exotel's callbacks, `/events`, `/healthz`, `/admin`.
-    Plain,
-    /// `{"http_code": .., "message": ..}`: the app API.
-    App,
-    /// The console's own headers (docs/console.md).
-    Console,
-}
+use handlers::push::app_api::AppError;
+use handlers::route::Family;
 
 /// What went wrong, in the shell.
 #[derive(Debug, thiserror::Error)]
@@ -68,11 +57,11 @@ pub enum EdgeError {
     Unavailable(String),
     /// An app API error, answered `{http_code, message}`.
     #[error("{0}")]
-    App(BackendError),
+    App(AppError),
     /// An app API error for an answer whose `message` the apps display:
     /// `{http_code, message: "", error}`.
     #[error("{0}")]
-    AppQuiet(BackendError),
+    AppQuiet(AppError),
 
     // --- Failures of the runtime and upstreams: logged, or a push's reason. ---
     /// The runtime failed (a binding, a fetch, a body read).

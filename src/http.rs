@@ -2,12 +2,14 @@
 //! responses: the one place that decides statuses and headers.
 
 use handlers::error::ParamError;
-use handlers::push::backend::api_reply;
+use handlers::push::app_api::api_reply;
 use handlers::push::body::BodyError as PushBodyError;
 use handlers::reply::Reply;
 use worker::{console_error, Headers, Response};
 
-use crate::error::{EdgeError, Family};
+use handlers::route::Family;
+
+use crate::error::EdgeError;
 
 /// Builds the response for a reply. HEAD gets the same headers (including
 /// the length GET would send) and no body.
@@ -46,7 +48,7 @@ pub fn error_reply(e: &EdgeError) -> Reply {
     let status = match e {
         EdgeError::NoRoute => 404,
         EdgeError::MethodNotAllowed {
-            family: Family::App,
+            family: Family::App | Family::AppQuiet,
             ..
         } => return api_reply(405, &e.to_string()),
         EdgeError::MethodNotAllowed { .. } => 405,

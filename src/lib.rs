@@ -14,7 +14,7 @@ mod error;
 mod event_log;
 mod http;
 mod lookup;
-mod relay;
+mod push_clients;
 mod router;
 mod routes;
 mod routing_state;

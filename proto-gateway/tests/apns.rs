@@ -15,7 +15,7 @@ use axum::body::Body;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use handlers::push::apns::RelayRequest;
-use handlers::push::Delivery;
+use handlers::push::PushOutcome;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -154,7 +154,7 @@ async fn voip_push_has_apples_headers_token_and_payload() {
     let apns = Apns::new(&config(addr, path)).unwrap();
 
     let answer = apns.send(&request()).await;
-    assert_eq!(answer.delivery, Delivery::Accepted);
+    assert_eq!(answer.delivery, PushOutcome::Accepted);
     assert_eq!(
         answer.apns_id.as_deref(),
         Some("0E1F2A3B-0000-4000-8000-000000000001")
@@ -199,7 +199,7 @@ async fn voip_push_has_apples_headers_token_and_payload() {
         .expect("signature verifies");
 
     // A second push reuses the same provider token.
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
+    assert_eq!(apns.send(&request()).await.delivery, PushOutcome::Accepted);
     let second = fake.seen.lock().unwrap()[1]
         .headers
         .get("authorization")
@@ -223,11 +223,17 @@ async fn apple_answers_become_the_workers_outcomes() {
         (400, "BadDeviceToken"),
         (500, "InternalServerError"),
     ]);
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
     assert_eq!(
         apns.send(&request()).await.delivery,
-        Delivery::Failed {
+        PushOutcome::Unregistered
+    );
+    assert_eq!(
+        apns.send(&request()).await.delivery,
+        PushOutcome::Unregistered
+    );
+    assert_eq!(
+        apns.send(&request()).await.delivery,
+        PushOutcome::Failed {
             reason: "apns 500 InternalServerError".into()
         }
     );
@@ -238,7 +244,7 @@ async fn apple_answers_become_the_workers_outcomes() {
         .lock()
         .unwrap()
         .push_back((403, "ExpiredProviderToken"));
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
+    assert_eq!(apns.send(&request()).await.delivery, PushOutcome::Accepted);
     {
         let seen = fake.seen.lock().unwrap();
         assert_eq!(seen.len(), before + 2);
@@ -254,7 +260,7 @@ async fn apple_answers_become_the_workers_outcomes() {
         device_token: "../../x".into(),
         ..request()
     };
-    assert_eq!(apns.send(&bad).await.delivery, Delivery::Unregistered);
+    assert_eq!(apns.send(&bad).await.delivery, PushOutcome::Unregistered);
     assert_eq!(fake.seen.lock().unwrap().len(), n);
 }
 

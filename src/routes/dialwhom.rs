@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use handlers::params::CallParams;
-use handlers::push::backend::{self, ContextRecord};
+use handlers::push::app_api::{self, ContextRecord};
 use handlers::push::session::SessionOp;
 use handlers::reply::Reply;
 use worker::{console_log, Delay, Env};
@@ -53,7 +53,7 @@ async fn wait_for_context(
 
 /// The answer from the caller's context, if there is one within the budget.
 pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
-    let user = backend::caller_user(p.caller()?)?;
+    let user = app_api::caller_user(p.caller()?)?;
     let wait_ms = var_u64(
         env,
         bindings::CONTEXT_WAIT_MS,
@@ -73,7 +73,7 @@ pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
         );
         return None;
     };
-    let numbers = backend::dial_target(&record.dial_to_number)?;
+    let numbers = app_api::dial_target(&record.dial_to_number)?;
     let reply = handlers::dialwhom::reply(&numbers);
     console_log!(
         "dialwhom call={} from={who} -> context {} after {waited} ms",

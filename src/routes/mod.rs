@@ -8,7 +8,7 @@ use handlers::route::Route;
 use worker::{Context, Env};
 
 pub mod admin;
-pub mod backend;
+pub mod app_api;
 pub mod connect;
 pub mod devices;
 pub mod dialwhom;

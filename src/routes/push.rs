@@ -6,14 +6,14 @@ use futures_util::future::join_all;
 use handlers::push::body::PushBody;
 use handlers::push::devices::{self, DeviceList, Transport};
 use handlers::push::session::SessionOp;
-use handlers::push::{self, Delivery, DeviceOutcome};
+use handlers::push::{self, DeviceOutcome, PushOutcome};
 use handlers::reply::Reply;
 use worker::{console_error, console_log, Context, Env, Request};
 
 use super::devices as device_routes;
 use crate::app;
 use crate::error::EdgeError;
-use crate::relay::{self, Fcm};
+use crate::push_clients::{self, Fcm};
 
 /// Handles one push from Exotel.
 pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Result<Reply, EdgeError> {
@@ -44,10 +44,10 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Result<R
         async move {
             let delivery = match (d.transport(), fcm) {
                 (Transport::Fcm, Some(f)) => f.send(&d.token, body, d.platform).await,
-                (Transport::Fcm, None) => Delivery::Failed {
+                (Transport::Fcm, None) => PushOutcome::Failed {
                     reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into(),
                 },
-                (Transport::ApnsVoip, _) => relay::send_apns(env, &d.token, body).await,
+                (Transport::ApnsVoip, _) => push_clients::send_apns(env, &d.token, body).await,
             };
             DeviceOutcome {
                 device_id: d.device_id.clone(),
@@ -61,7 +61,7 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Result<R
         .devices
         .iter()
         .zip(&outcomes)
-        .filter(|(_, o)| o.delivery == Delivery::Unregistered)
+        .filter(|(_, o)| o.delivery == PushOutcome::Unregistered)
         .map(|(d, _)| d.token.clone())
         .collect();
     if !dead.is_empty() {

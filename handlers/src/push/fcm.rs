@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::body::PushBody;
 use super::devices::Platform;
-use super::Delivery;
+use super::PushOutcome;
 
 /// FCM's production host; tests point the `FCM_BASE_URL` var elsewhere.
 pub const DEFAULT_BASE_URL: &str = "https://fcm.googleapis.com";
@@ -237,9 +237,9 @@ pub fn message<'a>(
 
 /// What an FCM answer means. A 404 `UNREGISTERED`, or a 400
 /// `INVALID_ARGUMENT` about the token, means the token will never work again.
-pub fn classify(status: u16, body: &str) -> Delivery {
+pub fn classify(status: u16, body: &str) -> PushOutcome {
     if (200..300).contains(&status) {
-        return Delivery::Accepted;
+        return PushOutcome::Accepted;
     }
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let err = &v["error"];
@@ -263,14 +263,14 @@ pub fn classify(status: u16, body: &str) -> Delivery {
             && (error_code == "INVALID_ARGUMENT" || status_text == "INVALID_ARGUMENT")
             && about_token);
     if unregistered {
-        return Delivery::Unregistered;
+        return PushOutcome::Unregistered;
     }
     let code = if error_code.is_empty() {
         status_text
     } else {
         error_code
     };
-    Delivery::Failed {
+    PushOutcome::Failed {
         reason: format!("fcm {status} {code}").trim_end().to_owned(),
     }
 }
@@ -324,30 +324,30 @@ mod tests {
     fn classification() {
         assert_eq!(
             classify(200, r#"{"name":"projects/p/messages/1"}"#),
-            Delivery::Accepted
+            PushOutcome::Accepted
         );
         let unreg = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
-        assert_eq!(classify(404, unreg), Delivery::Unregistered);
+        assert_eq!(classify(404, unreg), PushOutcome::Unregistered);
         let bad_token = r#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
-        assert_eq!(classify(400, bad_token), Delivery::Unregistered);
+        assert_eq!(classify(400, bad_token), PushOutcome::Unregistered);
         // INVALID_ARGUMENT about something else keeps the token
         let bad_ttl = r#"{"error":{"code":400,"message":"Invalid value at 'message.android.ttl'","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"message.android.ttl"}]}]}}"#;
         assert_eq!(
             classify(400, bad_ttl),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 400 INVALID_ARGUMENT".into()
             }
         );
         assert_eq!(
             classify(503, "oops"),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 503".into()
             }
         );
         let quota = r#"{"error":{"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
         assert_eq!(
             classify(429, quota),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 429 QUOTA_EXCEEDED".into()
             }
         );

@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::backend::ContextRecord;
+use super::app_api::ContextRecord;
 use super::devices::{Device, DeviceList, Platform};
 
 /// How long after a login its one uncredentialed `devicetoken` is accepted.
@@ -30,7 +30,7 @@ pub const LOGIN_WINDOW_MS: i64 = 60_000;
 
 /// How long the Exotel token obtained at a login is recognised as the
 /// user's (the app token's life: the apps log in again by then).
-pub const BEARER_LIFE_MS: i64 = super::backend::APP_TOKEN_SECS as i64 * 1000;
+pub const BEARER_LIFE_MS: i64 = super::app_api::APP_TOKEN_SECS as i64 * 1000;
 
 /// Most open grants and remembered tokens per user (one per phone that
 /// logged in recently); the oldest goes first.
@@ -352,7 +352,7 @@ impl UserSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::backend::ContextRequest;
+    use crate::push::app_api::ContextRequest;
 
     #[test]
     fn a_grant_is_for_one_address_once_within_the_window() {

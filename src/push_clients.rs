@@ -1,6 +1,7 @@
 //! The push providers as the worker reaches them: FCM HTTP v1 directly, and
 //! APNs through proto-gateway (HTTP/2, which a Worker's fetch cannot speak).
-//! Every base URL is a var, so the tests point them at local fakes.
+//! Every base URL is a var, so the tests point them at local fakes. Each
+//! call is bounded by [`PROVIDER_TIMEOUT_MS`].
 
 use std::cell::RefCell;
 
@@ -9,15 +10,15 @@ use handlers::push::body::PushBody;
 use handlers::push::devices::Platform;
 use handlers::push::fcm::{self, CachedToken, ServiceAccount, TokenResponse};
 use handlers::push::jwt::{self, GoogleClaims, Header};
-use handlers::push::Delivery;
+use handlers::push::PushOutcome;
 use wasm_bindgen::JsValue;
-use worker::{console_log, console_warn, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{console_log, console_warn, Env};
 
 use crate::bindings;
 use crate::error::EdgeError;
-use crate::runtime::budget::within;
 use crate::runtime::clock::{now_ms, now_secs};
 use crate::runtime::env::{secret, var_or};
+use crate::runtime::fetch::post;
 use crate::webcrypto;
 
 /// Longest wait for any one provider call: Exotel treats a slow push URL as
@@ -29,38 +30,6 @@ thread_local! {
     static FCM_TOKEN: RefCell<Option<CachedToken>> = const { RefCell::new(None) };
     /// The imported signing key (a CryptoKey), keyed by the account's email.
     static FCM_KEY: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
-}
-
-/// An HTTP answer: status and body text.
-pub struct Answer {
-    /// Status.
-    pub status: u16,
-    /// Body.
-    pub body: String,
-}
-
-/// POSTs with a time limit.
-pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<Answer, EdgeError> {
-    let h = Headers::new();
-    for (k, v) in headers {
-        h.set(k, v)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(h)
-        .with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(url, &init)?;
-    let fetch = async move {
-        let mut resp = Fetch::Request(req).send().await?;
-        let status = resp.status_code();
-        let body = resp.text().await?;
-        Ok::<_, worker::Error>(Answer { status, body })
-    };
-    match within(PROVIDER_TIMEOUT_MS, fetch).await {
-        Some(Ok(a)) => Ok(a),
-        Some(Err(e)) => Err(e.into()),
-        None => Err(EdgeError::Timeout(PROVIDER_TIMEOUT_MS)),
-    }
 }
 
 /// FCM, configured from the `FCM_SERVICE_ACCOUNT` secret.
@@ -137,6 +106,7 @@ impl Fcm {
             &self.token_url,
             &[("content-type", "application/x-www-form-urlencoded")],
             body,
+            PROVIDER_TIMEOUT_MS,
         )
         .await?;
         if a.status != 200 {
@@ -155,7 +125,7 @@ impl Fcm {
         device_token: &str,
         body: &PushBody,
         platform: Platform,
-    ) -> Result<Delivery, EdgeError> {
+    ) -> Result<PushOutcome, EdgeError> {
         let access = self.access_token().await?;
         let now_secs = now_secs();
         let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))?;
@@ -167,6 +137,7 @@ impl Fcm {
                 ("content-type", "application/json"),
             ],
             msg,
+            PROVIDER_TIMEOUT_MS,
         )
         .await?;
         if a.status == 401 {
@@ -179,17 +150,22 @@ impl Fcm {
     /// Sends one data-only message: high priority for Android, a background
     /// notification for an iPhone's FCM token. A 401 (token revoked early)
     /// is retried once with a fresh token.
-    pub async fn send(&self, device_token: &str, body: &PushBody, platform: Platform) -> Delivery {
+    pub async fn send(
+        &self,
+        device_token: &str,
+        body: &PushBody,
+        platform: Platform,
+    ) -> PushOutcome {
         let first = self.send_once(device_token, body, platform).await;
         let result = match first {
-            Ok(Delivery::Failed { reason }) if reason.starts_with("fcm 401") => {
+            Ok(PushOutcome::Failed { reason }) if reason.starts_with("fcm 401") => {
                 self.send_once(device_token, body, platform).await
             }
             other => other,
         };
         result.unwrap_or_else(|reason| {
             console_warn!("fcm: {reason}");
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: format!("fcm: {reason}"),
             }
         })
@@ -197,18 +173,18 @@ impl Fcm {
 }
 
 /// Asks proto-gateway to send one APNs VoIP push.
-pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delivery {
+pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> PushOutcome {
     let (Some(url), Some(secret)) = (
         secret(env, bindings::APNS_RELAY_URL),
         secret(env, bindings::APNS_RELAY_SECRET),
     ) else {
-        return Delivery::Failed {
+        return PushOutcome::Failed {
             reason: "apns relay not configured (APNS_RELAY_URL, APNS_RELAY_SECRET)".into(),
         };
     };
     let req = RelayRequest::new(device_token, body);
     let Ok(json) = serde_json::to_string(&req) else {
-        return Delivery::Failed {
+        return PushOutcome::Failed {
             reason: "apns request not serializable".into(),
         };
     };
@@ -220,19 +196,20 @@ pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delive
             ("content-type", "application/json"),
         ],
         json,
+        PROVIDER_TIMEOUT_MS,
     )
     .await
     {
         Ok(a) if a.status == 200 => match serde_json::from_str::<RelayAnswer>(&a.body) {
             Ok(r) => r.delivery,
-            Err(e) => Delivery::Failed {
+            Err(e) => PushOutcome::Failed {
                 reason: format!("apns relay answer unreadable: {e}"),
             },
         },
-        Ok(a) => Delivery::Failed {
+        Ok(a) => PushOutcome::Failed {
             reason: format!("apns relay answered {}", a.status),
         },
-        Err(e) => Delivery::Failed {
+        Err(e) => PushOutcome::Failed {
             reason: format!("apns relay: {e}"),
         },
     }
