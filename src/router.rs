@@ -168,7 +168,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
             route,
             routes::app_api::handle_contacts(env, caller, params).await,
         )),
-        Route::Admin => Ok(admin::handle_admin(req, env, resolved.rest, &method).await),
+        Route::Admin => admin::handle_admin(req, env, resolved.rest, &method).await,
         Route::Console => {
             let answer = crate::console::handle(req, env).await?;
             return if head {

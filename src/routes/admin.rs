@@ -22,6 +22,7 @@ use serde::Serialize;
 use worker::{console_error, console_log, Env, ObjectNamespace, Request};
 
 use crate::bindings;
+use crate::error::EdgeError;
 use crate::event_log::{DeadList, IndexOp, LogOp, LogView, Replayed, OBJECT_URL};
 use crate::runtime::{budget, object};
 
@@ -46,10 +47,10 @@ pub(crate) fn authorized(req: &Request, env: &Env) -> bool {
     })
 }
 
-fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, Reply> {
+fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, EdgeError> {
     env.durable_object(name).map_err(|_| {
         console_error!("admin: {name} is not bound");
-        Reply::error(503, format!("{name} is not bound"))
+        EdgeError::Unavailable(format!("{name} is not bound"))
     })
 }
 
@@ -57,7 +58,7 @@ async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(
     ns: &ObjectNamespace,
     name: &str,
     op: &T,
-) -> Result<R, Reply> {
+) -> Result<R, EdgeError> {
     match budget::within(
         OBJECT_BUDGET_MS,
         object::call::<T, R>(ns, name, OBJECT_URL, op),
@@ -67,11 +68,12 @@ async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(
         Some(Ok(r)) => Ok(r),
         Some(Err(e)) => {
             console_error!("admin: {name:?}: {e}");
-            Err(Reply::error(503, "storage unavailable; try again"))
+            Err(EdgeError::Unavailable(
+                "storage unavailable; try again".into(),
+            ))
         }
-        None => Err(Reply::error(
-            503,
-            "storage did not answer in time; try again",
+        None => Err(EdgeError::Unavailable(
+            "storage did not answer in time; try again".into(),
         )),
     }
 }
@@ -88,7 +90,12 @@ struct ReplayAnswer {
 /// Handles `/admin/events{rest}`.
 /// `method` is the raw method (the router's: `Request::method()` would read
 /// PROPFIND as GET).
-pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> Reply {
+pub async fn handle_admin(
+    req: Request,
+    env: &Env,
+    rest: &str,
+    method: &str,
+) -> Result<Reply, EdgeError> {
     let query = req
         .url()
         .ok()
@@ -96,14 +103,17 @@ pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> 
         .unwrap_or_default();
     let admin = match AdminRequest::parse(rest, method, &query) {
         Ok(a) => a,
-        Err(e) => return Reply::error(e.status(), e.to_string()),
+        Err(e) => {
+            return Err(EdgeError::Refused {
+                status: e.status(),
+                message: e.to_string(),
+            })
+        }
     };
-    match run(admin, env).await {
-        Ok(r) | Err(r) => r,
-    }
+    run(admin, env).await
 }
 
-async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
+async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, EdgeError> {
     match admin {
         AdminRequest::Log { key, limit } => {
             let ns = namespace(env, bindings::EVENT_LOG)?;
@@ -143,7 +153,7 @@ async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
 
 /// Every key's dead letters in `range`: listed from the index, then each
 /// key's log replays its own (the log re-checks that each is still dead).
-async fn replay_all(env: &Env, range: Range) -> Result<Reply, Reply> {
+async fn replay_all(env: &Env, range: Range) -> Result<Reply, EdgeError> {
     let index = namespace(env, bindings::EVENT_INDEX)?;
     let logs = namespace(env, bindings::EVENT_LOG)?;
     let list: DeadList = ask(
