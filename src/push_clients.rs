@@ -80,7 +80,7 @@ impl Fcm {
 
     /// The cached access token, or a new one when it is near expiry.
     async fn access_token(&self) -> Result<String, EdgeError> {
-        let now = now_ms() as f64;
+        let now = now_ms();
         if let Some(t) = FCM_TOKEN.with(|t| {
             t.borrow()
                 .as_ref()
@@ -97,7 +97,7 @@ impl Fcm {
         let claims = GoogleClaims::fcm(
             &self.sa.client_email,
             &self.token_url,
-            (now / 1000.0) as u64,
+            (now / 1000).max(0) as u64,
         );
         let input = jwt::signing_input(&header, &claims)?;
         let sig = webcrypto::sign_rs256(&self.signing_key().await?, input.as_bytes()).await?;
@@ -113,7 +113,7 @@ impl Fcm {
             return Err(EdgeError::OauthStatus(a.status));
         }
         let r: TokenResponse = serde_json::from_str(&a.body).map_err(EdgeError::OauthAnswer)?;
-        let cached = CachedToken::new(r, now_ms() as f64);
+        let cached = CachedToken::new(r, now_ms());
         let token = cached.token.clone();
         FCM_TOKEN.with(|t| *t.borrow_mut() = Some(cached));
         console_log!("fcm: new access token minted");

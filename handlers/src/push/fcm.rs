@@ -21,7 +21,7 @@ pub const TTL: &str = "30s";
 
 /// An access token is renewed this long before it expires, so a push never
 /// goes out with one that lapses in flight.
-pub const REFRESH_MARGIN_MS: f64 = 5.0 * 60.0 * 1000.0;
+pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
 
 /// The fields of a Google service-account key file that are used.
 #[derive(Clone, Deserialize)]
@@ -87,15 +87,17 @@ pub struct CachedToken {
     /// The bearer token.
     pub token: String,
     /// Epoch ms after which a new one is fetched ([`REFRESH_MARGIN_MS`] early).
-    pub renew_at_ms: f64,
+    pub renew_at_ms: i64,
 }
 
 impl CachedToken {
     /// Caches a token received at `now_ms`.
-    pub fn new(r: TokenResponse, now_ms: f64) -> Self {
-        let life = r.expires_in as f64 * 1000.0;
+    pub fn new(r: TokenResponse, now_ms: i64) -> Self {
+        let life = i64::try_from(r.expires_in)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
         // A very short life still caches for half of it rather than never.
-        let renew_at_ms = now_ms + (life - REFRESH_MARGIN_MS).max(life / 2.0);
+        let renew_at_ms = now_ms.saturating_add((life - REFRESH_MARGIN_MS).max(life / 2));
         Self {
             token: r.access_token,
             renew_at_ms,
@@ -103,7 +105,7 @@ impl CachedToken {
     }
 
     /// Whether it may still be sent.
-    pub fn fresh(&self, now_ms: f64) -> bool {
+    pub fn fresh(&self, now_ms: i64) -> bool {
         now_ms < self.renew_at_ms
     }
 }
@@ -360,18 +362,18 @@ mod tests {
                 access_token: "a".into(),
                 expires_in: 3599,
             },
-            1000.0,
+            1000,
         );
-        assert!(t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS - 1.0));
-        assert!(!t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS));
+        assert!(t.fresh(1000 + 3_599_000 - REFRESH_MARGIN_MS - 1));
+        assert!(!t.fresh(1000 + 3_599_000 - REFRESH_MARGIN_MS));
         let short = CachedToken::new(
             TokenResponse {
                 access_token: "a".into(),
                 expires_in: 60,
             },
-            0.0,
+            0,
         );
-        assert!(short.fresh(29_999.0) && !short.fresh(30_000.0));
+        assert!(short.fresh(29_999) && !short.fresh(30_000));
         assert_eq!(
             token_request_body("a.b.c"),
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c"
