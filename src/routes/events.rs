@@ -19,7 +19,7 @@
 //! control characters in them cannot forge log lines.
 
 use futures_util::future::join_all;
-use handlers::event_log::{self as rules, AppendEvent, Delivery, Element, ElementStatus};
+use handlers::event_log::{self as rules, AppendEvent, Element, ElementStatus, EventsBody};
 use handlers::events;
 use handlers::reply::Reply;
 use handlers::webhook::{self, SignedHeaders};
@@ -112,8 +112,8 @@ pub async fn handle_events(
         rules::DEFAULT_MAX_BATCH as u64,
     ) as usize;
     let (single, elements) = match rules::parse_delivery(&body, max_batch) {
-        Ok(Delivery::Single(e)) => (true, vec![Element::Valid(e)]),
-        Ok(Delivery::Batch(v)) => (false, v),
+        Ok(EventsBody::Single(e)) => (true, vec![Element::Valid(e)]),
+        Ok(EventsBody::Batch(v)) => (false, v),
         Err(e) => {
             return Err(EdgeError::Refused {
                 status: e.status(),
