@@ -37,9 +37,9 @@ pub enum Methods {
     ByRest(fn(&str) -> Option<&'static str>),
 }
 
-/// The credential a route takes. The worker checks the first four before
-/// the handler runs; the others are the handler's, and it checks them
-/// before it reads a body.
+/// The credential a route takes. The worker checks the first three
+/// before the handler runs; [`Credential::Open`] needs none; the others
+/// are the handler's, which checks them before it reads a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     /// The callback token: `/t/<token>/...` or Basic (Exotel's routes).
