@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Creates a user record for the sample-app backend's /login (docs/push.md):
 // PBKDF2-HMAC-SHA256 (100 000 iterations, 16-byte random salt, 32-byte key),
-// the format handlers::push::backend::UserRecord reads. The password is
+// the format handlers::push::app_api::UserRecord reads. The password is
 // read from EXOEDGE_PASSWORD or stdin and never printed.
 //
 //   EXOEDGE_PASSWORD=... node scripts/add-user.mjs alice --exophone sip:08047115777 --display "Alice"

@@ -2,7 +2,7 @@
 //! namespace, and the subscriber-token exchange with Exotel.
 
 use base64::Engine;
-use handlers::push::backend::{self, AppClaims, BackendError, ExotelTokenRequest, SampleAppMode};
+use handlers::push::app_api::{self, AppClaims, AppError, ExotelTokenRequest, SampleAppMode};
 use handlers::push::devices::Platform;
 use handlers::push::session::token_digest;
 use handlers::push::subscriber::SubscriberName;
@@ -10,8 +10,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{console_error, console_warn, kv::KvStore, Env, Request};
 
-use crate::relay::{post, secret, var_or};
+use crate::runtime::clock::now_secs;
+use crate::runtime::env::{secret, var_or};
+use crate::runtime::fetch::post;
 use crate::{bindings, body};
+
+/// Longest wait for Exotel's subscriber-token API: the phone is waiting.
+const EXOTEL_API_TIMEOUT_MS: u64 = 4_000;
 
 /// Who is calling an app route.
 pub enum Caller {
@@ -24,22 +29,12 @@ pub enum Caller {
     Anonymous,
 }
 
-/// Seconds since the epoch.
-pub fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
-
 /// The app-token secret.
-pub fn app_secret(env: &Env) -> Result<Vec<u8>, BackendError> {
+pub fn app_secret(env: &Env) -> Result<Vec<u8>, AppError> {
     secret(env, bindings::APP_TOKEN_SECRET)
         .map(String::into_bytes)
-        .filter(|s| s.len() >= backend::MIN_SECRET_LEN)
-        .ok_or(BackendError::NotConfigured(
+        .filter(|s| s.len() >= app_api::MIN_SECRET_LEN)
+        .ok_or(AppError::NotConfigured(
             "APP_TOKEN_SECRET (at least 32 bytes)",
         ))
 }
@@ -47,10 +42,10 @@ pub fn app_secret(env: &Env) -> Result<Vec<u8>, BackendError> {
 /// Checks the caller's credential: a valid app token, another bearer (its
 /// digest, for the routes that recognise the Exotel token they handed out),
 /// or none. A malformed or expired app token is refused here.
-pub fn authenticate(req: &Request, env: &Env) -> Result<Caller, BackendError> {
+pub fn authenticate(req: &Request, env: &Env) -> Result<Caller, AppError> {
     let authorization = req.headers().get("authorization").ok().flatten();
-    if let Some(token) = backend::app_bearer(authorization.as_deref()) {
-        return backend::verify_app_token(&app_secret(env)?, token, now_secs()).map(Caller::App);
+    if let Some(token) = app_api::app_bearer(authorization.as_deref()) {
+        return app_api::verify_app_token(&app_secret(env)?, token, now_secs()).map(Caller::App);
     }
     let other = authorization
         .as_deref()
@@ -83,19 +78,16 @@ pub fn client_addr(req: &Request) -> String {
 }
 
 /// The push KV namespace.
-pub fn store(env: &Env) -> Result<KvStore, BackendError> {
+pub fn store(env: &Env) -> Result<KvStore, AppError> {
     env.kv(bindings::DEVICES_KV)
-        .map_err(|_| BackendError::NotConfigured("the DEVICES KV namespace"))
+        .map_err(|_| AppError::NotConfigured("the DEVICES KV namespace"))
 }
 
 /// Reads a JSON record.
-pub async fn get_json<T: DeserializeOwned>(
-    kv: &KvStore,
-    key: &str,
-) -> Result<Option<T>, BackendError> {
+pub async fn get_json<T: DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>, AppError> {
     kv.get(key).json::<T>().await.map_err(|e| {
         console_error!("kv read failed: {e}");
-        BackendError::Storage
+        AppError::Storage
     })
 }
 
@@ -105,15 +97,15 @@ pub async fn put_json<T: serde::Serialize>(
     key: &str,
     v: &T,
     ttl_secs: Option<u64>,
-) -> Result<(), BackendError> {
-    let text = serde_json::to_string(v).map_err(|_| BackendError::Storage)?;
-    let mut put = kv.put(key, text).map_err(|_| BackendError::Storage)?;
+) -> Result<(), AppError> {
+    let text = serde_json::to_string(v).map_err(|_| AppError::Storage)?;
+    let mut put = kv.put(key, text).map_err(|_| AppError::Storage)?;
     if let Some(ttl) = ttl_secs {
         put = put.expiration_ttl(ttl);
     }
     put.execute().await.map_err(|e| {
         console_error!("kv write failed: {e}");
-        BackendError::Storage
+        AppError::Storage
     })
 }
 
@@ -123,15 +115,14 @@ pub const MAX_APP_BODY_BYTES: usize = 16 * 1024;
 /// Reads the JSON body of an app request: at most [`MAX_APP_BODY_BYTES`]
 /// are read (413 past them, see `crate::body`), and shape errors name the
 /// field in JSON's words.
-pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, BackendError> {
+pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, AppError> {
     let bytes = body::read(req, MAX_APP_BODY_BYTES).await?;
     Ok(handlers::body::object(&bytes)?)
 }
 
 /// The account this deployment serves.
-pub fn account_sid(env: &Env) -> Result<String, BackendError> {
-    secret(env, bindings::EXOTEL_ACCOUNT_SID)
-        .ok_or(BackendError::NotConfigured("EXOTEL_ACCOUNT_SID"))
+pub fn account_sid(env: &Env) -> Result<String, AppError> {
+    secret(env, bindings::EXOTEL_ACCOUNT_SID).ok_or(AppError::NotConfigured("EXOTEL_ACCOUNT_SID"))
 }
 
 /// Asks Exotel for a subscriber token; the API key and token stay here.
@@ -140,17 +131,15 @@ pub async fn subscriber_token(
     subscriber: &SubscriberName,
     platform: Platform,
     device_id: &str,
-) -> Result<Value, BackendError> {
+) -> Result<Value, AppError> {
     let sid = account_sid(env)?;
-    let base = secret(env, bindings::EXOTEL_API_BASE)
-        .ok_or(BackendError::NotConfigured("EXOTEL_API_BASE"))?;
+    let base =
+        secret(env, bindings::EXOTEL_API_BASE).ok_or(AppError::NotConfigured("EXOTEL_API_BASE"))?;
     let (Some(key), Some(token)) = (
         secret(env, bindings::EXOTEL_API_KEY),
         secret(env, bindings::EXOTEL_API_TOKEN),
     ) else {
-        return Err(BackendError::NotConfigured(
-            "EXOTEL_API_KEY/EXOTEL_API_TOKEN",
-        ));
+        return Err(AppError::NotConfigured("EXOTEL_API_KEY/EXOTEL_API_TOKEN"));
     };
     let basic = format!(
         "Basic {}",
@@ -161,8 +150,8 @@ pub async fn subscriber_token(
         device_id,
         subscriber_name: subscriber,
     })
-    .map_err(|e| BackendError::ExotelFailed(e.to_string()))?;
-    let url = backend::subscriber_token_url(&base, &sid);
+    .map_err(|e| AppError::ExotelFailed(e.to_string()))?;
+    let url = app_api::subscriber_token_url(&base, &sid);
     let a = post(
         &url,
         &[
@@ -170,8 +159,9 @@ pub async fn subscriber_token(
             ("content-type", "application/json"),
         ],
         body,
+        EXOTEL_API_TIMEOUT_MS,
     )
     .await
-    .map_err(BackendError::ExotelFailed)?;
-    backend::parse_exotel_token(a.status, &a.body)
+    .map_err(|e| AppError::ExotelFailed(e.to_string()))?;
+    app_api::parse_exotel_token(a.status, &a.body)
 }

@@ -10,14 +10,15 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::config::Config;
 use handlers::error::ConfigError;
 use serde::Serialize;
-use worker::{console_error, console_log, Context, Delay, Env};
+use worker::{console_error, console_log, Context, Env};
 
+use crate::runtime::budget::within;
+use crate::runtime::clock::now_ms;
+use crate::runtime::env::var_u64;
 use crate::{bindings, zones};
 
 /// Where the config in use came from.
@@ -31,14 +32,14 @@ pub enum Source {
 }
 
 /// How long to wait before asking KV again after a failed read.
-const RETRY_AFTER_FAILURE_MS: f64 = 5_000.0;
+const RETRY_AFTER_FAILURE_MS: i64 = 5_000;
 
 struct Cached {
     config: Rc<Config>,
     source: Source,
     /// The KV text the config was parsed from, to skip re-parsing it.
     raw: Option<String>,
-    expires_at: f64,
+    expires_at: i64,
     refreshing: bool,
     last_error: Option<String>,
 }
@@ -57,10 +58,6 @@ pub struct Status {
     pub error: Option<String>,
     /// Lines configured.
     pub lines: usize,
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }
 
 /// Parses and validates a document, reading its hours with the runtime's tz
@@ -156,18 +153,12 @@ async fn read_kv(env: &Env) -> Read {
     let Ok(kv) = env.kv(bindings::CONFIG_KV) else {
         return Read::Absent; // no namespace bound: the embedded config is the config
     };
-    let budget = env
-        .var(bindings::KV_BUDGET_MS)
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(bindings::DEFAULT_KV_BUDGET_MS);
-    let get = Box::pin(async move { kv.get(bindings::CONFIG_KEY).text().await });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(budget)));
-    match select(get, timeout).await {
-        Either::Left((Ok(Some(text)), _)) => Read::Found(text),
-        Either::Left((Ok(None), _)) => Read::Absent,
-        Either::Left((Err(e), _)) => Read::Failed(format!("kv read failed: {e}")),
-        Either::Right(_) => Read::Failed(format!("kv read took longer than {budget} ms")),
+    let budget = var_u64(env, bindings::KV_BUDGET_MS, bindings::DEFAULT_KV_BUDGET_MS);
+    match within(budget, kv.get(bindings::CONFIG_KEY).text()).await {
+        Some(Ok(Some(text))) => Read::Found(text),
+        Some(Ok(None)) => Read::Absent,
+        Some(Err(e)) => Read::Failed(format!("kv read failed: {e}")),
+        None => Read::Failed(format!("kv read took longer than {budget} ms")),
     }
 }
 
@@ -239,6 +230,6 @@ async fn refresh(env: &Env) {
     CACHE.with(|c| *c.borrow_mut() = next);
 }
 
-fn ttl_ms(c: &Config) -> f64 {
-    f64::from(c.cache_ttl_seconds) * 1000.0
+fn ttl_ms(c: &Config) -> i64 {
+    i64::from(c.cache_ttl_seconds) * 1000
 }

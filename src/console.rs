@@ -11,7 +11,10 @@ use handlers::console::{
 use wasm_bindgen::JsValue;
 use worker::{console_error, console_warn, Env, Headers, Method, Request, Response};
 
-use crate::{bindings, budget, config, trace};
+use crate::runtime::budget;
+use crate::runtime::clock::{now_ms, now_secs};
+use crate::runtime::env::secret;
+use crate::{bindings, config, trace};
 
 thread_local! {
     /// The admin tokens and the session key, fixed for the isolate's life.
@@ -24,10 +27,7 @@ thread_local! {
 pub(crate) fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKey)>) -> T) -> T {
     ADMIN.with(|a| {
         let admin = a.get_or_init(|| {
-            let secret = env
-                .secret(bindings::ADMIN_TOKENS)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
+            let secret = secret(env, bindings::ADMIN_TOKENS).unwrap_or_default();
             let (tokens, dropped) = Tokens::parse(&secret);
             if dropped > 0 {
                 console_warn!(
@@ -43,10 +43,6 @@ pub(crate) fn with_admin<T>(env: &Env, f: impl FnOnce(Option<&(Tokens, SessionKe
 
 /// Largest login form read.
 const MAX_LOGIN_BYTES: usize = 4096;
-
-fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
-}
 
 /// Security headers every console answer carries: nothing from elsewhere,
 /// no framing, no caching, no referrer (call sids are in URLs).
@@ -102,12 +98,8 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
     let path = url.path().trim_end_matches('/').to_owned();
     let secure = pages::secure_cookie(url.scheme(), url.host_str().unwrap_or(""));
-    // The raw method: `Request::method()` reads PROPFIND, PURGE... as GET.
-    if !matches!(req.inner().method().as_str(), "GET" | "HEAD" | "POST") {
-        let mut r = json_error(405, "GET, HEAD, POST only")?;
-        r.headers_mut().set("allow", "GET, HEAD, POST")?;
-        return Ok(r);
-    }
+    // Methods other than GET, HEAD and POST were refused by the router
+    // (its table's row for `/console`), with the raw method.
     let method = req.method();
     match (method.clone(), path.as_str()) {
         (Method::Get, "/console/app.css") => {
@@ -206,7 +198,7 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     }
 }
 
-fn json_error(status: u16, msg: &str) -> worker::Result<Response> {
+pub(crate) fn json_error(status: u16, msg: &str) -> worker::Result<Response> {
     let body = serde_json::json!({ "error": msg }).to_string();
     Ok(Response::builder()
         .with_status(status)
@@ -243,7 +235,7 @@ async fn calls(env: &Env, query: &str) -> worker::Result<Response> {
     };
     let f = Filters::from_query(query);
     let args: [JsValue; 5] = [
-        (f.since_ms(js_sys::Date::now() as i64) as f64).into(),
+        (f.since_ms(now_ms()) as f64).into(),
         f.line.as_str().into(),
         f.last.as_str().into(),
         f.outcome.as_str().into(),

@@ -31,17 +31,19 @@ use handlers::event_log::{
 };
 use handlers::events::{self, Event};
 use handlers::retry::{self, Outcome};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{
     console_error, console_log, console_warn, durable_object, Context, DurableObject, Env, Fetch,
-    Headers, Method, ObjectNamespace, Request, RequestInit, Response, Result, ScheduledTime,
-    SqlStorage, SqlStorageValue, State, Storage,
+    Headers, Method, Request, RequestInit, Response, Result, ScheduledTime, SqlStorage,
+    SqlStorageValue, State, Storage,
 };
 
-use crate::{bindings, budget, config};
+use crate::runtime::clock::now_ms;
+use crate::runtime::env::{secret, var, var_f64, var_or, var_u64};
+use crate::runtime::{budget, object};
+use crate::{bindings, config};
 
 /// How soon an alarm that hit a storage error runs again.
 const STORAGE_RETRY_MS: i64 = 5_000;
@@ -151,63 +153,8 @@ pub struct DeadList {
     pub dead: Vec<DeadLetter>,
 }
 
-/// Calls an object with a JSON op; `Err` when it cannot be reached or does not answer 200.
-pub async fn call<T: Serialize, R: DeserializeOwned>(
-    ns: &ObjectNamespace,
-    name: &str,
-    op: &T,
-) -> std::result::Result<R, String> {
-    let stub = ns
-        .id_from_name(name)
-        .and_then(|i| i.get_stub())
-        .map_err(|e| e.to_string())?;
-    let headers = Headers::new();
-    headers
-        .set("content-type", "application/json")
-        .map_err(|e| e.to_string())?;
-    let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let req = Request::new_with_init("https://event-log/", &init).map_err(|e| e.to_string())?;
-    let mut resp = stub
-        .fetch_with_request(req)
-        .await
-        .map_err(|e| e.to_string())?;
-    if resp.status_code() != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        return Err(format!("object answered {}: {text}", resp.status_code()));
-    }
-    resp.json::<R>().await.map_err(|e| e.to_string())
-}
-
-fn now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-fn var_f64(env: &Env, name: &str) -> Option<f64> {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-}
-
-/// A numeric var, else `default` (the events route reads its settings here too).
-pub(crate) fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse().ok())
-        .unwrap_or(default)
-}
-
-/// A secret, if set and not blank.
-pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|s| !s.trim().is_empty())
-}
+/// The URL of every call to an `EventLog` or the `DeadLetterIndex`.
+pub const OBJECT_URL: &str = "https://event-log/";
 
 /// Retention in ms: `EVENTS_RETENTION_DAYS` (fractions allowed, so tests can use seconds).
 fn retention_ms(env: &Env) -> i64 {
@@ -613,19 +560,14 @@ impl EventLog {
             );
             return self.failed(seq, &row, attempts, &actions, wait, &why);
         };
-        let account = self
-            .env
-            .var(bindings::EVENTS_ACCOUNT_SID)
-            .ok()
-            .map(|v| v.to_string())
-            .filter(|s| !s.trim().is_empty())
+        let account = var(&self.env, bindings::EVENTS_ACCOUNT_SID)
             .or_else(|| event.data.account_sid.clone())
             .unwrap_or_default();
-        let base = self
-            .env
-            .var(bindings::EXOTEL_CPAAS_BASE)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|_| bindings::DEFAULT_EXOTEL_CPAAS_BASE.to_owned());
+        let base = var_or(
+            &self.env,
+            bindings::EXOTEL_CPAAS_BASE,
+            bindings::DEFAULT_EXOTEL_CPAAS_BASE,
+        );
         let auth = events::basic_auth(&key, &token);
         let timeout = var_u64(
             &self.env,
@@ -1002,7 +944,12 @@ impl EventLog {
             Ok(ns) => {
                 budget::within(
                     5_000,
-                    call::<_, DeadList>(&ns, bindings::DEAD_LETTER_INDEX_NAME, &op),
+                    object::call::<_, DeadList>(
+                        &ns,
+                        bindings::DEAD_LETTER_INDEX_NAME,
+                        OBJECT_URL,
+                        &op,
+                    ),
                 )
                 .await
             }

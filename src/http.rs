@@ -1,9 +1,15 @@
-//! Converting `handlers`' replies and errors into HTTP responses: the one
-//! place that decides statuses and headers.
+//! Converting `handlers`' replies and the shell's errors into HTTP
+//! responses: the one place that decides statuses and headers.
 
-use handlers::error::{BodyError, ParamError, Unauthorized};
+use handlers::error::ParamError;
+use handlers::push::app_api::api_reply;
+use handlers::push::body::BodyError as PushBodyError;
 use handlers::reply::Reply;
-use worker::{Headers, Response};
+use worker::{console_error, Headers, Response};
+
+use handlers::route::Family;
+
+use crate::error::EdgeError;
 
 /// Builds the response for a reply. HEAD gets the same headers (including
 /// the length GET would send) and no body.
@@ -36,37 +42,82 @@ pub async fn head_of(mut get: Response) -> worker::Result<Response> {
         .empty())
 }
 
-/// The status for a request we could not read.
-pub fn param_error(e: &ParamError) -> Reply {
+/// The status and body an error is answered with. Failures of the runtime
+/// or an upstream are logged here and answered without their details.
+pub fn error_reply(e: &EdgeError) -> Reply {
     let status = match e {
-        ParamError::TooLong { .. } => 414,
-        ParamError::BodyTooLarge { .. } => 413,
-        ParamError::UnsupportedContentType(_) => 415,
-        ParamError::MissingCallSid | ParamError::BadLegs(_) | ParamError::BadBody { .. } => 400,
+        EdgeError::NoRoute => 404,
+        EdgeError::MethodNotAllowed {
+            family: Family::App | Family::AppQuiet,
+            ..
+        } => return api_reply(405, &e.to_string()),
+        EdgeError::MethodNotAllowed { .. } => 405,
+        EdgeError::CallbackToken(_) | EdgeError::Unauthorized => 401,
+        EdgeError::Params(p) => match p {
+            ParamError::TooLong { .. } => 414,
+            ParamError::BodyTooLarge { .. } => 413,
+            ParamError::UnsupportedContentType(_) => 415,
+            ParamError::MissingCallSid | ParamError::BadLegs(_) | ParamError::BadBody { .. } => 400,
+        },
+        EdgeError::Body(b) => handlers::body::status(b),
+        EdgeError::PushBody(PushBodyError::TooLarge(_)) | EdgeError::TooLarge(_) => 413,
+        EdgeError::PushBody(_) => 400,
+        EdgeError::Refused { status, .. } => *status,
+        EdgeError::Unavailable(_) => 503,
+        EdgeError::App(a) => return a.reply(),
+        EdgeError::AppQuiet(a) => return a.quiet_reply(),
+        EdgeError::Runtime(_)
+        | EdgeError::Json(_)
+        | EdgeError::ObjectStatus { .. }
+        | EdgeError::Timeout(_)
+        | EdgeError::WebCrypto { .. }
+        | EdgeError::ServiceAccount { .. }
+        | EdgeError::NotPem
+        | EdgeError::OauthStatus(_)
+        | EdgeError::OauthAnswer(_) => {
+            console_error!("internal error: {e}");
+            return Reply::error(500, "internal error");
+        }
     };
     Reply::error(status, e.to_string())
 }
 
-/// 401 with a challenge and no hint of what was wrong.
-pub fn unauthorized(_: Unauthorized) -> worker::Result<Response> {
-    let h = Headers::new();
-    h.set("content-type", "application/json")?;
-    h.set("www-authenticate", "Basic realm=\"exoedge\"")?;
-    Ok(Response::builder()
-        .with_status(401)
-        .with_headers(h)
-        .fixed(br#"{"error":"unauthorized"}"#.to_vec()))
+/// The response for an error: [`error_reply`]'s, plus the headers some
+/// statuses require (`Allow` on a 405, RFC 9110; a Basic challenge on a
+/// callback's 401).
+pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<Response> {
+    match e {
+        EdgeError::CallbackToken(_) => {
+            // No hint of what was wrong, and the challenge Basic clients need.
+            let h = Headers::new();
+            h.set("content-type", "application/json")?;
+            h.set("www-authenticate", "Basic realm=\"exoedge\"")?;
+            Ok(Response::builder()
+                .with_status(401)
+                .with_headers(h)
+                .fixed(br#"{"error":"unauthorized"}"#.to_vec()))
+        }
+        EdgeError::MethodNotAllowed {
+            allow,
+            family: Family::Console,
+        } => {
+            let mut r = crate::console::json_error(405, &e.to_string())?;
+            r.headers_mut().set("allow", allow)?;
+            Ok(r)
+        }
+        EdgeError::MethodNotAllowed { allow, .. } => {
+            let mut r = respond(&error_reply(e), head)?;
+            r.headers_mut().set("allow", allow)?;
+            Ok(r)
+        }
+        _ => respond(&error_reply(e), head),
+    }
 }
 
-/// The reply for a body refused or unreadable (`crate::body`).
-pub fn body_error(e: &BodyError) -> Reply {
-    Reply::error(handlers::body::status(e), e.to_string())
-}
-
-/// 405 with the route's `Allow` (RFC 9110 requires it). `reply` is the
-/// route family's own error body.
-pub fn method_not_allowed(reply: &Reply, allow: &str, head: bool) -> worker::Result<Response> {
-    let mut r = respond(reply, head)?;
-    r.headers_mut().set("allow", allow)?;
-    Ok(r)
+/// A route's outcome as a response.
+pub fn respond_result(result: &Result<Reply, EdgeError>, head: bool) -> worker::Result<Response> {
+    match result {
+        Ok(reply) => respond(reply, head),
+        Err(e) => error_response(e, head),
+    }
 }

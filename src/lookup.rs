@@ -11,44 +11,32 @@ use handlers::config::personalize::Lookup;
 use handlers::config::template;
 use handlers::routing::{Offer, OfferRequest, StickyFact, StickyRecord};
 use serde::de::DeserializeOwned;
-use worker::{console_warn, Context, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{console_warn, Context, Env, Fetch};
 
 use crate::bindings;
-use crate::budget::{var_ms, within};
 use crate::routing_state::{Answer, Op};
+use crate::runtime::budget::within;
+use crate::runtime::clock::now_ms;
+use crate::runtime::env::var_u64;
+use crate::runtime::object;
 
 fn kv_ms(env: &Env) -> u64 {
-    var_ms(env, bindings::KV_BUDGET_MS, bindings::DEFAULT_KV_BUDGET_MS)
+    var_u64(env, bindings::KV_BUDGET_MS, bindings::DEFAULT_KV_BUDGET_MS)
 }
 
 fn do_ms(env: &Env) -> u64 {
-    var_ms(env, bindings::DO_BUDGET_MS, bindings::DEFAULT_DO_BUDGET_MS)
+    var_u64(env, bindings::DO_BUDGET_MS, bindings::DEFAULT_DO_BUDGET_MS)
 }
 
 async fn call_state(env: &Env, name: &str, op: &Op) -> Option<Answer> {
-    let work = async {
-        let stub = env
-            .durable_object(bindings::ROUTING_STATE)
-            .ok()?
-            .id_from_name(name)
-            .ok()?
-            .get_stub()
-            .ok()?;
-        let headers = Headers::new();
-        headers.set("content-type", "application/json").ok()?;
-        let body = serde_json::to_string(op).ok()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        let req = Request::new_with_init("https://routing-state/", &init).ok()?;
-        let mut resp = stub.fetch_with_request(req).await.ok()?;
-        if resp.status_code() != 200 {
-            return None;
-        }
-        resp.json::<Answer>().await.ok()
-    };
-    let out = within(do_ms(env), work).await.flatten();
+    let work = object::call_bound(
+        env,
+        bindings::ROUTING_STATE,
+        name,
+        "https://routing-state/",
+        op,
+    );
+    let out = within(do_ms(env), work).await.and_then(|r| r.ok());
     if out.is_none() {
         console_warn!(
             "routing state {} unavailable or slow; answering without it",
@@ -135,7 +123,7 @@ pub fn remember_sticky(env: &Env, ctx: &Context, fact: StickyFact, ttl_seconds: 
 }
 
 /// One origin answer: its expiry (Unix ms) and the caller's variables.
-type OriginEntry = (f64, BTreeMap<String, String>);
+type OriginEntry = (i64, BTreeMap<String, String>);
 
 thread_local! {
     /// Origin answers per caller.
@@ -168,7 +156,7 @@ async fn origin_vars(
     lookup: &Lookup,
     caller: &str,
 ) -> Option<BTreeMap<String, String>> {
-    let now = js_sys::Date::now();
+    let now = now_ms();
     if let Some(v) = ORIGIN_CACHE.with(|c| {
         c.borrow()
             .get(caller)
@@ -199,7 +187,7 @@ async fn origin_vars(
             }
             c.insert(
                 caller.to_owned(),
-                (now + f64::from(lookup.cache_seconds) * 1000.0, v.clone()),
+                (now + i64::from(lookup.cache_seconds) * 1000, v.clone()),
             );
         }),
         None => console_warn!(

@@ -10,6 +10,7 @@
 //! it would and writes nothing: HEAD reports what GET would without using
 //! up an offer or a turn.
 
+use crate::runtime::clock::now_ms;
 use handlers::destination::Destination;
 use handlers::routing::{next_offer, Offer, OfferRequest};
 use serde::{Deserialize, Serialize};
@@ -74,10 +75,6 @@ pub enum Answer {
 #[durable_object(alarm)]
 pub struct RoutingState {
     state: State,
-}
-
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
 }
 
 /// When the clean-up alarm fires. worker-rs reads a bare `i64` as an offset

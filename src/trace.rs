@@ -9,7 +9,6 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::config::trace_settings::TraceSettings;
 use handlers::params::CallParams;
 use handlers::reply::Reply;
@@ -18,19 +17,21 @@ use handlers::trace::{self, CallbackFacts, Masker, Row};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::{console_warn, Context, D1Database, D1PreparedStatement, Delay, Env};
 
+use crate::runtime::budget::within;
+use crate::runtime::clock::now_ms;
 use crate::{bindings, config};
 
 /// Longest a trace write may take in the background before it is dropped.
 const WRITE_BUDGET_MS: u64 = 3_000;
 
 /// How often one isolate deletes rows past the retention.
-const PRUNE_EVERY_MS: f64 = 10.0 * 60_000.0;
+const PRUNE_EVERY_MS: i64 = 10 * 60_000;
 
 thread_local! {
     /// Whether the binding exists (fixed for the isolate's life).
     static ENABLED: Cell<Option<bool>> = const { Cell::new(None) };
     /// When this isolate last pruned old rows.
-    static LAST_PRUNE: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+    static LAST_PRUNE: Cell<i64> = const { Cell::new(i64::MIN) };
 }
 
 /// The trace database, if bound.
@@ -76,12 +77,12 @@ pub fn callback(
     route: Route,
     query: &str,
     reply: &Reply,
-    started_ms: f64,
+    started_ms: i64,
 ) {
     if !enabled(env) {
         return;
     }
-    let latency_ms = (js_sys::Date::now() - started_ms) as i64;
+    let latency_ms = now_ms() - started_ms;
     let (env, query, reply) = (env.clone(), query.to_owned(), reply.clone());
     ctx.wait_until(async move {
         // A task given to wait_until starts in the same microtask turn as
@@ -90,8 +91,8 @@ pub fn callback(
         Delay::from(Duration::ZERO).await;
         let cfg = config::in_memory().ok();
         let now_ms = CallParams::from_query(&query)
-            .map(|p| crate::routes::now_ms(&p))
-            .unwrap_or(started_ms as i64);
+            .map(|p| crate::runtime::clock::decision_now_ms(&p))
+            .unwrap_or(started_ms);
         let facts = CallbackFacts {
             route,
             query: &query,
@@ -144,7 +145,7 @@ pub async fn write_all(env: &Env, rows: &[Row]) {
 /// Traces a StatusCallback read (`POST /exotel/status`).
 pub fn status(env: &Env, ctx: &Context, report: &handlers::status::StatusReport, reply: &Reply) {
     if enabled(env) {
-        let row = trace::status_row(&masker(), report, js_sys::Date::now() as i64, reply.status);
+        let row = trace::status_row(&masker(), report, now_ms(), reply.status);
         record(env, ctx, row);
     }
 }
@@ -158,13 +159,7 @@ pub fn push(
     outcomes: &[handlers::push::DeviceOutcome],
 ) {
     if enabled(env) {
-        let row = trace::push_outcome_row(
-            &masker(),
-            subscriber,
-            js_sys::Date::now() as i64,
-            reply.status,
-            outcomes,
-        );
+        let row = trace::push_outcome_row(&masker(), subscriber, now_ms(), reply.status, outcomes);
         record(env, ctx, row);
     }
 }
@@ -196,10 +191,10 @@ async fn write(env: &Env, row: &Row) {
             f64::from(s.max_rows_per_call).into(),
         ];
         prepare(&db, INSERT)?.bind(&args)?.run().await?;
-        let now = js_sys::Date::now();
-        if now - LAST_PRUNE.with(Cell::get) >= PRUNE_EVERY_MS {
+        let now = now_ms();
+        if now.saturating_sub(LAST_PRUNE.with(Cell::get)) >= PRUNE_EVERY_MS {
             LAST_PRUNE.with(|l| l.set(now));
-            let cutoff = s.cutoff_ms(now as i64) as f64;
+            let cutoff = s.cutoff_ms(now) as f64;
             prepare(&db, "DELETE FROM trace WHERE at_ms < ?1")?
                 .bind(&[cutoff.into()])?
                 .run()
@@ -208,11 +203,10 @@ async fn write(env: &Env, row: &Row) {
         Ok::<(), worker::Error>(())
     };
     // The runtime may throw synchronously from a broken binding: keep it a logged error.
-    let timeout = Delay::from(Duration::from_millis(WRITE_BUDGET_MS));
-    match select(Box::pin(work), Box::pin(timeout)).await {
-        Either::Left((Ok(()), _)) => {}
-        Either::Left((Err(e), _)) => console_warn!("trace: D1 write dropped: {e}"),
-        Either::Right(_) => {
+    match within(WRITE_BUDGET_MS, work).await {
+        Some(Ok(())) => {}
+        Some(Err(e)) => console_warn!("trace: D1 write dropped: {e}"),
+        None => {
             console_warn!("trace: D1 write dropped: longer than {WRITE_BUDGET_MS} ms")
         }
     }

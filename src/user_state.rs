@@ -17,13 +17,12 @@ use handlers::push::session::{
 };
 use handlers::push::subscriber::SubscriberName;
 use worker::kv::KvStore;
-use worker::{
-    console_error, durable_object, DurableObject, Env, Headers, Method, Request, RequestInit,
-    Response, Result, State,
-};
+use worker::{console_error, durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use crate::bindings;
-use crate::budget::within;
+use crate::runtime::budget::within;
+use crate::runtime::clock::now_ms;
+use crate::runtime::object;
 
 const KEY: &str = "session";
 const REGISTRY_KEY: &str = "registry";
@@ -121,7 +120,7 @@ impl DurableObject for UserState {
         }
         let storage = self.state.storage();
         let mut session: UserSession = storage.get(KEY).await?.unwrap_or_default();
-        let (answer, changed) = session.apply(op, worker::Date::now().as_millis());
+        let (answer, changed) = session.apply(op, now_ms());
         if changed {
             storage.put(KEY, &session).await?;
         }
@@ -136,24 +135,9 @@ async fn send<T: serde::de::DeserializeOwned>(
     op: &SessionOp,
     budget_ms: u64,
 ) -> Option<T> {
-    let work = async {
-        let ns = env.durable_object(bindings::USER_STATE).ok()?;
-        let stub = ns.id_from_name(name).ok()?.get_stub().ok()?;
-        let headers = Headers::new();
-        headers.set("content-type", "application/json").ok()?;
-        let body = serde_json::to_string(op).ok()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        let req = Request::new_with_init(&format!("https://user-state{path}"), &init).ok()?;
-        let mut resp = stub.fetch_with_request(req).await.ok()?;
-        if resp.status_code() != 200 {
-            return None;
-        }
-        resp.json::<T>().await.ok()
-    };
-    within(budget_ms, work).await.flatten()
+    let url = format!("https://user-state{path}");
+    let work = object::call_bound(env, bindings::USER_STATE, name, &url, op);
+    within(budget_ms, work).await.and_then(|r| r.ok())
 }
 
 /// Asks `user`'s object, within `budget_ms`. `None`: not bound, failed or slow.

@@ -7,19 +7,21 @@ use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-fn err(context: &str, e: JsValue) -> String {
+use crate::error::EdgeError;
+
+fn err(context: &str, e: JsValue) -> EdgeError {
     let detail = e.as_string().or_else(|| {
         Reflect::get(&e, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
     });
-    format!(
-        "webcrypto {context}: {}",
-        detail.unwrap_or_else(|| "unknown error".into())
-    )
+    EdgeError::WebCrypto {
+        context: context.to_owned(),
+        detail: detail.unwrap_or_else(|| "unknown error".into()),
+    }
 }
 
-async fn subtle_call(method: &str, args: &Array) -> Result<JsValue, String> {
+async fn subtle_call(method: &str, args: &Array) -> Result<JsValue, EdgeError> {
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).map_err(|e| err("crypto", e))?;
     let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(|e| err("subtle", e))?;
     let f: Function = Reflect::get(&subtle, &method.into())
@@ -55,7 +57,7 @@ fn rsa_alg() -> Object {
 }
 
 /// Imports a PKCS#8 RSA private key for RS256 signing (not extractable).
-pub async fn import_rsa_pkcs8(der: &[u8]) -> Result<JsValue, String> {
+pub async fn import_rsa_pkcs8(der: &[u8]) -> Result<JsValue, EdgeError> {
     let usages = Array::of1(&"sign".into());
     let args = Array::of5(
         &"pkcs8".into(),
@@ -68,7 +70,7 @@ pub async fn import_rsa_pkcs8(der: &[u8]) -> Result<JsValue, String> {
 }
 
 /// RS256: RSASSA-PKCS1-v1_5 with SHA-256.
-pub async fn sign_rs256(key: &JsValue, data: &[u8]) -> Result<Vec<u8>, String> {
+pub async fn sign_rs256(key: &JsValue, data: &[u8]) -> Result<Vec<u8>, EdgeError> {
     let args = Array::of3(&rsa_alg(), key, &bytes(data));
     let buf = subtle_call("sign", &args).await?;
     Ok(Uint8Array::new(&buf).to_vec())
@@ -80,7 +82,7 @@ pub async fn pbkdf2_sha256(
     salt: &[u8],
     iterations: u32,
     bits: u32,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, EdgeError> {
     let usages = Array::of1(&"deriveBits".into());
     let args = Array::of5(
         &"raw".into(),

@@ -24,7 +24,7 @@ use crate::error::BodyError;
 use crate::json_path;
 
 /// The HTTP status for a body error: the one mapping, used by the
-/// callback routes (`src/http.rs`) and the app API (`BackendError`).
+/// callback routes (`src/http.rs`) and the app API (`AppError`).
 pub fn status(e: &BodyError) -> u16 {
     match e {
         BodyError::TooLarge { .. } => 413,

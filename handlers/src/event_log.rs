@@ -112,7 +112,7 @@ pub enum Element {
 
 /// What a `POST /events` body holds.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delivery {
+pub enum EventsBody {
     /// One event object (as before batches).
     Single(Incoming),
     /// A JSON array, element by element in request order.
@@ -194,12 +194,12 @@ fn check_event(raw: &str) -> Result<Incoming, (Option<String>, String)> {
 /// of them. The caller has already bounded the body's size; an array's
 /// elements are checked one by one (a bad element is `Rejected`, the rest
 /// are stored), a single event's problems refuse the whole body.
-pub fn parse_delivery(body: &[u8], max_batch: usize) -> Result<Delivery, BodyError> {
+pub fn parse_delivery(body: &[u8], max_batch: usize) -> Result<EventsBody, BodyError> {
     let text =
         std::str::from_utf8(body).map_err(|_| BodyError::Invalid("body is not UTF-8".into()))?;
     if !text.trim_start().starts_with('[') {
         return match check_event(text) {
-            Ok(i) => Ok(Delivery::Single(i)),
+            Ok(i) => Ok(EventsBody::Single(i)),
             Err((_, e)) if e.starts_with("event longer") => Err(BodyError::TooLarge {
                 what: "event",
                 limit: MAX_EVENT_BYTES,
@@ -229,7 +229,7 @@ pub fn parse_delivery(body: &[u8], max_batch: usize) -> Result<Delivery, BodyErr
             Err((event_sid, error)) => Element::Rejected { event_sid, error },
         })
         .collect();
-    Ok(Delivery::Batch(elements))
+    Ok(EventsBody::Batch(elements))
 }
 
 /// The valid elements grouped by ordering key: each key with the indexes of
@@ -833,7 +833,7 @@ mod tests {
     #[test]
     fn keys_follow_the_gateway_default() {
         let key = |data| match parse_delivery(ev("E1", data).as_bytes(), 10).unwrap() {
-            Delivery::Single(i) => i.key,
+            EventsBody::Single(i) => i.key,
             d => panic!("{d:?}"),
         };
         assert_eq!(
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn a_single_event_keeps_its_bytes_and_timestamp() {
         let body = ev("E1", json!({ "leg_sid": "L1" }));
-        let Delivery::Single(i) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+        let EventsBody::Single(i) = parse_delivery(body.as_bytes(), 10).unwrap() else {
             panic!()
         };
         assert_eq!(i.body, body);
@@ -904,7 +904,7 @@ mod tests {
             big,
             ev("caf\u{e9}", json!({})),
         );
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+        let EventsBody::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
             panic!()
         };
         assert_eq!(els.len(), 7);
@@ -955,7 +955,7 @@ mod tests {
             BodyError::TooMany(2)
         );
         assert!(
-            matches!(parse_delivery(three.as_bytes(), 3), Ok(Delivery::Batch(v)) if v.len() == 3)
+            matches!(parse_delivery(three.as_bytes(), 3), Ok(EventsBody::Batch(v)) if v.len() == 3)
         );
         assert_eq!(parse_delivery(b"[1,", 10).unwrap_err().status(), 400);
         assert_eq!(parse_delivery(&[0xff, b'['], 10).unwrap_err().status(), 400);
@@ -970,7 +970,7 @@ mod tests {
             ev("3", json!({ "leg_sid": "X" })),
             ev("4", json!({ "bridge_sid": "Y" })),
         );
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+        let EventsBody::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -991,7 +991,7 @@ mod tests {
             ev("B", json!({ "leg_sid": "M" })),
             ev("A", json!({ "leg_sid": "L" }))
         );
-        let Delivery::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
+        let EventsBody::Batch(els) = parse_delivery(body.as_bytes(), 10).unwrap() else {
             panic!()
         };
         let r = results(&els, |i| {

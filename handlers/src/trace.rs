@@ -590,9 +590,9 @@ pub fn push_outcome_row(
         .iter()
         .map(|o| {
             let what = match &o.delivery {
-                crate::push::Delivery::Accepted => "accepted".to_owned(),
-                crate::push::Delivery::Unregistered => "unregistered (token removed)".to_owned(),
-                crate::push::Delivery::Failed { reason } => format!("failed: {reason}"),
+                crate::push::PushOutcome::Accepted => "accepted".to_owned(),
+                crate::push::PushOutcome::Unregistered => "unregistered (token removed)".to_owned(),
+                crate::push::PushOutcome::Failed { reason } => format!("failed: {reason}"),
             };
             format!("{} ({:?}): {what}", o.device_id, o.platform)
         })

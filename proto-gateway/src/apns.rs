@@ -34,7 +34,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use handlers::push::apns::{self as rules, RelayAnswer, RelayRequest, RELAY_PATH};
 use handlers::push::jwt::{self, ApnsClaims, Header};
-use handlers::push::Delivery;
+use handlers::push::PushOutcome;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
@@ -146,13 +146,13 @@ impl Apns {
         if !req.token_is_valid() {
             // Not hex: no APNs token looks like that, so it never will work.
             return RelayAnswer {
-                delivery: Delivery::Unregistered,
+                delivery: PushOutcome::Unregistered,
                 apns_id: None,
             };
         }
         let first = self.send_once(req).await;
         match &first.delivery {
-            Delivery::Failed { reason }
+            PushOutcome::Failed { reason }
                 if reason.contains("ExpiredProviderToken")
                     || reason.contains("InvalidProviderToken") =>
             {
@@ -165,7 +165,7 @@ impl Apns {
 
     async fn send_once(&self, req: &RelayRequest) -> RelayAnswer {
         let failed = |reason: String| RelayAnswer {
-            delivery: Delivery::Failed { reason },
+            delivery: PushOutcome::Failed { reason },
             apns_id: None,
         };
         let token = match self.provider_token() {
@@ -196,7 +196,7 @@ impl Apns {
                     .map(str::to_owned);
                 let text = resp.text().await.unwrap_or_default();
                 let delivery = rules::classify(status, &text);
-                if let Delivery::Failed { reason } = &delivery {
+                if let PushOutcome::Failed { reason } = &delivery {
                     tracing::warn!(%reason, "apns refused a push");
                 }
                 RelayAnswer { delivery, apns_id }

@@ -15,7 +15,7 @@ use axum::body::Body;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use handlers::push::apns::RelayRequest;
-use handlers::push::Delivery;
+use handlers::push::PushOutcome;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -155,7 +155,7 @@ async fn voip_push_has_apples_headers_token_and_payload() {
     let apns = Apns::new(&config(addr, path)).unwrap();
 
     let answer = apns.send(&request()).await;
-    assert_eq!(answer.delivery, Delivery::Accepted);
+    assert_eq!(answer.delivery, PushOutcome::Accepted);
     assert_eq!(
         answer.apns_id.as_deref(),
         Some("0E1F2A3B-0000-4000-8000-000000000001")
@@ -200,7 +200,7 @@ async fn voip_push_has_apples_headers_token_and_payload() {
         .expect("signature verifies");
 
     // A second push reuses the same provider token.
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
+    assert_eq!(apns.send(&request()).await.delivery, PushOutcome::Accepted);
     let second = fake.seen.lock().unwrap()[1]
         .headers
         .get("authorization")
@@ -224,11 +224,17 @@ async fn apple_answers_become_the_workers_outcomes() {
         (400, "BadDeviceToken"),
         (500, "InternalServerError"),
     ]);
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Unregistered);
     assert_eq!(
         apns.send(&request()).await.delivery,
-        Delivery::Failed {
+        PushOutcome::Unregistered
+    );
+    assert_eq!(
+        apns.send(&request()).await.delivery,
+        PushOutcome::Unregistered
+    );
+    assert_eq!(
+        apns.send(&request()).await.delivery,
+        PushOutcome::Failed {
             reason: "apns 500 InternalServerError".into()
         }
     );
@@ -239,7 +245,7 @@ async fn apple_answers_become_the_workers_outcomes() {
         .lock()
         .unwrap()
         .push_back((403, "ExpiredProviderToken"));
-    assert_eq!(apns.send(&request()).await.delivery, Delivery::Accepted);
+    assert_eq!(apns.send(&request()).await.delivery, PushOutcome::Accepted);
     {
         let seen = fake.seen.lock().unwrap();
         assert_eq!(seen.len(), before + 2);
@@ -255,7 +261,7 @@ async fn apple_answers_become_the_workers_outcomes() {
         device_token: "../../x".into(),
         ..request()
     };
-    assert_eq!(apns.send(&bad).await.delivery, Delivery::Unregistered);
+    assert_eq!(apns.send(&bad).await.delivery, PushOutcome::Unregistered);
     assert_eq!(fake.seen.lock().unwrap().len(), n);
 }
 

@@ -21,15 +21,18 @@ use handlers::reply::Reply;
 use serde::Serialize;
 use worker::{console_error, console_log, Env, ObjectNamespace, Request};
 
-use crate::event_log::{call, DeadList, IndexOp, LogOp, LogView, Replayed};
-use crate::{bindings, budget};
+use crate::bindings;
+use crate::error::EdgeError;
+use crate::event_log::{DeadList, IndexOp, LogOp, LogView, Replayed, OBJECT_URL};
+use crate::runtime::{budget, object};
 
 /// Time one admin request may spend per object call.
 const OBJECT_BUDGET_MS: u64 = 10_000;
 /// Most dead letters one all-keys replay takes from the index.
 const MAX_REPLAY: usize = 10_000;
 
-fn authorized(req: &Request, env: &Env) -> bool {
+/// Whether the request carries an admin token (the router asks first).
+pub(crate) fn authorized(req: &Request, env: &Env) -> bool {
     let authorization = req.headers().get("authorization").ok().flatten();
     crate::console::with_admin(env, |admin| {
         let Some((tokens, _)) = admin else {
@@ -44,10 +47,10 @@ fn authorized(req: &Request, env: &Env) -> bool {
     })
 }
 
-fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, Reply> {
+fn namespace(env: &Env, name: &str) -> Result<ObjectNamespace, EdgeError> {
     env.durable_object(name).map_err(|_| {
         console_error!("admin: {name} is not bound");
-        Reply::error(503, format!("{name} is not bound"))
+        EdgeError::Unavailable(format!("{name} is not bound"))
     })
 }
 
@@ -55,16 +58,22 @@ async fn ask<T: Serialize, R: serde::de::DeserializeOwned>(
     ns: &ObjectNamespace,
     name: &str,
     op: &T,
-) -> Result<R, Reply> {
-    match budget::within(OBJECT_BUDGET_MS, call::<T, R>(ns, name, op)).await {
+) -> Result<R, EdgeError> {
+    match budget::within(
+        OBJECT_BUDGET_MS,
+        object::call::<T, R>(ns, name, OBJECT_URL, op),
+    )
+    .await
+    {
         Some(Ok(r)) => Ok(r),
         Some(Err(e)) => {
             console_error!("admin: {name:?}: {e}");
-            Err(Reply::error(503, "storage unavailable; try again"))
+            Err(EdgeError::Unavailable(
+                "storage unavailable; try again".into(),
+            ))
         }
-        None => Err(Reply::error(
-            503,
-            "storage did not answer in time; try again",
+        None => Err(EdgeError::Unavailable(
+            "storage did not answer in time; try again".into(),
         )),
     }
 }
@@ -81,10 +90,12 @@ struct ReplayAnswer {
 /// Handles `/admin/events{rest}`.
 /// `method` is the raw method (the router's: `Request::method()` would read
 /// PROPFIND as GET).
-pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> Reply {
-    if !authorized(&req, env) {
-        return Reply::error(401, "unauthorized");
-    }
+pub async fn handle_admin(
+    req: Request,
+    env: &Env,
+    rest: &str,
+    method: &str,
+) -> Result<Reply, EdgeError> {
     let query = req
         .url()
         .ok()
@@ -92,14 +103,17 @@ pub async fn handle_admin(req: Request, env: &Env, rest: &str, method: &str) -> 
         .unwrap_or_default();
     let admin = match AdminRequest::parse(rest, method, &query) {
         Ok(a) => a,
-        Err(e) => return Reply::error(e.status(), e.to_string()),
+        Err(e) => {
+            return Err(EdgeError::Refused {
+                status: e.status(),
+                message: e.to_string(),
+            })
+        }
     };
-    match run(admin, env).await {
-        Ok(r) | Err(r) => r,
-    }
+    run(admin, env).await
 }
 
-async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
+async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, EdgeError> {
     match admin {
         AdminRequest::Log { key, limit } => {
             let ns = namespace(env, bindings::EVENT_LOG)?;
@@ -139,7 +153,7 @@ async fn run(admin: AdminRequest, env: &Env) -> Result<Reply, Reply> {
 
 /// Every key's dead letters in `range`: listed from the index, then each
 /// key's log replays its own (the log re-checks that each is still dead).
-async fn replay_all(env: &Env, range: Range) -> Result<Reply, Reply> {
+async fn replay_all(env: &Env, range: Range) -> Result<Reply, EdgeError> {
     let index = namespace(env, bindings::EVENT_INDEX)?;
     let logs = namespace(env, bindings::EVENT_LOG)?;
     let list: DeadList = ask(

@@ -2,7 +2,7 @@
 //! the device registry, for apps that hold an app token; and
 //! [`update_registry`], through which every registry change goes.
 
-use handlers::push::backend::BackendError;
+use handlers::push::app_api::AppError;
 use handlers::push::devices::{self, DeviceList, RegisterRequest, Registered};
 use handlers::push::session::{RegistryAnswer, RegistryState, SessionOp};
 use handlers::push::subscriber::SubscriberName;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use worker::{Env, Request};
 
 use crate::app::{self, Caller};
+use crate::runtime::clock::now_ms;
 use crate::user_state;
 
 /// Budget of a registry change (a phone or a background task waits, not a caller).
@@ -24,44 +25,47 @@ pub async fn update_registry(
     env: &Env,
     subscriber: &SubscriberName,
     op: SessionOp,
-) -> Result<RegistryAnswer, BackendError> {
+) -> Result<RegistryAnswer, AppError> {
     if user_state::bound(env) {
         return user_state::registry(env, subscriber, &op, REGISTRY_BUDGET_MS)
             .await
-            .ok_or(BackendError::Storage);
+            .ok_or(AppError::Storage);
     }
     let kv = app::store(env)?;
     let key = devices::key(subscriber);
     let list: DeviceList = app::get_json(&kv, &key).await?.unwrap_or_default();
     let mut st = RegistryState { list, version: 0 };
-    let (answer, changed) = st.apply(op).ok_or(BackendError::Storage)?;
+    let (answer, changed) = st.apply(op).ok_or(AppError::Storage)?;
     if changed {
         app::put_json(&kv, &key, &st.list, None).await?;
     }
     Ok(answer)
 }
 
-fn claims_for(caller: Caller, subscriber: &SubscriberName) -> Result<(), BackendError> {
+fn claims_for(caller: Caller, subscriber: &SubscriberName) -> Result<(), AppError> {
     match caller {
         Caller::App(c) if &c.sub == subscriber => Ok(()),
-        Caller::App(_) => Err(BackendError::Forbidden),
+        Caller::App(_) => Err(AppError::Forbidden),
         // These routes are for apps that hold an app token; no window here.
-        Caller::OtherBearer(_) | Caller::Anonymous => Err(BackendError::Unauthenticated),
+        Caller::OtherBearer(_) | Caller::Anonymous => Err(AppError::Unauthenticated),
     }
 }
 
 /// `POST /v1/devices` {subscriber, platform?, push_token, device_id}.
-pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env)?;
+pub async fn handle_register(
+    mut req: Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Reply, AppError> {
     // The credential is in the headers: refuse before reading any body.
     if !matches!(caller, Caller::App(_)) {
-        return Err(BackendError::Unauthenticated);
+        return Err(AppError::Unauthenticated);
     }
     let r: RegisterRequest = app::json_body(&mut req).await?;
     claims_for(caller, &r.subscriber)?;
     let device = r
-        .device(app::now_ms())
-        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+        .device(now_ms())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (device_id, platform) = (device.device_id.clone(), device.platform);
     let a = update_registry(env, &r.subscriber, SessionOp::RegisterDevice { device }).await?;
     Ok(Reply::json(&Registered {
@@ -75,14 +79,13 @@ pub async fn handle_register(mut req: Request, env: &Env) -> Result<Reply, Backe
 
 /// `DELETE /v1/devices/{subscriber}/{device_id}`.
 pub async fn handle_unregister(
-    req: Request,
     env: &Env,
+    caller: Caller,
     subscriber: &str,
     device_id: &str,
-) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env)?;
+) -> Result<Reply, AppError> {
     let subscriber =
-        SubscriberName::parse(subscriber).map_err(|e| BackendError::BadRequest(e.to_string()))?;
+        SubscriberName::parse(subscriber).map_err(|e| AppError::BadRequest(e.to_string()))?;
     claims_for(caller, &subscriber)?;
     let a = update_registry(
         env,
@@ -93,7 +96,7 @@ pub async fn handle_unregister(
     )
     .await?;
     if a.removed == 0 {
-        return Err(BackendError::NotFound("device"));
+        return Err(AppError::NotFound("device"));
     }
     #[derive(Serialize)]
     struct Removed {

@@ -10,12 +10,14 @@
 use std::time::Duration;
 
 use handlers::params::CallParams;
-use handlers::push::backend::{self, ContextRecord};
+use handlers::push::app_api::{self, ContextRecord};
 use handlers::push::session::SessionOp;
 use handlers::reply::Reply;
 use worker::{console_log, Delay, Env};
 
-use crate::budget::{var_ms, within};
+use crate::runtime::budget::within;
+use crate::runtime::clock::now_ms;
+use crate::runtime::env::var_u64;
 use crate::{bindings, user_state};
 
 /// Pause between two reads of the object while waiting for a late context.
@@ -51,18 +53,18 @@ async fn wait_for_context(
 
 /// The answer from the caller's context, if there is one within the budget.
 pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
-    let user = backend::caller_user(p.caller()?)?;
-    let wait_ms = var_ms(
+    let user = app_api::caller_user(p.caller()?)?;
+    let wait_ms = var_u64(
         env,
         bindings::CONTEXT_WAIT_MS,
         bindings::DEFAULT_CONTEXT_WAIT_MS,
     )
     .min(MAX_WAIT_MS);
-    let started = js_sys::Date::now();
+    let started = now_ms();
     let record = within(wait_ms, wait_for_context(env, &user, &p.call_sid, wait_ms))
         .await
         .flatten();
-    let waited = (js_sys::Date::now() - started) as u64;
+    let waited = now_ms() - started;
     let who = format!("sip:{}***", user.chars().next().unwrap_or('?'));
     let Some(record) = record else {
         console_log!(
@@ -71,7 +73,7 @@ pub async fn from_context(p: &CallParams, env: &Env) -> Option<Reply> {
         );
         return None;
     };
-    let numbers = backend::dial_target(&record.dial_to_number)?;
+    let numbers = app_api::dial_target(&record.dial_to_number)?;
     let reply = handlers::answer::dialwhom::reply(&numbers);
     console_log!(
         "dialwhom call={} from={who} -> context {} after {waited} ms",

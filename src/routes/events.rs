@@ -19,17 +19,25 @@
 //! control characters in them cannot forge log lines.
 
 use futures_util::future::join_all;
-use handlers::event_log::{self as rules, AppendEvent, Delivery, Element, ElementStatus};
+use handlers::event_log::{self as rules, AppendEvent, Element, ElementStatus, EventsBody};
 use handlers::events;
 use handlers::reply::Reply;
 use handlers::webhook::{self, SignedHeaders};
 use worker::{console_error, console_warn, Context, Env, Request};
 
-use crate::event_log::{call, secret, var_u64, Appended, LogOp};
-use crate::{bindings, budget};
+use crate::bindings;
+use crate::error::EdgeError;
+use crate::event_log::{Appended, LogOp, OBJECT_URL};
+use crate::runtime::clock::now_secs;
+use crate::runtime::env::{secret, var_u64};
+use crate::runtime::{budget, object};
 
 /// Handles one delivery.
-pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply {
+pub async fn handle_events(
+    mut req: Request,
+    env: &Env,
+    _ctx: &Context,
+) -> Result<Reply, EdgeError> {
     let headers = req.headers();
     let get = |name: &str| headers.get(name).ok().flatten().unwrap_or_default();
     let (id, timestamp, signature) = (
@@ -40,7 +48,7 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
 
     // What needs no body is checked first: a delivery with no usable
     // signature or outside the window costs no read of up to 4 MiB.
-    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let now = now_secs() as i64;
     if let Err(e) = webhook::check_headers(
         &SignedHeaders {
             id: &id,
@@ -50,7 +58,7 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
         now,
     ) {
         console_warn!("events: delivery refused before its body: {e}");
-        return Reply::error(401, "unauthorized");
+        return Err(EdgeError::Unauthorized);
     }
 
     // --- The body: read here and only here, at most `max_body` bytes,
@@ -60,15 +68,14 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
         bindings::EVENTS_MAX_BATCH_BYTES,
         rules::DEFAULT_MAX_BATCH_BYTES as u64,
     ) as usize;
-    let body = match crate::body::read(&mut req, max_body).await {
-        Ok(b) => b,
-        Err(e) => return crate::http::body_error(&e),
-    };
+    let body = crate::body::read(&mut req, max_body).await?;
     // --- end of the body read. ---
 
     // A single event over its limit is refused before any HMAC runs over it.
     if !body.trim_ascii_start().starts_with(b"[") && body.len() > events::MAX_EVENT_BYTES {
-        return Reply::error(413, events::EventError::TooLarge.to_string());
+        return Err(EdgeError::TooLarge(
+            events::EventError::TooLarge.to_string(),
+        ));
     }
     let secrets =
         match secret(env, bindings::EVENTS_WEBHOOK_SECRETS).map(|s| webhook::parse_secrets(&s)) {
@@ -78,14 +85,14 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
                     "events: {} is invalid: {e}",
                     bindings::EVENTS_WEBHOOK_SECRETS
                 );
-                return Reply::error(503, "events are not configured");
+                return Err(not_configured());
             }
             None => {
                 console_error!(
                     "events: {} is not set; every delivery is refused",
                     bindings::EVENTS_WEBHOOK_SECRETS
                 );
-                return Reply::error(503, "events are not configured");
+                return Err(not_configured());
             }
         };
     let signed = SignedHeaders {
@@ -97,7 +104,7 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
         // The reason goes to the log only: telling the sender which check
         // failed would help someone forging deliveries.
         console_warn!("events: delivery refused: {e}");
-        return Reply::error(401, "unauthorized");
+        return Err(EdgeError::Unauthorized);
     }
     let max_batch = var_u64(
         env,
@@ -105,9 +112,14 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
         rules::DEFAULT_MAX_BATCH as u64,
     ) as usize;
     let (single, elements) = match rules::parse_delivery(&body, max_batch) {
-        Ok(Delivery::Single(e)) => (true, vec![Element::Valid(e)]),
-        Ok(Delivery::Batch(v)) => (false, v),
-        Err(e) => return Reply::error(e.status(), e.to_string()),
+        Ok(EventsBody::Single(e)) => (true, vec![Element::Valid(e)]),
+        Ok(EventsBody::Batch(v)) => (false, v),
+        Err(e) => {
+            return Err(EdgeError::Refused {
+                status: e.status(),
+                message: e.to_string(),
+            })
+        }
     };
     for e in &elements {
         if let Element::Rejected { event_sid, error } = e {
@@ -116,7 +128,11 @@ pub async fn handle_events(mut req: Request, env: &Env, _ctx: &Context) -> Reply
     }
     let statuses = store(env, &elements).await;
     let (status, answer) = rules::answer(single, rules::results(&elements, |i| statuses[i]));
-    Reply::json_status(status, &answer)
+    Ok(Reply::json_status(status, &answer))
+}
+
+fn not_configured() -> EdgeError {
+    EdgeError::Unavailable("events are not configured".into())
 }
 
 /// Sends each key's events to its object, all keys at once, each within
@@ -153,10 +169,9 @@ async fn store(env: &Env, elements: &[Element]) -> Vec<Option<ElementStatus>> {
         };
         let ns = &ns;
         async move {
-            budget::within(
-                budget_ms,
-                async move { call::<_, Appended>(ns, key, &op).await },
-            )
+            budget::within(budget_ms, async move {
+                object::call::<_, Appended>(ns, key, OBJECT_URL, &op).await
+            })
             .await
         }
     });

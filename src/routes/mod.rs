@@ -8,7 +8,7 @@ use handlers::route::Route;
 use worker::{Context, Env};
 
 pub mod admin;
-pub mod backend;
+pub mod app_api;
 pub mod connect;
 pub mod devices;
 pub mod dialwhom;
@@ -22,19 +22,6 @@ pub mod push;
 pub mod status;
 pub mod subscriber_token;
 
-/// The clock decisions read (Unix ms). The test build (`test-clock`
-/// feature) lets a request set it with `__test_now_ms`, so hours can be
-/// checked at fixed instants on both sides of a daylight-saving change;
-/// the production build has no such parameter.
-pub(crate) fn now_ms(p: &CallParams) -> i64 {
-    #[cfg(feature = "test-clock")]
-    if let Some(ms) = p.extra.get("__test_now_ms").and_then(|v| v.parse().ok()) {
-        return ms;
-    }
-    let _ = p;
-    js_sys::Date::now() as i64
-}
-
 /// The applet callbacks answered from config and routing state. A HEAD
 /// request changes no state (it would otherwise use up an agent offer or
 /// a round-robin turn): Connect and dial-whom read their state without
@@ -47,7 +34,7 @@ pub async fn callback(
     ctx: &Context,
     head: bool,
 ) -> Reply {
-    let now_ms = now_ms(p);
+    let now_ms = crate::runtime::clock::decision_now_ms(p);
     let reply = match route {
         Route::Connect => {
             connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json, head).await

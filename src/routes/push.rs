@@ -3,46 +3,37 @@
 //! of them at once, and answers 200 only if a provider took the push.
 
 use futures_util::future::join_all;
-use handlers::push::body::{BodyError, PushBody};
+use handlers::push::body::PushBody;
 use handlers::push::devices::{self, DeviceList, Transport};
 use handlers::push::session::SessionOp;
-use handlers::push::{self, Delivery, DeviceOutcome};
+use handlers::push::{self, DeviceOutcome, PushOutcome};
 use handlers::reply::Reply;
 use worker::{console_error, console_log, Context, Env, Request};
 
 use super::devices as device_routes;
 use crate::app;
-use crate::relay::{self, Fcm};
+use crate::error::EdgeError;
+use crate::push_clients::{self, Fcm};
 
 /// Handles one push from Exotel.
-pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
+pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Result<Reply, EdgeError> {
     let content_type = req.headers().get("content-type").ok().flatten();
-    let raw = match crate::body::read(&mut req, handlers::push::body::MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => return crate::http::body_error(&e),
-    };
-    let body = match PushBody::parse(content_type.as_deref(), &raw) {
-        Ok(b) => b,
-        Err(e @ BodyError::TooLarge(_)) => return Reply::error(413, e.to_string()),
-        Err(e) => return Reply::error(400, e.to_string()),
-    };
+    let raw = crate::body::read(&mut req, handlers::push::body::MAX_BODY).await?;
+    let body = PushBody::parse(content_type.as_deref(), &raw)?;
     let who = handlers::phone::mask(body.subscriber_name.as_str());
-    let kv = match app::store(env) {
-        Ok(kv) => kv,
-        Err(e) => return Reply::error(503, e.to_string()),
-    };
+    let kv = app::store(env).map_err(|e| EdgeError::Unavailable(e.to_string()))?;
     let key = devices::key(&body.subscriber_name);
     let list: DeviceList = match app::get_json(&kv, &key).await {
         Ok(Some(l)) => l,
         Ok(None) => {
             console_log!("push sub={who} -> 404 unknown subscriber");
-            return push::unknown_subscriber(&body.subscriber_name);
+            return Ok(push::unknown_subscriber(&body.subscriber_name));
         }
-        Err(e) => return Reply::error(503, e.to_string()),
+        Err(e) => return Err(EdgeError::Unavailable(e.to_string())),
     };
     if list.devices.is_empty() {
         console_log!("push sub={who} -> 410 no device");
-        return push::no_device(&body.subscriber_name);
+        return Ok(push::no_device(&body.subscriber_name));
     }
     let fcm = Fcm::from_env(env).unwrap_or_else(|e| {
         console_error!("fcm: {e}");
@@ -53,10 +44,10 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         async move {
             let delivery = match (d.transport(), fcm) {
                 (Transport::Fcm, Some(f)) => f.send(&d.token, body, d.platform).await,
-                (Transport::Fcm, None) => Delivery::Failed {
+                (Transport::Fcm, None) => PushOutcome::Failed {
                     reason: "fcm not configured (FCM_SERVICE_ACCOUNT)".into(),
                 },
-                (Transport::ApnsVoip, _) => relay::send_apns(env, &d.token, body).await,
+                (Transport::ApnsVoip, _) => push_clients::send_apns(env, &d.token, body).await,
             };
             DeviceOutcome {
                 device_id: d.device_id.clone(),
@@ -70,7 +61,7 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         .devices
         .iter()
         .zip(&outcomes)
-        .filter(|(_, o)| o.delivery == Delivery::Unregistered)
+        .filter(|(_, o)| o.delivery == PushOutcome::Unregistered)
         .map(|(d, _)| d.token.clone())
         .collect();
     if !dead.is_empty() {
@@ -98,5 +89,5 @@ pub async fn handle_push(mut req: Request, env: &Env, ctx: &Context) -> Reply {
         outcomes.len(),
         reply.status
     );
-    reply
+    Ok(reply)
 }

@@ -7,22 +7,23 @@ use wasm_bindgen::JsCast;
 use worker::{Context, Env, Headers, Method, Request, RequestInit};
 
 use crate::body;
-use crate::http::{body_error, param_error};
+use crate::error::EdgeError;
 
 /// Reads the body by its content type, logs the outcome, answers 200. It
 /// teaches sticky routing nothing: real payloads do not name the agent
 /// (docs/routing.md).
-pub async fn handle_status(mut req: Request, _env: &Env, _ctx: &Context) -> Reply {
+pub async fn handle_status(
+    mut req: Request,
+    _env: &Env,
+    _ctx: &Context,
+) -> Result<Reply, EdgeError> {
     let content_type = req
         .headers()
         .get("content-type")
         .ok()
         .flatten()
         .unwrap_or_default();
-    let body = match body::read(&mut req, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(e) => return body_error(&e),
-    };
+    let body = body::read(&mut req, MAX_BODY_BYTES).await?;
     let mime = content_type
         .split(';')
         .next()
@@ -45,9 +46,9 @@ pub async fn handle_status(mut req: Request, _env: &Env, _ctx: &Context) -> Repl
             worker::console_log!("{}", report.log_line());
             let reply = status::reply();
             crate::trace::status(_env, _ctx, &report, &reply);
-            reply
+            Ok(reply)
         }
-        Err(e) => param_error(&e),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! subscriber token for the app token's subscriber. The Exotel API key and
 //! token stay in the worker.
 
-use handlers::push::backend::{self, BackendError, SubscriberTokenAnswer, SubscriberTokenRequest};
+use handlers::push::app_api::{self, AppError, SubscriberTokenAnswer, SubscriberTokenRequest};
 use handlers::push::devices::Platform;
 use handlers::reply::Reply;
 use worker::{Env, Request};
@@ -10,14 +10,18 @@ use worker::{Env, Request};
 use crate::app::{self, Caller};
 
 /// Handles one token request.
-pub async fn handle_subscriber_token(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
-    let Caller::App(claims) = app::authenticate(&req, env)? else {
-        return Err(BackendError::Unauthenticated);
+pub async fn handle_subscriber_token(
+    mut req: Request,
+    env: &Env,
+    caller: Caller,
+) -> Result<Reply, AppError> {
+    let Caller::App(claims) = caller else {
+        return Err(AppError::Unauthenticated);
     };
     let r: SubscriberTokenRequest = app::json_body(&mut req).await?;
     let device_id = r.device_id.trim();
     if device_id.is_empty() || device_id.len() > 128 {
-        return Err(BackendError::BadRequest(
+        return Err(AppError::BadRequest(
             "device_id is required (at most 128 bytes)".into(),
         ));
     }
@@ -28,9 +32,9 @@ pub async fn handle_subscriber_token(mut req: Request, env: &Env) -> Result<Repl
         .filter(|p| !p.is_empty())
     {
         Some(p) => Platform::parse(p).ok_or_else(|| {
-            BackendError::BadRequest(format!("platform must be android or ios, not {p:?}"))
+            AppError::BadRequest(format!("platform must be android or ios, not {p:?}"))
         })?,
-        None => backend::platform_of_device_id(device_id),
+        None => app_api::platform_of_device_id(device_id),
     };
     let token = app::subscriber_token(env, &claims.sub, platform, device_id).await?;
     Ok(Reply::json(&SubscriberTokenAnswer {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::body::PushBody;
-use super::Delivery;
+use super::PushOutcome;
 
 /// APNs development host.
 pub const SANDBOX_HOST: &str = "https://api.sandbox.push.apple.com";
@@ -97,9 +97,9 @@ pub fn headers(bundle_id: &str, now_secs: u64) -> [(&'static str, String); 4] {
 
 /// What an APNs answer means: 410, or 400 `BadDeviceToken` /
 /// `DeviceTokenNotForTopic`, means the token is dead for this app.
-pub fn classify(status: u16, body: &str) -> Delivery {
+pub fn classify(status: u16, body: &str) -> PushOutcome {
     if status == 200 {
-        return Delivery::Accepted;
+        return PushOutcome::Accepted;
     }
     let reason = serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -109,9 +109,9 @@ pub fn classify(status: u16, body: &str) -> Delivery {
         || (status == 400
             && matches!(reason.as_str(), "BadDeviceToken" | "DeviceTokenNotForTopic"));
     if dead {
-        Delivery::Unregistered
+        PushOutcome::Unregistered
     } else {
-        Delivery::Failed {
+        PushOutcome::Failed {
             reason: format!("apns {status} {reason}").trim_end().to_owned(),
         }
     }
@@ -122,7 +122,7 @@ pub fn classify(status: u16, body: &str) -> Delivery {
 pub struct RelayAnswer {
     /// What happened.
     #[serde(flatten)]
-    pub delivery: Delivery,
+    pub delivery: PushOutcome,
     /// APNs' `apns-id`, for tracing a push in Apple's console.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apns_id: Option<String>,
@@ -161,24 +161,24 @@ mod tests {
 
     #[test]
     fn apns_classification() {
-        assert_eq!(classify(200, ""), Delivery::Accepted);
+        assert_eq!(classify(200, ""), PushOutcome::Accepted);
         assert_eq!(
             classify(410, r#"{"reason":"Unregistered"}"#),
-            Delivery::Unregistered
+            PushOutcome::Unregistered
         );
         assert_eq!(
             classify(400, r#"{"reason":"BadDeviceToken"}"#),
-            Delivery::Unregistered
+            PushOutcome::Unregistered
         );
         assert_eq!(
             classify(400, r#"{"reason":"BadTopic"}"#),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "apns 400 BadTopic".into()
             }
         );
         assert_eq!(
             classify(403, r#"{"reason":"ExpiredProviderToken"}"#),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "apns 403 ExpiredProviderToken".into()
             }
         );
@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn answer_wire_form() {
         let a = RelayAnswer {
-            delivery: Delivery::Unregistered,
+            delivery: PushOutcome::Unregistered,
             apns_id: None,
         };
         let s = serde_json::to_string(&a).unwrap();
@@ -198,7 +198,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             f.delivery,
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "apns 500".into()
             }
         );

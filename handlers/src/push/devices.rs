@@ -120,7 +120,7 @@ pub struct Device {
     /// The provider's token for it.
     pub token: String,
     /// When it was registered, ms since the epoch.
-    pub registered_ms: u64,
+    pub registered_ms: i64,
 }
 
 impl Device {
@@ -129,7 +129,7 @@ impl Device {
         device_id: &str,
         platform: Platform,
         token: &str,
-        now_ms: u64,
+        now_ms: i64,
     ) -> Result<Self, DeviceError> {
         let device_id = device_id.trim();
         if device_id.is_empty()
@@ -220,7 +220,7 @@ pub struct RegisterRequest {
 
 impl RegisterRequest {
     /// The device this registers.
-    pub fn device(&self, now_ms: u64) -> Result<Device, DeviceError> {
+    pub fn device(&self, now_ms: i64) -> Result<Device, DeviceError> {
         let platform = infer_platform(self.push_token.trim(), self.platform.as_deref())?;
         Device::new(&self.device_id, platform, &self.push_token, now_ms)
     }

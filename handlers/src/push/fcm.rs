@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::body::PushBody;
 use super::devices::Platform;
-use super::Delivery;
+use super::PushOutcome;
 
 /// FCM's production host; tests point the `FCM_BASE_URL` var elsewhere.
 pub const DEFAULT_BASE_URL: &str = "https://fcm.googleapis.com";
@@ -21,7 +21,7 @@ pub const TTL: &str = "30s";
 
 /// An access token is renewed this long before it expires, so a push never
 /// goes out with one that lapses in flight.
-pub const REFRESH_MARGIN_MS: f64 = 5.0 * 60.0 * 1000.0;
+pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
 
 /// The fields of a Google service-account key file that are used.
 #[derive(Clone, Deserialize)]
@@ -87,15 +87,17 @@ pub struct CachedToken {
     /// The bearer token.
     pub token: String,
     /// Epoch ms after which a new one is fetched ([`REFRESH_MARGIN_MS`] early).
-    pub renew_at_ms: f64,
+    pub renew_at_ms: i64,
 }
 
 impl CachedToken {
     /// Caches a token received at `now_ms`.
-    pub fn new(r: TokenResponse, now_ms: f64) -> Self {
-        let life = r.expires_in as f64 * 1000.0;
+    pub fn new(r: TokenResponse, now_ms: i64) -> Self {
+        let life = i64::try_from(r.expires_in)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
         // A very short life still caches for half of it rather than never.
-        let renew_at_ms = now_ms + (life - REFRESH_MARGIN_MS).max(life / 2.0);
+        let renew_at_ms = now_ms.saturating_add((life - REFRESH_MARGIN_MS).max(life / 2));
         Self {
             token: r.access_token,
             renew_at_ms,
@@ -103,7 +105,7 @@ impl CachedToken {
     }
 
     /// Whether it may still be sent.
-    pub fn fresh(&self, now_ms: f64) -> bool {
+    pub fn fresh(&self, now_ms: i64) -> bool {
         now_ms < self.renew_at_ms
     }
 }
@@ -237,9 +239,9 @@ pub fn message<'a>(
 
 /// What an FCM answer means. A 404 `UNREGISTERED`, or a 400
 /// `INVALID_ARGUMENT` about the token, means the token will never work again.
-pub fn classify(status: u16, body: &str) -> Delivery {
+pub fn classify(status: u16, body: &str) -> PushOutcome {
     if (200..300).contains(&status) {
-        return Delivery::Accepted;
+        return PushOutcome::Accepted;
     }
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let err = &v["error"];
@@ -263,14 +265,14 @@ pub fn classify(status: u16, body: &str) -> Delivery {
             && (error_code == "INVALID_ARGUMENT" || status_text == "INVALID_ARGUMENT")
             && about_token);
     if unregistered {
-        return Delivery::Unregistered;
+        return PushOutcome::Unregistered;
     }
     let code = if error_code.is_empty() {
         status_text
     } else {
         error_code
     };
-    Delivery::Failed {
+    PushOutcome::Failed {
         reason: format!("fcm {status} {code}").trim_end().to_owned(),
     }
 }
@@ -324,30 +326,30 @@ mod tests {
     fn classification() {
         assert_eq!(
             classify(200, r#"{"name":"projects/p/messages/1"}"#),
-            Delivery::Accepted
+            PushOutcome::Accepted
         );
         let unreg = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
-        assert_eq!(classify(404, unreg), Delivery::Unregistered);
+        assert_eq!(classify(404, unreg), PushOutcome::Unregistered);
         let bad_token = r#"{"error":{"code":400,"message":"The registration token is not a valid FCM registration token","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"}]}}"#;
-        assert_eq!(classify(400, bad_token), Delivery::Unregistered);
+        assert_eq!(classify(400, bad_token), PushOutcome::Unregistered);
         // INVALID_ARGUMENT about something else keeps the token
         let bad_ttl = r#"{"error":{"code":400,"message":"Invalid value at 'message.android.ttl'","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"message.android.ttl"}]}]}}"#;
         assert_eq!(
             classify(400, bad_ttl),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 400 INVALID_ARGUMENT".into()
             }
         );
         assert_eq!(
             classify(503, "oops"),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 503".into()
             }
         );
         let quota = r#"{"error":{"status":"RESOURCE_EXHAUSTED","details":[{"errorCode":"QUOTA_EXCEEDED"}]}}"#;
         assert_eq!(
             classify(429, quota),
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: "fcm 429 QUOTA_EXCEEDED".into()
             }
         );
@@ -360,18 +362,18 @@ mod tests {
                 access_token: "a".into(),
                 expires_in: 3599,
             },
-            1000.0,
+            1000,
         );
-        assert!(t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS - 1.0));
-        assert!(!t.fresh(1000.0 + 3_599_000.0 - REFRESH_MARGIN_MS));
+        assert!(t.fresh(1000 + 3_599_000 - REFRESH_MARGIN_MS - 1));
+        assert!(!t.fresh(1000 + 3_599_000 - REFRESH_MARGIN_MS));
         let short = CachedToken::new(
             TokenResponse {
                 access_token: "a".into(),
                 expires_in: 60,
             },
-            0.0,
+            0,
         );
-        assert!(short.fresh(29_999.0) && !short.fresh(30_000.0));
+        assert!(short.fresh(29_999) && !short.fresh(30_000));
         assert_eq!(
             token_request_body("a.b.c"),
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c"

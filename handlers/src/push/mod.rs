@@ -10,7 +10,7 @@
 //!
 //! The rest serves the phone: subscriber names ([`subscriber`]), provider
 //! JWTs ([`jwt`]), the backend Exotel's sample apps expect plus the app
-//! credential that guards it ([`backend`]), the login sessions and call
+//! credential that guards it ([`app_api`]), the login sessions and call
 //! contexts kept per user ([`session`]), and the contacts tab ([`contacts`]).
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::reply::Reply;
 
 pub mod apns;
-pub mod backend;
+pub mod app_api;
 pub mod body;
 pub mod contacts;
 pub mod devices;
@@ -33,7 +33,7 @@ use subscriber::SubscriberName;
 /// What a provider did with one push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
-pub enum Delivery {
+pub enum PushOutcome {
     /// Taken for delivery.
     Accepted,
     /// The token is dead: remove it from the registry.
@@ -54,7 +54,7 @@ pub struct DeviceOutcome {
     pub platform: Platform,
     /// What happened.
     #[serde(flatten)]
-    pub delivery: Delivery,
+    pub delivery: PushOutcome,
 }
 
 /// The push URL's JSON answer.
@@ -78,11 +78,11 @@ pub struct PushAnswer<'a> {
 pub fn answer(subscriber: &SubscriberName, outcomes: &[DeviceOutcome]) -> Reply {
     let accepted = outcomes
         .iter()
-        .filter(|o| o.delivery == Delivery::Accepted)
+        .filter(|o| o.delivery == PushOutcome::Accepted)
         .count();
     let removed = outcomes
         .iter()
-        .filter(|o| o.delivery == Delivery::Unregistered)
+        .filter(|o| o.delivery == PushOutcome::Unregistered)
         .count();
     let (status, label) = if accepted > 0 {
         (200, "delivered")
@@ -133,7 +133,7 @@ pub fn no_device(subscriber: &SubscriberName) -> Reply {
 mod tests {
     use super::*;
 
-    fn o(id: &str, d: Delivery) -> DeviceOutcome {
+    fn o(id: &str, d: PushOutcome) -> DeviceOutcome {
         DeviceOutcome {
             device_id: id.into(),
             platform: Platform::Android,
@@ -146,7 +146,10 @@ mod tests {
         let bob = SubscriberName::parse("bob").unwrap();
         let r = answer(
             &bob,
-            &[o("a", Delivery::Unregistered), o("b", Delivery::Accepted)],
+            &[
+                o("a", PushOutcome::Unregistered),
+                o("b", PushOutcome::Accepted),
+            ],
         );
         assert_eq!(r.status, 200);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -161,11 +164,11 @@ mod tests {
             &[
                 o(
                     "a",
-                    Delivery::Failed {
+                    PushOutcome::Failed {
                         reason: "fcm 503".into(),
                     },
                 ),
-                o("b", Delivery::Unregistered),
+                o("b", PushOutcome::Unregistered),
             ],
         );
         assert_eq!(r.status, 502);

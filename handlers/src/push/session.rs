@@ -19,18 +19,18 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::backend::ContextRecord;
+use super::app_api::ContextRecord;
 use super::devices::{Device, DeviceList, Platform};
 
 /// How long after a login its one uncredentialed `devicetoken` is accepted.
 /// Both apps send it right after the login answer (Android
 /// `LoginActivity.sendTokenAndInitialize`, iOS `uploadFCMToken`), well
 /// within a minute.
-pub const LOGIN_WINDOW_MS: u64 = 60_000;
+pub const LOGIN_WINDOW_MS: i64 = 60_000;
 
 /// How long the Exotel token obtained at a login is recognised as the
 /// user's (the app token's life: the apps log in again by then).
-pub const BEARER_LIFE_MS: u64 = super::backend::APP_TOKEN_SECS * 1000;
+pub const BEARER_LIFE_MS: i64 = super::app_api::APP_TOKEN_SECS as i64 * 1000;
 
 /// Most open grants and remembered tokens per user (one per phone that
 /// logged in recently); the oldest goes first.
@@ -52,7 +52,7 @@ pub struct Grant {
     /// The platform the login's device id implies.
     pub platform: Platform,
     /// Epoch ms after which it no longer counts.
-    pub expires_ms: u64,
+    pub expires_ms: i64,
 }
 
 /// An Exotel access token obtained for this user at a login.
@@ -63,7 +63,7 @@ pub struct KnownBearer {
     /// The platform of the login's device.
     pub platform: Platform,
     /// Epoch ms after which it no longer counts.
-    pub expires_ms: u64,
+    pub expires_ms: i64,
 }
 
 /// Everything a user's Durable Object stores.
@@ -81,7 +81,7 @@ pub struct UserSession {
     /// When the user last logged in through this backend (never pruned):
     /// Dial Whom waits for a late context only for users who did.
     #[serde(default)]
-    pub last_login_ms: Option<u64>,
+    pub last_login_ms: Option<i64>,
 }
 
 fn keep_last<T>(v: &mut Vec<T>) {
@@ -93,7 +93,7 @@ fn keep_last<T>(v: &mut Vec<T>) {
 
 impl UserSession {
     /// Drops whatever has expired.
-    pub fn prune(&mut self, now_ms: u64) {
+    pub fn prune(&mut self, now_ms: i64) {
         self.grants.retain(|g| now_ms < g.expires_ms);
         self.bearers.retain(|b| now_ms < b.expires_ms);
         if self.context.as_ref().is_some_and(|c| !c.live(now_ms)) {
@@ -108,7 +108,7 @@ impl UserSession {
         addr: &str,
         platform: Platform,
         bearer_digest: Option<&str>,
-        now_ms: u64,
+        now_ms: i64,
     ) {
         self.prune(now_ms);
         self.last_login_ms = Some(now_ms);
@@ -131,14 +131,14 @@ impl UserSession {
 
     /// Uses up the newest open grant for `addr`: `Some(platform)` once per
     /// login, `None` when there is none (expired, used, or another address).
-    pub fn take_grant(&mut self, addr: &str, now_ms: u64) -> Option<Platform> {
+    pub fn take_grant(&mut self, addr: &str, now_ms: i64) -> Option<Platform> {
         self.prune(now_ms);
         let i = self.grants.iter().rposition(|g| g.addr == addr)?;
         Some(self.grants.remove(i).platform)
     }
 
     /// The platform of the login that obtained this Exotel token, if it is one of ours.
-    pub fn bearer_platform(&self, digest: &str, now_ms: u64) -> Option<Platform> {
+    pub fn bearer_platform(&self, digest: &str, now_ms: i64) -> Option<Platform> {
         self.bearers
             .iter()
             .rev()
@@ -147,7 +147,7 @@ impl UserSession {
     }
 
     /// The context, if still live.
-    pub fn live_context(&self, now_ms: u64) -> Option<&ContextRecord> {
+    pub fn live_context(&self, now_ms: i64) -> Option<&ContextRecord> {
         self.context.as_ref().filter(|c| c.live(now_ms))
     }
 }
@@ -291,7 +291,7 @@ pub struct SessionAnswer {
 impl UserSession {
     /// Applies one operation; the caller stores the session afterwards
     /// when `changed` says so.
-    pub fn apply(&mut self, op: SessionOp, now_ms: u64) -> (SessionAnswer, bool) {
+    pub fn apply(&mut self, op: SessionOp, now_ms: i64) -> (SessionAnswer, bool) {
         let before = self.clone();
         let answer = match op {
             SessionOp::Login {
@@ -352,7 +352,7 @@ impl UserSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::backend::ContextRequest;
+    use crate::push::app_api::ContextRequest;
 
     #[test]
     fn a_grant_is_for_one_address_once_within_the_window() {

@@ -1,21 +1,24 @@
 //! The push providers as the worker reaches them: FCM HTTP v1 directly, and
 //! APNs through proto-gateway (HTTP/2, which a Worker's fetch cannot speak).
-//! Every base URL is a var, so the tests point them at local fakes.
+//! Every base URL is a var, so the tests point them at local fakes. Each
+//! call is bounded by [`PROVIDER_TIMEOUT_MS`].
 
 use std::cell::RefCell;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use handlers::push::apns::{RelayAnswer, RelayRequest};
 use handlers::push::body::PushBody;
 use handlers::push::devices::Platform;
 use handlers::push::fcm::{self, CachedToken, ServiceAccount, TokenResponse};
 use handlers::push::jwt::{self, GoogleClaims, Header};
-use handlers::push::Delivery;
+use handlers::push::PushOutcome;
 use wasm_bindgen::JsValue;
-use worker::{console_log, console_warn, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{console_log, console_warn, Env};
 
 use crate::bindings;
+use crate::error::EdgeError;
+use crate::runtime::clock::{now_ms, now_secs};
+use crate::runtime::env::{secret, var_or};
+use crate::runtime::fetch::post;
 use crate::webcrypto;
 
 /// Longest wait for any one provider call: Exotel treats a slow push URL as
@@ -29,60 +32,6 @@ thread_local! {
     static FCM_KEY: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
 }
 
-fn now_ms() -> f64 {
-    js_sys::Date::now()
-}
-
-/// A var with a default.
-pub fn var_or(env: &Env, name: &str, default: &str) -> String {
-    env.var(name)
-        .map(|v| v.to_string())
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
-/// A secret or var, if set and non-empty.
-pub fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|v| v.to_string())
-        .ok()
-        .filter(|v| !v.is_empty())
-}
-
-/// An HTTP answer: status and body text.
-pub struct Answer {
-    /// Status.
-    pub status: u16,
-    /// Body.
-    pub body: String,
-}
-
-/// POSTs with a time limit.
-pub async fn post(url: &str, headers: &[(&str, &str)], body: String) -> Result<Answer, String> {
-    let h = Headers::new();
-    for (k, v) in headers {
-        h.set(k, v).map_err(|e| e.to_string())?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(h)
-        .with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let fetch = Box::pin(async move {
-        let mut resp = Fetch::Request(req).send().await?;
-        let status = resp.status_code();
-        let body = resp.text().await?;
-        Ok::<_, worker::Error>(Answer { status, body })
-    });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(PROVIDER_TIMEOUT_MS)));
-    match select(fetch, timeout).await {
-        Either::Left((Ok(a), _)) => Ok(a),
-        Either::Left((Err(e), _)) => Err(e.to_string()),
-        Either::Right(_) => Err(format!("no answer within {PROVIDER_TIMEOUT_MS} ms")),
-    }
-}
-
 /// FCM, configured from the `FCM_SERVICE_ACCOUNT` secret.
 pub struct Fcm {
     sa: ServiceAccount,
@@ -93,15 +42,13 @@ pub struct Fcm {
 impl Fcm {
     /// `None` when no service account is set (Android pushes then fail
     /// with a reason saying so).
-    pub fn from_env(env: &Env) -> Result<Option<Self>, String> {
+    pub fn from_env(env: &Env) -> Result<Option<Self>, EdgeError> {
         let Some(raw) = secret(env, bindings::FCM_SERVICE_ACCOUNT) else {
             return Ok(None);
         };
-        let sa = ServiceAccount::from_json(&raw).map_err(|e| {
-            format!(
-                "{} is not a service-account key file: {e}",
-                bindings::FCM_SERVICE_ACCOUNT
-            )
+        let sa = ServiceAccount::from_json(&raw).map_err(|e| EdgeError::ServiceAccount {
+            name: bindings::FCM_SERVICE_ACCOUNT,
+            detail: e.to_string(),
         })?;
         let send_url = fcm::send_url(
             &var_or(env, bindings::FCM_BASE_URL, fcm::DEFAULT_BASE_URL),
@@ -115,7 +62,7 @@ impl Fcm {
         }))
     }
 
-    async fn signing_key(&self) -> Result<JsValue, String> {
+    async fn signing_key(&self) -> Result<JsValue, EdgeError> {
         let cached = FCM_KEY.with(|k| {
             k.borrow()
                 .as_ref()
@@ -125,15 +72,14 @@ impl Fcm {
         if let Some(key) = cached {
             return Ok(key);
         }
-        let der = jwt::pem_to_der(&self.sa.private_key)
-            .ok_or("service account private_key is not PEM")?;
+        let der = jwt::pem_to_der(&self.sa.private_key).ok_or(EdgeError::NotPem)?;
         let key = webcrypto::import_rsa_pkcs8(&der).await?;
         FCM_KEY.with(|k| *k.borrow_mut() = Some((self.sa.client_email.clone(), key.clone())));
         Ok(key)
     }
 
     /// The cached access token, or a new one when it is near expiry.
-    async fn access_token(&self) -> Result<String, String> {
+    async fn access_token(&self) -> Result<String, EdgeError> {
         let now = now_ms();
         if let Some(t) = FCM_TOKEN.with(|t| {
             t.borrow()
@@ -151,22 +97,22 @@ impl Fcm {
         let claims = GoogleClaims::fcm(
             &self.sa.client_email,
             &self.token_url,
-            (now / 1000.0) as u64,
+            (now / 1000).max(0) as u64,
         );
-        let input = jwt::signing_input(&header, &claims).map_err(|e| e.to_string())?;
+        let input = jwt::signing_input(&header, &claims)?;
         let sig = webcrypto::sign_rs256(&self.signing_key().await?, input.as_bytes()).await?;
         let body = fcm::token_request_body(&jwt::assemble(&input, &sig));
         let a = post(
             &self.token_url,
             &[("content-type", "application/x-www-form-urlencoded")],
             body,
+            PROVIDER_TIMEOUT_MS,
         )
         .await?;
         if a.status != 200 {
-            return Err(format!("oauth token endpoint answered {}", a.status));
+            return Err(EdgeError::OauthStatus(a.status));
         }
-        let r: TokenResponse =
-            serde_json::from_str(&a.body).map_err(|e| format!("oauth answer unreadable: {e}"))?;
+        let r: TokenResponse = serde_json::from_str(&a.body).map_err(EdgeError::OauthAnswer)?;
         let cached = CachedToken::new(r, now_ms());
         let token = cached.token.clone();
         FCM_TOKEN.with(|t| *t.borrow_mut() = Some(cached));
@@ -179,11 +125,10 @@ impl Fcm {
         device_token: &str,
         body: &PushBody,
         platform: Platform,
-    ) -> Result<Delivery, String> {
+    ) -> Result<PushOutcome, EdgeError> {
         let access = self.access_token().await?;
-        let now_secs = (now_ms() / 1000.0) as u64;
-        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))
-            .map_err(|e| e.to_string())?;
+        let now_secs = now_secs();
+        let msg = serde_json::to_string(&fcm::message(device_token, body, platform, now_secs))?;
         let auth = format!("Bearer {access}");
         let a = post(
             &self.send_url,
@@ -192,6 +137,7 @@ impl Fcm {
                 ("content-type", "application/json"),
             ],
             msg,
+            PROVIDER_TIMEOUT_MS,
         )
         .await?;
         if a.status == 401 {
@@ -204,17 +150,22 @@ impl Fcm {
     /// Sends one data-only message: high priority for Android, a background
     /// notification for an iPhone's FCM token. A 401 (token revoked early)
     /// is retried once with a fresh token.
-    pub async fn send(&self, device_token: &str, body: &PushBody, platform: Platform) -> Delivery {
+    pub async fn send(
+        &self,
+        device_token: &str,
+        body: &PushBody,
+        platform: Platform,
+    ) -> PushOutcome {
         let first = self.send_once(device_token, body, platform).await;
         let result = match first {
-            Ok(Delivery::Failed { reason }) if reason.starts_with("fcm 401") => {
+            Ok(PushOutcome::Failed { reason }) if reason.starts_with("fcm 401") => {
                 self.send_once(device_token, body, platform).await
             }
             other => other,
         };
         result.unwrap_or_else(|reason| {
             console_warn!("fcm: {reason}");
-            Delivery::Failed {
+            PushOutcome::Failed {
                 reason: format!("fcm: {reason}"),
             }
         })
@@ -222,18 +173,18 @@ impl Fcm {
 }
 
 /// Asks proto-gateway to send one APNs VoIP push.
-pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delivery {
+pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> PushOutcome {
     let (Some(url), Some(secret)) = (
         secret(env, bindings::APNS_RELAY_URL),
         secret(env, bindings::APNS_RELAY_SECRET),
     ) else {
-        return Delivery::Failed {
+        return PushOutcome::Failed {
             reason: "apns relay not configured (APNS_RELAY_URL, APNS_RELAY_SECRET)".into(),
         };
     };
     let req = RelayRequest::new(device_token, body);
     let Ok(json) = serde_json::to_string(&req) else {
-        return Delivery::Failed {
+        return PushOutcome::Failed {
             reason: "apns request not serializable".into(),
         };
     };
@@ -245,19 +196,20 @@ pub async fn send_apns(env: &Env, device_token: &str, body: &PushBody) -> Delive
             ("content-type", "application/json"),
         ],
         json,
+        PROVIDER_TIMEOUT_MS,
     )
     .await
     {
         Ok(a) if a.status == 200 => match serde_json::from_str::<RelayAnswer>(&a.body) {
             Ok(r) => r.delivery,
-            Err(e) => Delivery::Failed {
+            Err(e) => PushOutcome::Failed {
                 reason: format!("apns relay answer unreadable: {e}"),
             },
         },
-        Ok(a) => Delivery::Failed {
+        Ok(a) => PushOutcome::Failed {
             reason: format!("apns relay answered {}", a.status),
         },
-        Err(e) => Delivery::Failed {
+        Err(e) => PushOutcome::Failed {
             reason: format!("apns relay: {e}"),
         },
     }

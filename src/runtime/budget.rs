@@ -1,11 +1,12 @@
 //! Time budgets: every lookup on a caller's path races a timer, and the
-//! caller gets an answer made without it when the timer wins.
+//! caller gets an answer made without it when the timer wins. Every
+//! timeout in the worker is this one race.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{Delay, Env};
+use worker::Delay;
 
 /// Runs `fut` for at most `ms` milliseconds; `None` when time ran out.
 pub async fn within<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
@@ -15,12 +16,4 @@ pub async fn within<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
         Either::Left((v, _)) => Some(v),
         Either::Right(_) => None,
     }
-}
-
-/// A millisecond budget from a var, else the default.
-pub fn var_ms(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(default)
 }

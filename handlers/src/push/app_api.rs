@@ -27,7 +27,6 @@ use super::devices::Platform;
 use super::subscriber::SubscriberName;
 use crate::destination::{Destination, Numbers};
 use crate::reply::Reply;
-use crate::route::Route;
 
 /// App tokens live a week; the apps log in again when one lapses.
 pub const APP_TOKEN_SECS: u64 = 7 * 24 * 3600;
@@ -48,7 +47,7 @@ const TOKEN_PREFIX: &str = "eat1.";
 
 /// Errors of the app-facing routes, each with its status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
+pub enum AppError {
     /// The body is not the JSON the route takes.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -87,7 +86,7 @@ pub enum BackendError {
     Body(#[from] crate::error::BodyError),
 }
 
-impl BackendError {
+impl AppError {
     /// The HTTP status (and `http_code`).
     pub fn status(&self) -> u16 {
         match self {
@@ -171,80 +170,6 @@ pub fn api_reply(status: u16, message: &str) -> Reply {
     )
 }
 
-/// A path of the app API that carries parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppPath {
-    /// `DELETE /v1/devices/{subscriber}/{device_id}`
-    Device {
-        /// Subscriber.
-        subscriber: String,
-        /// Device id.
-        device_id: String,
-    },
-    /// `/accounts/{sid}/subscribers/{user}/devicetoken`
-    DeviceToken {
-        /// Account SID.
-        account_sid: String,
-        /// User (subscriber) name.
-        user: String,
-    },
-    /// `/accounts/{sid}/subscribers/{user}/context`
-    Context {
-        /// Account SID.
-        account_sid: String,
-        /// User (subscriber) name.
-        user: String,
-    },
-    /// `GET /accounts/{sid}/subscribers/{user}/contacts`
-    Contacts {
-        /// Account SID.
-        account_sid: String,
-        /// User (subscriber) name.
-        user: String,
-    },
-}
-
-fn segment(s: &str) -> Option<String> {
-    let d = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
-    (!d.is_empty() && !d.contains('/') && d.len() <= 128).then(|| d.into_owned())
-}
-
-impl AppPath {
-    /// Parses a path without its leading `/` (as [`crate::route::resolve`] has it).
-    pub fn parse(rest: &str) -> Option<Self> {
-        let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-        match parts.as_slice() {
-            ["v1", "devices", sub, id] => Some(Self::Device {
-                subscriber: segment(sub)?,
-                device_id: segment(id)?,
-            }),
-            ["accounts", sid, "subscribers", user, "devicetoken"] => Some(Self::DeviceToken {
-                account_sid: segment(sid)?,
-                user: segment(user)?,
-            }),
-            ["accounts", sid, "subscribers", user, "context"] => Some(Self::Context {
-                account_sid: segment(sid)?,
-                user: segment(user)?,
-            }),
-            ["accounts", sid, "subscribers", user, "contacts"] => Some(Self::Contacts {
-                account_sid: segment(sid)?,
-                user: segment(user)?,
-            }),
-            _ => None,
-        }
-    }
-
-    /// The route it belongs to.
-    pub fn route(&self) -> Route {
-        match self {
-            Self::Device { .. } => Route::Device,
-            Self::DeviceToken { .. } => Route::DeviceToken,
-            Self::Context { .. } => Route::Context,
-            Self::Contacts { .. } => Route::Contacts,
-        }
-    }
-}
-
 /// What an app token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppClaims {
@@ -278,36 +203,29 @@ pub fn issue_app_token(secret: &[u8], claims: &AppClaims) -> Option<String> {
 }
 
 /// Checks an app token's signature (in constant time) and expiry.
-pub fn verify_app_token(
-    secret: &[u8],
-    token: &str,
-    now_secs: u64,
-) -> Result<AppClaims, BackendError> {
+pub fn verify_app_token(secret: &[u8], token: &str, now_secs: u64) -> Result<AppClaims, AppError> {
     if secret.len() < MIN_SECRET_LEN {
-        return Err(BackendError::NotConfigured(
+        return Err(AppError::NotConfigured(
             "APP_TOKEN_SECRET (at least 32 bytes)",
         ));
     }
-    let (signed, tag) = token
-        .rsplit_once('.')
-        .ok_or(BackendError::Unauthenticated)?;
+    let (signed, tag) = token.rsplit_once('.').ok_or(AppError::Unauthenticated)?;
     let body = signed
         .strip_prefix(TOKEN_PREFIX)
-        .ok_or(BackendError::Unauthenticated)?;
+        .ok_or(AppError::Unauthenticated)?;
     let tag = URL_SAFE_NO_PAD
         .decode(tag)
-        .map_err(|_| BackendError::Unauthenticated)?;
+        .map_err(|_| AppError::Unauthenticated)?;
     mac(secret, signed)
-        .ok_or(BackendError::Unauthenticated)?
+        .ok_or(AppError::Unauthenticated)?
         .verify_slice(&tag)
-        .map_err(|_| BackendError::Unauthenticated)?;
+        .map_err(|_| AppError::Unauthenticated)?;
     let raw = URL_SAFE_NO_PAD
         .decode(body)
-        .map_err(|_| BackendError::Unauthenticated)?;
-    let claims: AppClaims =
-        serde_json::from_slice(&raw).map_err(|_| BackendError::Unauthenticated)?;
+        .map_err(|_| AppError::Unauthenticated)?;
+    let claims: AppClaims = serde_json::from_slice(&raw).map_err(|_| AppError::Unauthenticated)?;
     if claims.exp <= now_secs {
-        return Err(BackendError::Unauthenticated);
+        return Err(AppError::Unauthenticated);
     }
     Ok(claims)
 }
@@ -347,8 +265,8 @@ pub struct Pbkdf2Params {
 
 impl PasswordHash {
     /// The derivation parameters, or why the record is unusable.
-    pub fn params(&self) -> Result<Pbkdf2Params, BackendError> {
-        let bad = |why: &str| BackendError::BadRequest(format!("user record: {why}"));
+    pub fn params(&self) -> Result<Pbkdf2Params, AppError> {
+        let bad = |why: &str| AppError::BadRequest(format!("user record: {why}"));
         if self.alg != "pbkdf2-sha256" {
             return Err(bad("alg must be pbkdf2-sha256"));
         }
@@ -493,7 +411,7 @@ pub struct ExotelTokenRequest<'a> {
 }
 
 /// Reads Exotel's answer: `{"http_code":200,"response":{"data":{"subscriber_token":{..}}}}`.
-pub fn parse_exotel_token(status: u16, body: &str) -> Result<Value, BackendError> {
+pub fn parse_exotel_token(status: u16, body: &str) -> Result<Value, AppError> {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let message = || {
         let r = &v["response"];
@@ -511,16 +429,16 @@ pub fn parse_exotel_token(status: u16, body: &str) -> Result<Value, BackendError
         200 | 201 => {
             let t = &v["response"]["data"]["subscriber_token"];
             if t.is_null() {
-                Err(BackendError::ExotelFailed(
+                Err(AppError::ExotelFailed(
                     "answer lacks response.data.subscriber_token".into(),
                 ))
             } else {
                 Ok(t.clone())
             }
         }
-        400 => Err(BackendError::ExotelRejected(message())),
-        401 | 403 => Err(BackendError::ExotelUnauthorized),
-        s => Err(BackendError::ExotelFailed(format!("status {s}"))),
+        400 => Err(AppError::ExotelRejected(message())),
+        401 | 403 => Err(AppError::ExotelUnauthorized),
+        s => Err(AppError::ExotelFailed(format!("status {s}"))),
     }
 }
 
@@ -577,7 +495,7 @@ pub struct ContextRecord {
     /// Free text.
     pub message: String,
     /// Epoch ms after which it is ignored.
-    pub expires_ms: u64,
+    pub expires_ms: i64,
     /// The call Dial Whom answered from it: a context belongs to one call,
     /// so one left behind (the app died before deleting it) does not route
     /// the user's next call.
@@ -587,23 +505,23 @@ pub struct ContextRecord {
 
 impl ContextRecord {
     /// Validates a posted context.
-    pub fn new(req: ContextRequest, now_ms: u64) -> Result<Self, BackendError> {
+    pub fn new(req: ContextRequest, now_ms: i64) -> Result<Self, AppError> {
         let d = req.dial_to_number.trim();
         if d.len() > 64 || req.message.len() > 1024 {
-            return Err(BackendError::BadRequest(
+            return Err(AppError::BadRequest(
                 "dialToNumber or message too long".into(),
             ));
         }
         Ok(Self {
             dial_to_number: d.to_owned(),
             message: req.message,
-            expires_ms: now_ms + CONTEXT_TTL_SECS * 1000,
+            expires_ms: now_ms + CONTEXT_TTL_SECS as i64 * 1000,
             served_to: None,
         })
     }
 
     /// Whether it still counts.
-    pub fn live(&self, now_ms: u64) -> bool {
+    pub fn live(&self, now_ms: i64) -> bool {
         now_ms < self.expires_ms
     }
 }
@@ -669,62 +587,28 @@ mod tests {
         assert_eq!(verify_app_token(SECRET, &t, 99).unwrap(), claims(100));
         assert_eq!(
             verify_app_token(SECRET, &t, 100),
-            Err(BackendError::Unauthenticated)
+            Err(AppError::Unauthenticated)
         );
         let other = b"ffffffffffffffffffffffffffffffff";
         assert_eq!(
             verify_app_token(other, &t, 1),
-            Err(BackendError::Unauthenticated)
+            Err(AppError::Unauthenticated)
         );
         // swap the claims for others signed by nobody
         let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(u64::MAX)).unwrap());
         let tag = t.rsplit_once('.').unwrap().1;
         assert_eq!(
             verify_app_token(SECRET, &format!("eat1.{forged_body}.{tag}"), 1),
-            Err(BackendError::Unauthenticated)
+            Err(AppError::Unauthenticated)
         );
         assert!(issue_app_token(b"short", &claims(1)).is_none());
         assert!(matches!(
             verify_app_token(b"short", &t, 1),
-            Err(BackendError::NotConfigured(_))
+            Err(AppError::NotConfigured(_))
         ));
         assert_eq!(app_bearer(Some(&format!("Bearer {t}"))), Some(t.as_str()));
         assert_eq!(app_bearer(Some("Bearer eyJhbGciOi.x.y")), None);
         assert_eq!(app_bearer(None), None);
-    }
-
-    #[test]
-    fn paths() {
-        assert_eq!(
-            AppPath::parse("accounts/exotel13m2/subscribers/alice/devicetoken"),
-            Some(AppPath::DeviceToken {
-                account_sid: "exotel13m2".into(),
-                user: "alice".into()
-            })
-        );
-        assert_eq!(
-            AppPath::parse("accounts/a/subscribers/b%40c/context")
-                .unwrap()
-                .route(),
-            Route::Context
-        );
-        assert_eq!(
-            AppPath::parse("accounts/a/subscribers/alice/contacts"),
-            Some(AppPath::Contacts {
-                account_sid: "a".into(),
-                user: "alice".into()
-            })
-        );
-        assert_eq!(
-            AppPath::parse("v1/devices/bob/dev%201"),
-            Some(AppPath::Device {
-                subscriber: "bob".into(),
-                device_id: "dev 1".into()
-            })
-        );
-        assert_eq!(AppPath::parse("v1/devices/bob"), None);
-        assert_eq!(AppPath::parse("accounts/a/subscribers//context"), None);
-        assert_eq!(AppPath::parse("accounts/a/subscribers/x%2Fy/context"), None);
     }
 
     #[test]
@@ -763,37 +647,35 @@ mod tests {
         let bad = r#"{"http_code":400,"response":{"code":400,"status":"failure","error_data":{"code":1001,"description":"Invalid subscriber_name"}}}"#;
         assert_eq!(
             parse_exotel_token(400, bad),
-            Err(BackendError::ExotelRejected(
-                "Invalid subscriber_name".into()
-            ))
+            Err(AppError::ExotelRejected("Invalid subscriber_name".into()))
         );
         assert_eq!(
             parse_exotel_token(401, "{}"),
-            Err(BackendError::ExotelUnauthorized)
+            Err(AppError::ExotelUnauthorized)
         );
         assert_eq!(
             parse_exotel_token(500, ""),
-            Err(BackendError::ExotelFailed("status 500".into()))
+            Err(AppError::ExotelFailed("status 500".into()))
         );
         assert!(matches!(
             parse_exotel_token(200, "{}"),
-            Err(BackendError::ExotelFailed(_))
+            Err(AppError::ExotelFailed(_))
         ));
-        assert_eq!(BackendError::ExotelRejected("x".into()).status(), 422);
+        assert_eq!(AppError::ExotelRejected("x".into()).status(), 422);
         assert_eq!(
             subscriber_token_url("https://x/", "sid"),
             "https://x/v2/accounts/sid/subscriber-token"
         );
-        let v: Value = serde_json::from_str(&BackendError::BadCredentials.reply().body).unwrap();
+        let v: Value = serde_json::from_str(&AppError::BadCredentials.reply().body).unwrap();
         assert_eq!(v["http_code"], 403);
         // where the apps display `message`, our text goes elsewhere
         let v: Value =
-            serde_json::from_str(&BackendError::NotFound("context").quiet_reply().body).unwrap();
+            serde_json::from_str(&AppError::NotFound("context").quiet_reply().body).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"http_code": 404, "message": "", "error": "not found: context"})
         );
-        assert_eq!(BackendError::NoLoginWindow.status(), 401);
+        assert_eq!(AppError::NoLoginWindow.status(), 401);
         assert_eq!(SampleAppMode::parse(""), (SampleAppMode::Narrow, false));
         assert_eq!(SampleAppMode::parse("OFF"), (SampleAppMode::Off, false));
         assert_eq!(SampleAppMode::parse("open"), (SampleAppMode::Narrow, true));
@@ -824,8 +706,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.dial_to_number, "sip:bob");
-        assert!(c.live(1000 + CONTEXT_TTL_SECS * 1000 - 1));
-        assert!(!c.live(1000 + CONTEXT_TTL_SECS * 1000));
+        assert!(c.live(1000 + CONTEXT_TTL_SECS as i64 * 1000 - 1));
+        assert!(!c.live(1000 + CONTEXT_TTL_SECS as i64 * 1000));
         assert_eq!(platform_of_device_id("2fc4b5912826ad1"), Platform::Android);
         assert_eq!(
             platform_of_device_id("E621E1F8-C36C-495A-93FC-0C247A3E6E5F"),

@@ -1,118 +1,69 @@
 //! The app API: the drop-in backend of Exotel's sample apps (`/login`,
-//! `devicetoken`, `context`, `contacts`) and exoedge's own `/v1/*` routes.
-//! Each handler returns a `Result`; [`handle_app`] turns errors into
-//! `{http_code, message}` (for the context, `{http_code, message: "", error}`:
-//! the apps display its `message`).
+//! `devicetoken`, `context`, `contacts`); exoedge's own `/v1/*` routes are
+//! in `devices` and `subscriber_token`. Each handler returns a `Result`;
+//! the router checks the app credential first (`crate::app::authenticate`)
+//! and answers errors as `{http_code, message}` (for the context,
+//! `{http_code, message: "", error}`: the apps display its `message`).
 
-use handlers::push::backend::{
-    self, AppClaims, AppPath, BackendError, ContextAnswer, ContextRecord, ContextRequest,
-    DeviceTokenRequest, LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
+use handlers::push::app_api::{
+    self, AppClaims, AppError, ContextAnswer, ContextRecord, ContextRequest, DeviceTokenRequest,
+    LoginAnswer, LoginRequest, SampleAppMode, UserRecord,
 };
 use handlers::push::contacts::{self, ContactsConfig};
 use handlers::push::devices::{self, Device, Platform, Registered};
 use handlers::push::session::{token_digest, SessionAnswer, SessionOp};
 use handlers::push::subscriber::SubscriberName;
 use handlers::reply::Reply;
-use handlers::route::Route;
-use worker::{console_error, console_log, console_warn, Env, Method, Request};
+use handlers::route::PathParams;
+use worker::{console_error, console_warn, Env, Method, Request};
 
-use super::{devices as device_routes, subscriber_token};
+use super::devices as device_routes;
 use crate::app::{self, Caller};
 use crate::bindings;
-use crate::relay::secret;
+use crate::runtime::clock::{now_ms, now_secs};
+use crate::runtime::env::secret;
 use crate::{user_state, webcrypto};
 
 /// Budget of a user-state call from an app route (not on a caller's path:
 /// the phone waits, not a ringing call).
 const SESSION_BUDGET_MS: u64 = 2_000;
 
-/// Dispatches an app route (see [`Route::is_app`]).
-pub async fn handle_app(route: Route, req: Request, env: &Env, path: &str) -> Reply {
-    let method = req.method();
-    let app_path = AppPath::parse(path.trim_start_matches('/'));
-    let result = match (route, method, app_path) {
-        (Route::Login, Method::Post, _) => handle_login(req, env).await,
-        (Route::Devices, Method::Post, _) => device_routes::handle_register(req, env).await,
-        (
-            Route::Device,
-            Method::Delete,
-            Some(AppPath::Device {
-                subscriber,
-                device_id,
-            }),
-        ) => device_routes::handle_unregister(req, env, &subscriber, &device_id).await,
-        (Route::SubscriberToken, Method::Post, _) => {
-            subscriber_token::handle_subscriber_token(req, env).await
-        }
-        (Route::DeviceToken, Method::Post, Some(AppPath::DeviceToken { account_sid, user })) => {
-            handle_devicetoken(req, env, &account_sid, &user).await
-        }
-        (Route::Context, m, Some(AppPath::Context { account_sid, user })) => match m {
-            Method::Post | Method::Get | Method::Head | Method::Delete => {
-                handle_context(req, env, &account_sid, &user).await
-            }
-            _ => return backend::api_reply(405, "GET, POST or DELETE only"),
-        },
-        (
-            Route::Contacts,
-            Method::Get | Method::Head,
-            Some(AppPath::Contacts { account_sid, user }),
-        ) => handle_contacts(req, env, &account_sid, &user).await,
-        (r, _, _) => {
-            let allowed = match r {
-                Route::Device => "DELETE",
-                Route::Contacts => "GET, HEAD",
-                _ => "POST",
-            };
-            return backend::api_reply(405, &format!("{allowed} only"));
-        }
-    };
-    let reply = match result {
-        Ok(r) => r,
-        // Android shows a context answer's non-empty `message` as the call's text.
-        Err(e) if route == Route::Context => e.quiet_reply(),
-        Err(e) => e.reply(),
-    };
-    console_log!("{} -> {}", route.name(), reply.status);
-    reply
-}
-
 /// Derives a PBKDF2 key from a password with the record's parameters.
 async fn password_matches(
-    record: &backend::PasswordHash,
+    record: &app_api::PasswordHash,
     password: &str,
-) -> Result<bool, BackendError> {
+) -> Result<bool, AppError> {
     let p = record.params()?;
     let derived = webcrypto::pbkdf2_sha256(password.as_bytes(), &p.salt, p.iterations, p.bits)
         .await
         .map_err(|e| {
             worker::console_error!("pbkdf2: {e}");
-            BackendError::Storage
+            AppError::Storage
         })?;
     Ok(record.matches(&derived))
 }
 
 /// A record to check against when the user does not exist, so the answer
 /// takes as long as for a wrong password (no user enumeration by timing).
-fn decoy() -> backend::PasswordHash {
-    backend::PasswordHash {
+fn decoy() -> app_api::PasswordHash {
+    app_api::PasswordHash {
         alg: "pbkdf2-sha256".into(),
-        iterations: *backend::PBKDF2_ITERATIONS.end(),
+        iterations: *app_api::PBKDF2_ITERATIONS.end(),
         salt: "ZXhvZWRnZS1kZWNveS1zYWx0".into(),
         hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
     }
 }
 
 /// `POST /login`.
-async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError> {
+pub async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, AppError> {
     let addr = app::client_addr(&req);
     let login: LoginRequest = app::json_body(&mut req).await?;
     let sid = app::account_sid(env)?;
     let secret_key = app::app_secret(env)?;
     let kv = app::store(env)?;
     let user = login.user_name.trim();
-    let record: Option<UserRecord> = if backend::valid_user_name(user) {
-        app::get_json(&kv, &backend::user_key(user)).await?
+    let record: Option<UserRecord> = if app_api::valid_user_name(user) {
+        app::get_json(&kv, &app_api::user_key(user)).await?
     } else {
         None
     };
@@ -130,12 +81,12 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         .filter(|s| !s.is_empty())
         .is_none_or(|s| s == sid);
     let (Some(record), true, true) = (record, ok, sid_ok) else {
-        return Err(BackendError::BadCredentials);
+        return Err(AppError::BadCredentials);
     };
     let subscriber = match record.subscriber_name.clone() {
         Some(s) => s,
         None => SubscriberName::parse(user).map_err(|e| {
-            BackendError::BadRequest(format!(
+            AppError::BadRequest(format!(
                 "user {user:?} needs a subscriber_name in its record: {e}"
             ))
         })?,
@@ -146,27 +97,27 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
         .map(str::trim)
         .filter(|d| !d.is_empty())
         .unwrap_or("unknown");
-    let platform = backend::platform_of_device_id(device_id);
+    let platform = app_api::platform_of_device_id(device_id);
     let token = app::subscriber_token(env, &subscriber, platform, device_id).await?;
     let claims = AppClaims {
         user: user.to_owned(),
         sub: subscriber.clone(),
         acct: sid.clone(),
-        exp: app::now_secs() + backend::APP_TOKEN_SECS,
+        exp: now_secs() + app_api::APP_TOKEN_SECS,
     };
-    let app_token = backend::issue_app_token(&secret_key, &claims).ok_or(
-        BackendError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"),
+    let app_token = app_api::issue_app_token(&secret_key, &claims).ok_or(
+        AppError::NotConfigured("APP_TOKEN_SECRET (at least 32 bytes)"),
     )?;
     let exophone = record
         .exophone
         .clone()
         .or_else(|| secret(env, bindings::EXOPHONE))
-        .ok_or(BackendError::NotConfigured(
+        .ok_or(AppError::NotConfigured(
             "EXOPHONE (or exophone in the user record)",
         ))?;
     // Without it the apps cannot reach Exotel at all: refuse rather than hand out "".
-    let host_name = secret(env, bindings::EXOTEL_SDK_HOST)
-        .ok_or(BackendError::NotConfigured("EXOTEL_SDK_HOST"))?;
+    let host_name =
+        secret(env, bindings::EXOTEL_SDK_HOST).ok_or(AppError::NotConfigured("EXOTEL_SDK_HOST"))?;
     // Open this login's device-token window and remember the Exotel token
     // handed out (its digest), for the sample apps' uncredentialed calls.
     let bearer_digest = token["access_token"].as_str().map(token_digest);
@@ -197,36 +148,36 @@ async fn handle_login(mut req: Request, env: &Env) -> Result<Reply, BackendError
 }
 
 /// Asks the user's Durable Object; a missing binding or a failure is a clear 503.
-async fn session(env: &Env, user: &str, op: SessionOp) -> Result<SessionAnswer, BackendError> {
+async fn session(env: &Env, user: &str, op: SessionOp) -> Result<SessionAnswer, AppError> {
     match user_state::call(env, user, &op, SESSION_BUDGET_MS).await {
         Some(a) => Ok(a),
-        None if !user_state::bound(env) => Err(BackendError::NotConfigured(
+        None if !user_state::bound(env) => Err(AppError::NotConfigured(
             "the USER_STATE Durable Object binding",
         )),
-        None => Err(BackendError::Storage),
+        None => Err(AppError::Storage),
     }
 }
 
 /// The subscriber of a user of the store.
-async fn user_subscriber(env: &Env, user: &str) -> Result<SubscriberName, BackendError> {
-    if !backend::valid_user_name(user) {
-        return Err(BackendError::NotFound("user"));
+async fn user_subscriber(env: &Env, user: &str) -> Result<SubscriberName, AppError> {
+    if !app_api::valid_user_name(user) {
+        return Err(AppError::NotFound("user"));
     }
-    let record: UserRecord = app::get_json(&app::store(env)?, &backend::user_key(user))
+    let record: UserRecord = app::get_json(&app::store(env)?, &app_api::user_key(user))
         .await?
-        .ok_or(BackendError::NotFound("user"))?;
+        .ok_or(AppError::NotFound("user"))?;
     match record.subscriber_name {
         Some(s) => Ok(s),
-        None => SubscriberName::parse(user).map_err(|e| BackendError::BadRequest(e.to_string())),
+        None => SubscriberName::parse(user).map_err(|e| AppError::BadRequest(e.to_string())),
     }
 }
 
 /// The account in the path must be ours (and the app token's).
-fn check_account(caller: &Caller, env: &Env, account_sid: &str) -> Result<(), BackendError> {
+fn check_account(caller: &Caller, env: &Env, account_sid: &str) -> Result<(), AppError> {
     let sid = app::account_sid(env)?;
     match caller {
-        _ if account_sid != sid => Err(BackendError::Forbidden),
-        Caller::App(c) if c.acct != sid => Err(BackendError::Forbidden),
+        _ if account_sid != sid => Err(AppError::Forbidden),
+        Caller::App(c) if c.acct != sid => Err(AppError::Forbidden),
         _ => Ok(()),
     }
 }
@@ -238,11 +189,11 @@ async fn path_subscriber(
     caller: &Caller,
     env: &Env,
     user: &str,
-) -> Result<SubscriberName, BackendError> {
+) -> Result<SubscriberName, AppError> {
     match caller {
         Caller::App(c) if c.user == user || c.sub.as_str() == user => Ok(c.sub.clone()),
-        Caller::App(_) => Err(BackendError::Forbidden),
-        _ if app::sample_app_mode(env) == SampleAppMode::Off => Err(BackendError::Unauthenticated),
+        Caller::App(_) => Err(AppError::Forbidden),
+        _ if app::sample_app_mode(env) == SampleAppMode::Off => Err(AppError::Unauthenticated),
         _ => user_subscriber(env, user).await,
     }
 }
@@ -253,29 +204,29 @@ async fn path_subscriber(
 /// Exotel token this backend obtained at one of the user's logins; or no
 /// credential at all, once, from the address of a login of this user within
 /// its window. Anything else is refused before anything is stored.
-async fn handle_devicetoken(
+pub async fn handle_devicetoken(
     mut req: Request,
     env: &Env,
-    account_sid: &str,
-    user: &str,
-) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env)?;
+    caller: Caller,
+    path: &PathParams,
+) -> Result<Reply, AppError> {
+    let (account_sid, user) = (path.account_sid.as_str(), path.user.as_str());
     let addr = app::client_addr(&req);
     let body: DeviceTokenRequest = app::json_body(&mut req).await?;
     check_account(&caller, env, account_sid)?;
     let token = body.device_token.trim();
     // A malformed token must not use up the login's window.
     Device::new("check", Platform::Android, token, 0)
-        .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (subscriber, login_platform) = match caller {
         Caller::App(c) if c.user == user || c.sub.as_str() == user => (c.sub, None),
-        Caller::App(_) => return Err(BackendError::Forbidden),
+        Caller::App(_) => return Err(AppError::Forbidden),
         _ if app::sample_app_mode(env) == SampleAppMode::Off => {
-            return Err(BackendError::Unauthenticated)
+            return Err(AppError::Unauthenticated)
         }
         other => {
-            if !backend::valid_user_name(user) {
-                return Err(BackendError::NoLoginWindow);
+            if !app_api::valid_user_name(user) {
+                return Err(AppError::NoLoginWindow);
             }
             let known = match other {
                 Caller::OtherBearer(digest) => {
@@ -290,7 +241,7 @@ async fn handle_devicetoken(
                 None => session(env, user, SessionOp::TakeGrant { addr })
                     .await?
                     .platform
-                    .ok_or(BackendError::NoLoginWindow)?,
+                    .ok_or(AppError::NoLoginWindow)?,
             };
             (user_subscriber(env, user).await?, Some(platform))
         }
@@ -300,14 +251,9 @@ async fn handle_devicetoken(
         body.platform.as_deref(),
         login_platform.unwrap_or(Platform::Android),
     )
-    .map_err(|e| BackendError::BadRequest(e.to_string()))?;
-    let device = Device::new(
-        Device::sample_app_slot(platform),
-        platform,
-        token,
-        app::now_ms(),
-    )
-    .map_err(|e| BackendError::BadRequest(e.to_string()))?;
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let device = Device::new(Device::sample_app_slot(platform), platform, token, now_ms())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let device_id = device.device_id.clone();
     let a = device_routes::update_registry(env, &subscriber, SessionOp::RegisterDevice { device })
         .await?;
@@ -322,13 +268,13 @@ async fn handle_devicetoken(
 
 /// `GET|POST|DELETE /accounts/{sid}/subscribers/{user}/context`, kept in
 /// the user's Durable Object so Dial Whom reads the latest write.
-async fn handle_context(
+pub async fn handle_context(
     mut req: Request,
     env: &Env,
-    account_sid: &str,
-    user: &str,
-) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env)?;
+    caller: Caller,
+    path: &PathParams,
+) -> Result<Reply, AppError> {
+    let (account_sid, user) = (path.account_sid.as_str(), path.user.as_str());
     check_account(&caller, env, account_sid)?;
     match req.method() {
         Method::Get | Method::Head => {
@@ -336,10 +282,10 @@ async fn handle_context(
             // only membership of the account.
             if !matches!(caller, Caller::App(_)) && app::sample_app_mode(env) == SampleAppMode::Off
             {
-                return Err(BackendError::Unauthenticated);
+                return Err(AppError::Unauthenticated);
             }
-            if !backend::valid_user_name(user) {
-                return Err(BackendError::NotFound("context"));
+            if !app_api::valid_user_name(user) {
+                return Err(AppError::NotFound("context"));
             }
             match session(env, user, SessionOp::GetContext).await?.context {
                 Some(r) => Ok(Reply::json(&ContextAnswer {
@@ -347,43 +293,38 @@ async fn handle_context(
                     dial_to_number: &r.dial_to_number,
                     message: &r.message,
                 })),
-                None => Err(BackendError::NotFound("context")),
+                None => Err(AppError::NotFound("context")),
             }
         }
         Method::Delete => {
             path_subscriber(&caller, env, user).await?;
             session(env, user, SessionOp::DeleteContext).await?;
-            Ok(backend::api_reply(200, "context cleared"))
+            Ok(app_api::api_reply(200, "context cleared"))
         }
         _ => {
             path_subscriber(&caller, env, user).await?;
             let body: ContextRequest = app::json_body(&mut req).await?;
-            let context = ContextRecord::new(body, app::now_ms())?;
+            let context = ContextRecord::new(body, now_ms())?;
             session(env, user, SessionOp::PutContext { context }).await?;
-            Ok(backend::api_reply(200, "context saved"))
+            Ok(app_api::api_reply(200, "context saved"))
         }
     }
 }
 
 /// `GET /accounts/{sid}/subscribers/{user}/contacts`: the contact groups
 /// from the `DEVICES` KV (`contacts:<user>`, else `contacts`).
-async fn handle_contacts(
-    req: Request,
+pub async fn handle_contacts(
     env: &Env,
-    account_sid: &str,
-    user: &str,
-) -> Result<Reply, BackendError> {
-    let caller = app::authenticate(&req, env)?;
+    caller: Caller,
+    path: &PathParams,
+) -> Result<Reply, AppError> {
+    let (account_sid, user) = (path.account_sid.as_str(), path.user.as_str());
     check_account(&caller, env, account_sid)?;
     path_subscriber(&caller, env, user).await?;
     let kv = app::store(env)?;
     let mut text = None;
     for key in [contacts::user_key(user), contacts::SHARED_KEY.to_owned()] {
-        text = kv
-            .get(&key)
-            .text()
-            .await
-            .map_err(|_| BackendError::Storage)?;
+        text = kv.get(&key).text().await.map_err(|_| AppError::Storage)?;
         if text.is_some() {
             break;
         }
