@@ -16,6 +16,7 @@ use handlers::error::ConfigError;
 use serde::Serialize;
 use worker::{console_error, console_log, Context, Env};
 
+use crate::error::EdgeError;
 use crate::runtime::budget::within;
 use crate::runtime::clock::now_ms;
 use crate::runtime::env::var_u64;
@@ -71,12 +72,12 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 
 /// The embedded default, parsed on first use. Its validity is a native test
 /// (`handlers::config::tests::the_embedded_default_is_valid`).
-pub fn embedded() -> Result<Rc<Config>, String> {
+pub fn embedded() -> Result<Rc<Config>, EdgeError> {
     EMBEDDED.with(|e| {
         if let Some(c) = e.borrow().as_ref() {
             return Ok(c.clone());
         }
-        let c = Rc::new(parse(handlers::DEFAULT_CONFIG).map_err(|e| e.to_string())?);
+        let c = Rc::new(parse(handlers::DEFAULT_CONFIG)?);
         *e.borrow_mut() = Some(c.clone());
         Ok(c)
     })
@@ -84,7 +85,7 @@ pub fn embedded() -> Result<Rc<Config>, String> {
 
 /// The config already in memory, or the embedded one: never touches KV.
 /// This is what `?fallback=1` uses.
-pub fn in_memory() -> Result<Rc<Config>, String> {
+pub fn in_memory() -> Result<Rc<Config>, EdgeError> {
     match CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone())) {
         Some(c) => Ok(c),
         None => embedded(),
@@ -92,7 +93,7 @@ pub fn in_memory() -> Result<Rc<Config>, String> {
 }
 
 /// The config for this request (see the module docs for when KV is read).
-pub async fn current(env: &Env, ctx: &Context) -> Result<Rc<Config>, String> {
+pub async fn current(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeError> {
     let now = now_ms();
     let state = CACHE.with(|c| {
         c.borrow_mut().as_mut().map(|c| {

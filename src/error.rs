@@ -55,6 +55,17 @@ pub enum EdgeError {
     /// What the route needs is not configured or not reachable (503).
     #[error("{0}")]
     Unavailable(String),
+    /// Not even the embedded config loads (a build defect: the embedded
+    /// default's validity is a native test). 500 with the reason.
+    #[error("no usable config: {0}")]
+    Config(#[from] handlers::error::ConfigError),
+    /// `?fallback=1` on a route that has no safe static answer.
+    #[error("no fallback for this route")]
+    NoFallback,
+    /// A callback handler was given a route that is not a callback (a
+    /// router defect).
+    #[error("not a callback route")]
+    NotCallback,
     /// An app API error, answered `{http_code, message}`.
     #[error("{0}")]
     App(AppError),

@@ -46,7 +46,8 @@ pub async fn head_of(mut get: Response) -> worker::Result<Response> {
 /// or an upstream are logged here and answered without their details.
 pub fn error_reply(e: &EdgeError) -> Reply {
     let status = match e {
-        EdgeError::NoRoute => 404,
+        EdgeError::NoRoute | EdgeError::NoFallback => 404,
+        EdgeError::Config(_) | EdgeError::NotCallback => 500,
         EdgeError::MethodNotAllowed {
             family: Family::App | Family::AppQuiet,
             ..

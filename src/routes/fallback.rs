@@ -5,12 +5,14 @@ use handlers::reply::Reply;
 use handlers::route::Route;
 
 use crate::config;
+use crate::error::EdgeError;
+use crate::http::error_reply;
 
 /// The safe answer for a route.
 pub fn handle_fallback(route: Route) -> Reply {
     let cfg = match config::in_memory() {
         Ok(c) => c,
-        Err(e) => return Reply::error(500, format!("no usable config: {e}")),
+        Err(e) => return error_reply(&e),
     };
     match route {
         Route::Connect => handlers::decide::fallback::connect(&cfg),
@@ -20,6 +22,6 @@ pub fn handle_fallback(route: Route) -> Reply {
         Route::Playback => handlers::decide::fallback::playback(&cfg),
         Route::Passthru => handlers::decide::fallback::passthru(&cfg),
         Route::Popup => handlers::decide::fallback::popup(),
-        _ => Reply::error(404, "no fallback for this route"),
+        _ => error_reply(&EdgeError::NoFallback),
     }
 }

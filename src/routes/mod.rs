@@ -53,7 +53,7 @@ pub async fn callback(
         }
         Route::Passthru => passthru::handle_passthru(p, cfg, env, ctx, now_ms),
         Route::Popup => popup::handle_popup(p, cfg, env, ctx, now_ms),
-        _ => Reply::error(500, "not a callback route"),
+        _ => crate::http::error_reply(&crate::error::EdgeError::NotCallback),
     };
     worker::console_log!(
         "{} call={} from={} to={} -> {}",
