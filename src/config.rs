@@ -83,8 +83,22 @@ pub fn embedded() -> Result<Rc<Config>, EdgeError> {
     })
 }
 
-/// The config already in memory, or the embedded one: never touches KV.
-/// This is what `?fallback=1` uses.
+/// The config `?fallback=1` answers from: the one in memory, whatever its
+/// age (a fallback must not wait on a refresh of what may be failing).
+/// Only an isolate that has none yet reads it, once, as any first request
+/// does (within `KV_BUDGET_MS`, the embedded default when KV fails): else
+/// a fresh isolate would answer the embedded default's fallback instead of
+/// the customer's.
+pub async fn for_fallback(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeError> {
+    let loaded = CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone()));
+    match loaded {
+        Some(c) => Ok(c),
+        None => current(env, ctx).await,
+    }
+}
+
+/// The config already in memory, or the embedded one: never touches KV
+/// (the trace and the console describe what is loaded).
 pub fn in_memory() -> Result<Rc<Config>, EdgeError> {
     match CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone())) {
         Some(c) => Ok(c),

@@ -186,14 +186,14 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
 /// config is unavailable). Parameters Exotel never sends are a 400.
 async fn callback(route: Route, query: &str, env: &Env, ctx: &Context, head: bool) -> Reply {
     if wants_fallback(query) {
-        return routes::fallback::handle_fallback(route);
+        return routes::fallback::handle_fallback(route, env, ctx).await;
     }
     match CallParams::from_query(query) {
         Err(e) => error_reply(&e.into()),
         Ok(params) => match config::current(env, ctx).await {
             Err(e) => {
                 console_error!("config unavailable: {e}");
-                routes::fallback::handle_fallback(route)
+                routes::fallback::handle_fallback(route, env, ctx).await
             }
             Ok(cfg) => routes::callback(route, &params, &cfg, env, ctx, head).await,
         },

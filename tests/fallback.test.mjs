@@ -140,3 +140,19 @@ test("?fallback=1 reads no KV, takes no round-robin turn and asks no origin", as
   // ...and the fallback then answers the new document's part.
   assert.equal(text, "A newer fallback greeting.");
 });
+
+test("?fallback=1 as a fresh isolate's first request answers the KV config's fallback, not the embedded default's", async () => {
+  // Sparse callers meet fresh isolates: Exotel's Fallback URL may be the
+  // first request one serves. It reads the config once (within the KV
+  // budget), as any first request does; later fallbacks touch nothing.
+  const fresh = await startWorker({ kv: { "config.json": JSON.stringify(config(FALLBACK)) } });
+  try {
+    for (const route of ["connect", "greeting"]) {
+      const r = await fresh.call(`/exotel/${route}?fallback=1`);
+      assert.equal(r.status, EXPECTED[route][0]);
+      assert.equal(await r.text(), EXPECTED[route][2], `${route}: the configured fallback on a fresh isolate`);
+    }
+  } finally {
+    await fresh.close();
+  }
+});

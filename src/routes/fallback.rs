@@ -1,16 +1,18 @@
 //! `?fallback=1`: the config's static safe answers. Point Exotel's Fallback
-//! URL here; it reads no KV and needs no valid parameters.
+//! URL here; it needs no valid parameters and reads no KV, except once on
+//! an isolate that has no config in memory yet (`config::for_fallback`).
 
 use handlers::reply::Reply;
 use handlers::route::Route;
+use worker::{Context, Env};
 
 use crate::config;
 use crate::error::EdgeError;
 use crate::http::error_reply;
 
 /// The safe answer for a route.
-pub fn handle_fallback(route: Route) -> Reply {
-    let cfg = match config::in_memory() {
+pub async fn handle_fallback(route: Route, env: &Env, ctx: &Context) -> Reply {
+    let cfg = match config::for_fallback(env, ctx).await {
         Ok(c) => c,
         Err(e) => return error_reply(&e),
     };
