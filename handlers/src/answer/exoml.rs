@@ -1,12 +1,19 @@
 //! ExoML v2: the XML a leg or bridge action carries (seed 1230-1954 for legs,
-//! 2555-2796 for bridges), as typed values serialised by quick-xml.
+//! 2555-2796 for bridges), as typed values written by a small writer here.
 //!
 //! Every verb the seed documents is a variant of [`Verb`], with its
 //! documented attributes as typed fields; a [`Flow`] holds verbs in order.
-//! quick-xml escapes text and attribute values, so a caller's name or a URL
-//! with `&` cannot break the document (or inject a verb). The output is the
-//! seed's shape exactly: `<?xml version="1.0" encoding="UTF-8"?><Flow>...</Flow>`
-//! with empty elements written as `<Answer></Answer>`, as every seed example does.
+//! The writer escapes text (`&`, `<`, `>`) and attribute values (those and
+//! `"`), so a caller's name or a URL with `&` cannot break the document (or
+//! inject a verb). The output is the seed's shape exactly:
+//! `<?xml version="1.0" encoding="UTF-8"?><Flow>...</Flow>` with empty
+//! elements written as `<Answer></Answer>`, as every seed example does.
+//!
+//! The writer is hand-written rather than quick-xml's serde serializer to
+//! keep quick-xml out of the wasm (BENCHMARKS.md, "Issue 16"); its output is
+//! checked byte for byte against that serializer in the tests. Reading
+//! ([`Flow::from_xml`], for tests, fuzz/exoml_roundtrip and logs) still uses
+//! quick-xml's deserializer, natively only.
 //!
 //! # Example
 //! ```
@@ -27,10 +34,9 @@ pub const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// Building or reading ExoML failed.
 #[derive(Debug, Error)]
 pub enum ExomlError {
-    /// quick-xml could not write the value (not expected for these types).
-    #[error("cannot write ExoML: {0}")]
-    Write(#[from] quick_xml::SeError),
-    /// The text is not an ExoML flow this crate knows.
+    /// The text is not an ExoML flow this crate knows (native builds only:
+    /// the worker writes ExoML, it never reads it).
+    #[cfg(not(target_arch = "wasm32"))]
     #[error("not a known ExoML flow: {0}")]
     Read(#[from] quick_xml::DeError),
     /// A value holds a character XML 1.0 cannot carry (NUL and most other
@@ -496,12 +502,13 @@ impl Flow {
     /// The document: declaration plus `<Flow>...</Flow>`, no whitespace added.
     pub fn to_xml(&self) -> Result<String, ExomlError> {
         let mut out = String::from(DECLARATION);
-        let mut ser = quick_xml::se::Serializer::new(&mut out);
-        // `<Answer></Answer>`, as in every seed example, not `<Answer/>`.
-        ser.expand_empty_elements(true);
-        self.serialize(ser)?;
-        // Found by fuzz/exoml_roundtrip: quick-xml writes control characters
-        // as they are, so a NUL in a `<Say>` text made the document invalid,
+        out.push_str("<Flow>");
+        for verb in &self.verbs {
+            verb.write(&mut out);
+        }
+        out.push_str("</Flow>");
+        // Found by fuzz/exoml_roundtrip: control characters were written as
+        // they are, so a NUL in a `<Say>` text made the document invalid,
         // and a CR came back as LF (XML end-of-line handling). Refuse the
         // former; write CR as a character reference. Nothing else in the
         // document is a CR: no whitespace is added between elements.
@@ -521,9 +528,204 @@ impl Flow {
         Ok(out)
     }
 
-    /// Reads a flow back (tests, and logs of what was sent).
+    /// Reads a flow back (tests, fuzz/exoml_roundtrip, and logs of what was
+    /// sent). Native builds only: quick-xml stays out of the wasm.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_xml(xml: &str) -> Result<Self, ExomlError> {
         Ok(quick_xml::de::from_str(xml)?)
+    }
+}
+
+/// The writer: what quick-xml's serde serializer wrote for these types
+/// (`expand_empty_elements`, its default "partial" quoting), by hand.
+/// Attributes in field order, `None` attributes left out.
+struct Element<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> Element<'a> {
+    /// `<name`: attributes follow, then [`Element::body`] or [`Element::text`].
+    fn open(out: &'a mut String, name: &str) -> Self {
+        out.push('<');
+        out.push_str(name);
+        Self { out }
+    }
+
+    /// ` name="value"`, the value escaped for a double-quoted attribute.
+    fn attr(self, name: &str, value: &str) -> Self {
+        self.out.push(' ');
+        self.out.push_str(name);
+        self.out.push_str("=\"");
+        escape(self.out, value, true);
+        self.out.push('"');
+        self
+    }
+
+    /// An attribute of a typed value.
+    fn val<T: XmlValue>(self, name: &str, value: T) -> Self {
+        value.with(|s| self.attr(name, s))
+    }
+
+    /// An attribute when present.
+    fn opt<T: XmlValue>(self, name: &str, value: Option<T>) -> Self {
+        match value {
+            Some(v) => self.val(name, v),
+            None => self,
+        }
+    }
+
+    /// `>`, the children `body` writes, then `</name>`.
+    fn body(self, name: &str, body: impl FnOnce(&mut String)) {
+        self.out.push('>');
+        body(self.out);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// `>text</name>`, the text escaped.
+    fn text(self, name: &str, text: &str) {
+        self.body(name, |out| escape(out, text, false));
+    }
+
+    /// `></name>`.
+    fn empty(self, name: &str) {
+        self.body(name, |_| {});
+    }
+}
+
+/// Writes `s` escaped: `&`, `<`, `>` always, `"` in attribute values.
+fn escape(out: &mut String, s: &str, attribute: bool) {
+    let mut rest = s;
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| matches!(b, b'&' | b'<' | b'>') || (attribute && b == b'"'))
+    {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => "&quot;",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// An attribute value: how it reads in the document.
+trait XmlValue {
+    /// Calls `f` with the value's text.
+    fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R;
+}
+
+impl XmlValue for &String {
+    fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl XmlValue for bool {
+    fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(if *self { "true" } else { "false" })
+    }
+}
+
+impl XmlValue for u32 {
+    fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(&self.to_string())
+    }
+}
+
+/// Enums written as their lowercase names (`#[serde(rename_all = "lowercase")]`).
+macro_rules! xml_names {
+    ($($t:ty { $($v:ident => $name:literal),* $(,)? })*) => {$(
+        impl XmlValue for $t {
+            fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+                f(match self { $(Self::$v => $name),* })
+            }
+        }
+    )*};
+}
+
+xml_names! {
+    NetworkType { Pstn => "pstn", Voip => "voip" }
+    Direction { In => "in", Out => "out", Both => "both" }
+    RecordingFormat { Wav => "wav", Mp3 => "mp3" }
+    StorageType { Https => "https", S3 => "s3" }
+    StreamType { Unidirectional => "unidirectional", Bidirectional => "bidirectional" }
+    RxAudio { Muted => "muted", Enabled => "enabled" }
+}
+
+impl Verb {
+    /// Appends the verb's element to `out`.
+    fn write(&self, out: &mut String) {
+        let name = self.name();
+        let el = Element::open(out, name);
+        match self {
+            Self::Answer(_)
+            | Self::Hangup(_)
+            | Self::UnHold(_)
+            | Self::LeaveBridge(_)
+            | Self::StopSay(_)
+            | Self::StopMonitoring(_)
+            | Self::StopPlay(_)
+            | Self::StopRecording(_) => el.empty(name),
+            Self::Dial(d) => el
+                .attr("contactUri", &d.contact_uri)
+                .attr("exophone", &d.exophone)
+                .opt("networkType", d.network_type)
+                .opt("absorbDtmf", d.absorb_dtmf)
+                .empty(name),
+            Self::Gather(g) => el
+                .opt("numDigits", g.num_digits)
+                .opt("timeoutInSec", g.timeout_in_sec)
+                .opt("finishOnKey", g.finish_on_key.as_ref())
+                .empty(name),
+            Self::Hold(h) => el.body(name, |out| {
+                if let Some(music) = &h.music {
+                    Element::open(out, "StartPlay").text("StartPlay", music);
+                }
+            }),
+            Self::JoinBridge(j) => el
+                .attr("bridgeSid", &j.bridge_sid)
+                .opt("absorbDtmf", j.absorb_dtmf)
+                .empty(name),
+            Self::Mute(m) | Self::UnMute(m) => el.opt("direction", m.direction).empty(name),
+            Self::PlaySequence(p) => el.body(name, |out| {
+                for step in &p.steps {
+                    let (step_name, text) = match step {
+                        Media::StartPlay(url) => ("StartPlay", url),
+                        Media::Say(text) => ("Say", text),
+                    };
+                    Element::open(out, step_name).text(step_name, text);
+                }
+            }),
+            Self::Refer(r) => el
+                .opt("legEventEndpoint", r.leg_event_endpoint.as_ref())
+                .opt("bridgeEventEndpoint", r.bridge_event_endpoint.as_ref())
+                .empty(name),
+            Self::Say(text) | Self::StartPlay(text) => el.text(name, text),
+            Self::SendDigits(s) => el
+                .opt("duration", s.duration)
+                .opt("between", s.between)
+                .text(name, &s.digits),
+            Self::StartMonitoring(m) => el
+                .attr("monitoringLegSid", &m.monitoring_leg_sid)
+                .opt("rxAudio", m.rx_audio)
+                .empty(name),
+            Self::StartRecording(r) => el
+                .opt("direction", r.direction)
+                .opt("format", r.format)
+                .opt("storageType", r.storage_type)
+                .opt("storageURL", r.storage_url.as_ref())
+                .empty(name),
+            Self::StartStream(s) => el
+                .val("streamType", s.stream_type)
+                .attr("streamUrl", &s.stream_url)
+                .empty(name),
+            Self::StopStream(s) => el.attr("streamSid", &s.stream_sid).empty(name),
+        }
     }
 }
 
@@ -792,5 +994,216 @@ mod tests {
         let xml = flow.to_xml().unwrap();
         assert!(xml.contains("&#13;"), "{xml}");
         assert_eq!(Flow::from_xml(&xml).unwrap(), flow, "{xml}");
+    }
+
+    /// What `to_xml` wrote with quick-xml's serde serializer before the
+    /// hand-written writer: the reference the writer must match byte for byte.
+    fn quick_xml_reference(flow: &Flow) -> Result<String, ExomlError> {
+        let mut out = String::from(DECLARATION);
+        let mut ser = quick_xml::se::Serializer::new(&mut out);
+        ser.expand_empty_elements(true);
+        flow.serialize(ser).expect("quick-xml writes every flow");
+        if let Some(c) = out.chars().find(|c| !xml_char(*c)) {
+            return Err(ExomlError::Unrepresentable(u32::from(c)));
+        }
+        for (c, reference) in [
+            ('\r', "&#13;"),
+            ('\u{85}', "&#133;"),
+            ('\u{2028}', "&#8232;"),
+        ] {
+            if out.contains(c) {
+                out = out.replace(c, reference);
+            }
+        }
+        Ok(out)
+    }
+
+    fn same_as_quick_xml(flow: &Flow) {
+        let ours = flow.to_xml().map_err(|e| e.to_string());
+        let reference = quick_xml_reference(flow).map_err(|e| e.to_string());
+        assert_eq!(ours, reference, "{flow:?}");
+    }
+
+    /// Every verb, with `s` in every text and string attribute and every
+    /// combination of the optional attributes.
+    fn every_verb(s: &str) -> Vec<Verb> {
+        let s = || s.to_owned();
+        let bools = [None, Some(false), Some(true)];
+        let nums = [None, Some(0), Some(7), Some(u32::MAX)];
+        let dirs = [
+            None,
+            Some(Direction::In),
+            Some(Direction::Out),
+            Some(Direction::Both),
+        ];
+        let mut v = vec![
+            Verb::answer(),
+            Verb::hangup(),
+            Verb::UnHold(Empty {}),
+            Verb::LeaveBridge(Empty {}),
+            Verb::StopSay(Empty {}),
+            Verb::StopMonitoring(Empty {}),
+            Verb::StopPlay(Empty {}),
+            Verb::StopRecording(Empty {}),
+            Verb::Hold(Hold { music: None }),
+            Verb::Hold(Hold { music: Some(s()) }),
+            Verb::PlaySequence(PlaySequence::default()),
+            Verb::PlaySequence(PlaySequence {
+                steps: vec![
+                    Media::StartPlay(s()),
+                    Media::Say(s()),
+                    Media::StartPlay(s()),
+                ],
+            }),
+            Verb::say(s()),
+            Verb::play(s()),
+            Verb::StopStream(StopStream { stream_sid: s() }),
+        ];
+        for nt in [None, Some(NetworkType::Pstn), Some(NetworkType::Voip)] {
+            for absorb in bools {
+                v.push(Verb::Dial(Dial {
+                    contact_uri: s(),
+                    exophone: s(),
+                    network_type: nt,
+                    absorb_dtmf: absorb,
+                }));
+            }
+        }
+        for absorb in bools {
+            v.push(Verb::JoinBridge(JoinBridge {
+                bridge_sid: s(),
+                absorb_dtmf: absorb,
+            }));
+        }
+        for n in nums {
+            for t in nums {
+                for key in [None, Some(s())] {
+                    v.push(Verb::Gather(Gather {
+                        num_digits: n,
+                        timeout_in_sec: t,
+                        finish_on_key: key,
+                    }));
+                }
+                v.push(Verb::SendDigits(SendDigits {
+                    duration: n,
+                    between: t,
+                    digits: s(),
+                }));
+            }
+        }
+        for direction in dirs {
+            v.push(Verb::Mute(MuteDirection { direction }));
+            v.push(Verb::UnMute(MuteDirection { direction }));
+            for format in [None, Some(RecordingFormat::Wav), Some(RecordingFormat::Mp3)] {
+                for storage_type in [None, Some(StorageType::Https), Some(StorageType::S3)] {
+                    for storage_url in [None, Some(s())] {
+                        v.push(Verb::StartRecording(StartRecording {
+                            direction,
+                            format,
+                            storage_type,
+                            storage_url,
+                        }));
+                    }
+                }
+            }
+        }
+        for leg in [None, Some(s())] {
+            for bridge in [None, Some(s())] {
+                v.push(Verb::Refer(Refer {
+                    leg_event_endpoint: leg.clone(),
+                    bridge_event_endpoint: bridge,
+                }));
+            }
+        }
+        for rx in [None, Some(RxAudio::Muted), Some(RxAudio::Enabled)] {
+            v.push(Verb::StartMonitoring(StartMonitoring {
+                monitoring_leg_sid: s(),
+                rx_audio: rx,
+            }));
+        }
+        for stream_type in [StreamType::Unidirectional, StreamType::Bidirectional] {
+            v.push(Verb::StartStream(StartStream {
+                stream_type,
+                stream_url: s(),
+            }));
+        }
+        v
+    }
+
+    /// Strings that need escaping, or that quick-xml's serializer might
+    /// have treated specially.
+    const TRICKY: &[&str] = &[
+        "",
+        " ",
+        "  padded  ",
+        "plain",
+        "https://example.com/a.wav?x=1&y=2",
+        r#"Tom & "Jerry" <Hangup></Hangup> 'x'"#,
+        "\"",
+        "'",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&#13;",
+        "]]>",
+        "<![CDATA[x]]>",
+        "<?pi?>",
+        "<!-- c -->",
+        "line one\r\nline two\ttab",
+        "\n",
+        "\r",
+        "\t",
+        "a\u{0}b",
+        "\u{1}\u{8}\u{b}\u{c}\u{e}\u{1f}",
+        "\u{7f}\u{80}\u{85}\u{9f}",
+        "\u{2028}\u{2029}",
+        "\u{fffe}",
+        "\u{ffff}",
+        "\u{fffd}",
+        "é ñ ü",
+        "नमस्ते",
+        "漢字",
+        "🎉 \u{1f600}",
+        "\u{feff}bom",
+        "1234#*w",
+    ];
+
+    #[test]
+    fn the_writer_matches_quick_xml_for_every_verb_and_tricky_strings() {
+        same_as_quick_xml(&Flow::default());
+        for s in TRICKY {
+            let verbs = every_verb(s);
+            for verb in &verbs {
+                same_as_quick_xml(&Flow::one(verb.clone()));
+            }
+            same_as_quick_xml(&Flow { verbs });
+        }
+    }
+
+    #[test]
+    fn the_writer_matches_quick_xml_on_generated_strings() {
+        // A fixed pseudo-random walk over characters that matter to XML, so
+        // the test is the same on every run.
+        const ALPHABET: &[char] = &[
+            'a', 'Z', '0', ' ', '&', '<', '>', '"', '\'', ';', '#', '/', '=', '?', '!', '[', ']',
+            '-', '\t', '\n', '\r', '\u{0}', '\u{1b}', '\u{7f}', '\u{85}', '\u{a0}', '\u{2028}',
+            'é', '漢', '\u{fffe}', '\u{fffd}', '🎉',
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        for _ in 0..300 {
+            let len = next() % 12;
+            let s: String = (0..len)
+                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .collect();
+            let verbs = every_verb(&s);
+            same_as_quick_xml(&Flow { verbs });
+        }
     }
 }
