@@ -90,8 +90,7 @@ pub fn embedded() -> Result<Rc<Config>, EdgeError> {
 /// a fresh isolate would answer the embedded default's fallback instead of
 /// the customer's.
 pub async fn for_fallback(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeError> {
-    let loaded = CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone()));
-    match loaded {
+    match loaded() {
         Some(c) => Ok(c),
         None => current(env, ctx).await,
     }
@@ -100,10 +99,15 @@ pub async fn for_fallback(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeEr
 /// The config already in memory, or the embedded one: never touches KV
 /// (the trace and the console describe what is loaded).
 pub fn in_memory() -> Result<Rc<Config>, EdgeError> {
-    match CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone())) {
+    match loaded() {
         Some(c) => Ok(c),
         None => embedded(),
     }
+}
+
+/// The config this isolate has loaded, if any, whatever its age.
+fn loaded() -> Option<Rc<Config>> {
+    CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone()))
 }
 
 /// The config for this request (see the module docs for when KV is read).

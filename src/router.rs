@@ -49,12 +49,6 @@ fn tokens(env: &Env) -> Tokens {
     })
 }
 
-/// `?fallback=1` (or `true`): the safe static answer, touching nothing.
-fn wants_fallback(query: &str) -> bool {
-    url::form_urlencoded::parse(query.as_bytes())
-        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
-}
-
 /// Handles one request.
 pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started_ms = now_ms();
@@ -185,7 +179,7 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
 /// from the call's parameters and the config (its fallback when the
 /// config is unavailable). Parameters Exotel never sends are a 400.
 async fn callback(route: Route, query: &str, env: &Env, ctx: &Context, head: bool) -> Reply {
-    if wants_fallback(query) {
+    if handlers::params::wants_fallback(query) {
         return routes::fallback::handle_fallback(route, env, ctx).await;
     }
     match CallParams::from_query(query) {

@@ -64,11 +64,6 @@ fn settings() -> TraceSettings {
         .unwrap_or_default()
 }
 
-fn fallback_url(query: &str) -> bool {
-    url::form_urlencoded::parse(query.as_bytes())
-        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
-}
-
 /// Traces one answered callback (the applet routes; HEAD is not traced: it
 /// answers no call). Cheap on the request path: two copies and a task.
 pub fn callback(
@@ -100,7 +95,6 @@ pub fn callback(
             config: cfg.as_deref(),
             now_ms,
             latency_ms,
-            fallback_url: fallback_url(&query),
         };
         if let Some(row) = trace::callback_row(&facts) {
             write(&env, &row).await;

@@ -375,6 +375,14 @@ fn non_empty(v: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
+/// Whether a callback's query asks for the safe static answer: Exotel's
+/// Fallback URL is the same route with `fallback=1` (or `true`). The router
+/// answers it and the trace files it by this one test.
+pub fn wants_fallback(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+}
+
 /// `"15246"` → `15246`. Exotel wraps digits in double quotes; some proxies
 /// strip them, so both forms are accepted. An empty input means no digits.
 pub fn strip_digit_quotes(v: &str) -> Option<String> {
@@ -408,6 +416,15 @@ fn parse_json_legs(s: &str) -> Result<Vec<Leg>, ParamError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fallback_is_asked_by_fallback_1_or_true_only() {
+        assert!(wants_fallback("fallback=1"));
+        assert!(wants_fallback("CallSid=a&fallback=true"));
+        assert!(!wants_fallback("CallSid=a&fallback=0"));
+        assert!(!wants_fallback("CallSid=a&fallback=yes"));
+        assert!(!wants_fallback("CallSid=fallback"));
+    }
     use super::*;
 
     /// The Dial Whom request from the VoIP SDK section (seed 5655-5660).

@@ -319,8 +319,6 @@ pub struct CallbackFacts<'a> {
     pub now_ms: i64,
     /// Request to answer, in ms.
     pub latency_ms: i64,
-    /// Whether Exotel called the Fallback URL (`?fallback=1`).
-    pub fallback_url: bool,
 }
 
 /// Builds the row for one callback. `None` when the query names no call
@@ -337,21 +335,23 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
     let m = Masker {
         full: f.config.is_some_and(|c| c.trace.full_numbers),
     };
+    // Exotel called the Fallback URL: the answer is the static one.
+    let fallback_url = crate::params::wants_fallback(f.query);
     let mut reason = Reason::default();
     let mut outcome = if f.reply.status >= 400 && f.reply.status != 403 {
         Outcome::Error
     } else {
         Outcome::Ok
     };
-    if f.fallback_url {
+    if fallback_url {
         reason.fallback = Some("Exotel called the Fallback URL (?fallback=1)".into());
         outcome = Outcome::Fallback;
     }
     match (&p, f.config) {
         // A request that names no ExoPhone (a popup: `From` and the agent
         // only) has no line to explain; its row keeps the parameters.
-        (Some(p), Some(_)) if p.exophone().is_none() && !f.fallback_url => {}
-        (Some(p), Some(cfg)) if !f.fallback_url => {
+        (Some(p), Some(_)) if p.exophone().is_none() && !fallback_url => {}
+        (Some(p), Some(cfg)) if !fallback_url => {
             let kind = match f.route {
                 Route::Connect => Explain::Connect,
                 Route::DialWhom => Explain::DialWhom,
@@ -398,7 +398,7 @@ pub fn callback_row(f: &CallbackFacts<'_>) -> Option<Row> {
                 _ => {}
             }
         }
-        (Some(_), None) if !f.fallback_url => {
+        (Some(_), None) if !fallback_url => {
             reason.fallback = Some("config unavailable: the fallback answer served".into());
             outcome = Outcome::Fallback;
         }
@@ -625,7 +625,6 @@ mod tests {
             config: Some(&cfg),
             now_ms: NOON_IST,
             latency_ms: 3,
-            fallback_url: false,
         })
         .unwrap()
     }
@@ -679,28 +678,22 @@ mod tests {
         let reply = Reply::text(200, "Welcome");
         let r = callback_row(&CallbackFacts {
             route: Route::Greeting,
-            query: "CallSid=c2",
+            query: "CallSid=c2&fallback=1",
             reply: &reply,
             config: None,
             now_ms: 0,
             latency_ms: 0,
-            fallback_url: true,
         })
         .unwrap();
         assert_eq!(r.outcome, Outcome::Fallback);
         assert!(r.reason.fallback.unwrap().contains("Fallback URL"));
         let none = callback_row(&CallbackFacts {
-            fallback_url: false,
+            route: Route::Greeting,
             query: "x=1",
-            ..CallbackFacts {
-                route: Route::Greeting,
-                query: "",
-                reply: &reply,
-                config: None,
-                now_ms: 0,
-                latency_ms: 0,
-                fallback_url: false,
-            }
+            reply: &reply,
+            config: None,
+            now_ms: 0,
+            latency_ms: 0,
         });
         assert!(none.is_none(), "no CallSid: nothing to file the row under");
     }

@@ -49,14 +49,12 @@ pub async fn handle_events(
     // What needs no body is checked first: a delivery with no usable
     // signature or outside the window costs no read of up to 4 MiB.
     let now = now_secs() as i64;
-    if let Err(e) = webhook::check_headers(
-        &SignedHeaders {
-            id: &id,
-            timestamp: &timestamp,
-            signature: &signature,
-        },
-        now,
-    ) {
+    let signed = SignedHeaders {
+        id: &id,
+        timestamp: &timestamp,
+        signature: &signature,
+    };
+    if let Err(e) = webhook::check_headers(&signed, now) {
         console_warn!("events: delivery refused before its body: {e}");
         return Err(EdgeError::Unauthorized);
     }
@@ -95,11 +93,6 @@ pub async fn handle_events(
                 return Err(not_configured());
             }
         };
-    let signed = SignedHeaders {
-        id: &id,
-        timestamp: &timestamp,
-        signature: &signature,
-    };
     if let Err(e) = webhook::verify(&secrets, &signed, &body, now) {
         // The reason goes to the log only: telling the sender which check
         // failed would help someone forging deliveries.
