@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { startWorker, TOKEN, TOKEN2 } from "./support/worker.mjs";
+import { startWorker, workerModule, TOKEN, TOKEN2 } from "./support/worker.mjs";
 import { ADMIN, migrate, allRows, waitRows } from "./support/trace.mjs";
 import { startFakes, fakeServiceAccount, pushBindings } from "./support/push-fakes.mjs";
 
@@ -303,19 +303,11 @@ export default function (env) { return new D1Database(env.MODE); }
 `;
 
 async function startBrokenTrace(mode) {
-  const build = path.join(root, "build");
   const mf = new Miniflare({
     workers: [
       {
         name: "exoedge",
-        modules: true,
-        scriptPath: path.join(build, "index.js"),
-        modulesRoot: build,
-        modulesRules: [
-          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-          { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-        ],
-        compatibilityDate: "2026-04-01",
+        ...workerModule(),
         kvNamespaces: ["CONFIG", "STATE"],
         durableObjects: { ROUTING_STATE: "RoutingState" },
         wrappedBindings: { TRACE: { scriptName: "broken-trace", bindings: { MODE: mode } } },

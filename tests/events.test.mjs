@@ -11,10 +11,8 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare, Response } from "miniflare";
-import { startWorker } from "./support/worker.mjs";
+import { startWorker, workerModule } from "./support/worker.mjs";
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
 const OLD_SECRET = `whsec_${Buffer.alloc(24, 9).toString("base64")}`;
@@ -538,7 +536,6 @@ test("oversized bodies: 413 before any signature work, declared or streamed, sin
 // throw (Miniflare wrapped binding; worker-rs reads a namespace by its
 // constructor's name).
 async function startBrokenLog(mode) {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const broken = `
 class DurableObjectNamespace {
   constructor(mode) { this.mode = mode; }
@@ -553,14 +550,7 @@ export default function (env) { return new DurableObjectNamespace(env.MODE); }`;
     workers: [
       {
         name: "exoedge",
-        modules: true,
-        scriptPath: path.join(root, "build/index.js"),
-        modulesRoot: path.join(root, "build"),
-        modulesRules: [
-          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-          { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-        ],
-        compatibilityDate: "2026-04-01",
+        ...workerModule(),
         kvNamespaces: ["CONFIG", "STATE"],
         durableObjects: { ROUTING_STATE: "RoutingState" },
         wrappedBindings: { EVENT_LOG: { scriptName: "broken-log", bindings: { MODE: mode } } },

@@ -7,11 +7,7 @@
 // getWithMetadata, delete) and a Durable Object namespace by its
 // constructor's name, which is why the fakes are shaped that way.
 import { Miniflare } from "miniflare";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-import { TOKEN } from "./worker.mjs";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { TOKEN, workerModule } from "./worker.mjs";
 
 // How each fault behaves, in the worker's isolate. `MODE` is a binding of
 // the wrapper: "throw" (synchronous exception), "reject" (rejected
@@ -48,11 +44,10 @@ export function durable(env) { return new DurableObjectNamespace(env.MODE); }
  * @param {"throw"|"reject"|"hang"} [opts.state] break the STATE namespace
  * @param {"throw"|"hang"} [opts.routing] break the ROUTING_STATE namespace
  * @param {Record<string,string>} [opts.kv] CONFIG entries when CONFIG works
- * @param {string} [opts.buildDir] the build to run (default build/)
+ * @param {string} [opts.buildDir] the build to run (default: as startWorker's)
  * @param {object} [opts.miniflare] more options for the worker (outboundService, ...)
  */
 export async function startFaulty(opts = {}) {
-  const buildDir = path.join(root, opts.buildDir ?? "build");
   const wrapped = {};
   const kvNamespaces = [];
   const durableObjects = {};
@@ -71,14 +66,7 @@ export async function startFaulty(opts = {}) {
     workers: [
       {
         name: "exoedge",
-        modules: true,
-        scriptPath: path.join(buildDir, "index.js"),
-        modulesRoot: buildDir,
-        modulesRules: [
-          { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-          { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-        ],
-        compatibilityDate: "2026-04-01",
+        ...workerModule(opts.buildDir),
         kvNamespaces,
         durableObjects,
         wrappedBindings: wrapped,

@@ -12,6 +12,28 @@ export const TOKEN = "test-token-0123456789abcdef";
 export const TOKEN2 = "rotated-token-abcdef0123456789";
 
 /**
+ * The built worker as a Miniflare worker's script options: its module, the
+ * wasm beside it, the compatibility date. Every set-up that runs the worker
+ * (startWorker, tests/support/faults.mjs, tests that wrap a broken binding)
+ * starts from this.
+ * @param {string} [build] build directory under the repository (default:
+ *   `EXOEDGE_BUILD_DIR`, else `build`)
+ */
+export function workerModule(build = process.env.EXOEDGE_BUILD_DIR || "build") {
+  const dir = path.join(root, build);
+  return {
+    modules: true,
+    scriptPath: path.join(dir, "index.js"),
+    modulesRoot: dir,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
+    compatibilityDate: "2026-04-01",
+  };
+}
+
+/**
  * @param {object} opts
  * @param {Record<string,string>} [opts.kv] initial CONFIG KV entries
  * @param {Record<string,string>} [opts.bindings] extra vars/secrets
@@ -23,16 +45,8 @@ export const TOKEN2 = "rotated-token-abcdef0123456789";
  * build, e.g. a deliberately broken one to check that a test can fail.
  */
 export async function startWorker(opts = {}) {
-  const dir = path.join(root, process.env.EXOEDGE_BUILD_DIR || "build");
   const mf = new Miniflare({
-    modules: true,
-    scriptPath: path.join(dir, "index.js"),
-    modulesRoot: dir,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
-    ],
-    compatibilityDate: "2026-04-01",
+    ...workerModule(),
     kvNamespaces: ["CONFIG", "STATE", ...(opts.kvNamespaces ?? [])],
     // As wrangler.toml binds them; the event logs are SQLite-backed.
     durableObjects: {
