@@ -413,14 +413,7 @@ impl Batcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(sid: &str, key: &str) -> Event {
-        Event {
-            event_sid: sid.into(),
-            ordering_key: key.into(),
-            json: format!("{{\"event_sid\":\"{sid}\"}}"),
-        }
-    }
+    use crate::store::tests::ev;
 
     #[tokio::test]
     async fn a_key_with_local_events_stays_local_until_they_are_delivered() {

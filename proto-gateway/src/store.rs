@@ -547,10 +547,11 @@ fn jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<V
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ev(sid: &str, key: &str) -> Event {
+    /// An event with this sid and ordering key (also used by replica's tests).
+    pub(crate) fn ev(sid: &str, key: &str) -> Event {
         Event {
             event_sid: sid.into(),
             ordering_key: key.into(),

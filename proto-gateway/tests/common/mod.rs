@@ -74,6 +74,17 @@ pub struct Sink {
     state: SinkState,
 }
 
+/// Serves `app` on an ephemeral loopback port for the rest of the test;
+/// returns its `/events` URL (what `forward.url` points at).
+async fn serve_events(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/events")
+}
+
 impl Sink {
     /// Starts a sink answering per `behaviour(event_sid, attempt_number)`.
     pub async fn start(behaviour: impl Fn(&str, u32) -> Reply + Send + Sync + 'static) -> Sink {
@@ -85,13 +96,8 @@ impl Sink {
         let app = axum::Router::new()
             .route("/events", axum::routing::post(receive))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Sink {
-            url: format!("http://{addr}/events"),
+            url: serve_events(app).await,
             state,
         }
     }
@@ -374,13 +380,8 @@ impl FakeEdge {
         let app = axum::Router::new()
             .route("/events", axum::routing::post(edge_receive))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         FakeEdge {
-            url: format!("http://{addr}/events"),
+            url: serve_events(app).await,
             state,
         }
     }
