@@ -3,7 +3,7 @@
 //! Routing, bindings and I/O live here; every decision lives in the
 //! `handlers` crate, which is tested natively. See README.md.
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, web_sys, Context, Env, Result};
 
 mod app;
 mod bindings;
@@ -36,11 +36,11 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     // Test builds only (tests/panic.test.mjs builds build-test/ with it): a
     // panic on demand, to prove the next request is served after one.
     #[cfg(feature = "test-panic")]
-    if req.path().starts_with("/__test/panic") {
+    if req.url().contains("/__test/panic") {
         panic!("panic injected by the test-panic feature");
     }
     router::dispatch(req, env, ctx).await

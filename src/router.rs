@@ -5,17 +5,21 @@
 //! [`Route`] below is where a row of the table meets its handler.
 
 use std::cell::OnceCell;
+use std::future::Future;
+use std::pin::Pin;
 
 use handlers::auth::Tokens;
 use handlers::params::CallParams;
 use handlers::push::app_api::AppError;
 use handlers::reply::Reply;
 use handlers::route::{self, Credential, Family, Route};
-use worker::{console_error, console_log, console_warn, Context, Env, Request, Response};
+use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Request};
 
 use crate::app::{self, Caller};
 use crate::error::EdgeError;
-use crate::http::{error_reply, error_response, head_of, respond, respond_result};
+use crate::http::{
+    error_reply, error_response, head_of, respond, respond_callback, respond_result,
+};
 use crate::routes::{self, admin, devices, subscriber_token};
 use crate::runtime::clock::now_ms;
 use crate::runtime::env::secret;
@@ -50,9 +54,20 @@ fn tokens(env: &Env) -> Tokens {
 }
 
 /// Handles one request.
-pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+///
+/// Takes the runtime's request as it is: an applet callback needs only its
+/// URL and method (and, without a path token, one header), and is answered
+/// by [`respond_callback`] in one runtime call, so Exotel's requests skip
+/// worker-rs's `Request`/`Response` conversions (each a handful of JS
+/// crossings; BENCHMARKS.md, "Per request"). Every other route gets a
+/// `worker::Request` as before.
+pub async fn dispatch(
+    raw: web_sys::Request,
+    env: Env,
+    ctx: Context,
+) -> worker::Result<web_sys::Response> {
     let started_ms = now_ms();
-    let raw_url = req.inner().url();
+    let raw_url = raw.url();
     // Plain URLs (all of Exotel's) are split by hand; anything a WHATWG
     // parser would change goes through the url crate as before.
     let parsed;
@@ -67,10 +82,10 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     let resolved = route::resolve(path);
     // The method as the client sent it: `Request::method()` maps every
     // method it has no variant for (PROPFIND, PURGE, MKCOL...) to GET.
-    let method = req.inner().method();
+    let method = raw.method();
     let head = method == "HEAD";
     let Some(route) = resolved.route else {
-        return error_response(&EdgeError::NoRoute, head);
+        return error_response(&EdgeError::NoRoute, head).map(Into::into);
     };
     let def = route.def();
     if resolved.refuses(&method) {
@@ -79,31 +94,49 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
             allow,
             family: def.family,
         };
-        return error_response(&e, head);
+        return error_response(&e, head).map(Into::into);
     }
+    let query = query.unwrap_or("");
+
+    if route.is_callback() {
+        // The callback token, before anything else runs. A token in the
+        // path decides alone (`Tokens::authorize`): the header is read
+        // only when there is none.
+        let authorization = match resolved.token {
+            Some(_) => None,
+            None => raw.headers().get("authorization")?,
+        };
+        if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
+            return error_response(&e.into(), head).map(Into::into);
+        }
+        let reply = own(callback(route, query, &env, &ctx, head)).await;
+        if !head {
+            // Off the caller's path: copies now, the D1 write in wait_until.
+            crate::trace::callback(&env, &ctx, route, query, &reply, started_ms);
+        }
+        return Ok(respond_callback(&reply, head));
+    }
+    let req = Request::from(raw);
 
     // The credential, before any handler runs (so before any body is read).
     let mut caller = Caller::Anonymous;
     match def.credential {
         Credential::CallbackToken => {
-            // A token in the path decides alone (`Tokens::authorize`): the
-            // header is read only when there is none, which saves two
-            // runtime crossings on every Exotel callback.
             let authorization = match resolved.token {
                 Some(_) => None,
                 None => req.headers().get("authorization")?,
             };
             if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
-                return error_response(&e.into(), head);
+                return error_response(&e.into(), head).map(Into::into);
             }
         }
         Credential::AppToken => match app::authenticate(&req, &env) {
             Ok(c) => caller = c,
-            Err(e) => return respond(&app_reply(route, Err(e)), head),
+            Err(e) => return respond(&app_reply(route, Err(e)), head).map(Into::into),
         },
         Credential::AdminToken => {
             if !admin::authorized(&req, &env) {
-                return error_response(&EdgeError::Unauthorized, head);
+                return error_response(&EdgeError::Unauthorized, head).map(Into::into);
             }
         }
         // The handler's own: checked there before any body is read.
@@ -114,65 +147,78 @@ pub async fn dispatch(req: Request, env: Env, ctx: Context) -> worker::Result<Re
     }
 
     let (env, ctx, params) = (&env, &ctx, &resolved.params);
-    let query = query.unwrap_or("");
     let result = match route {
+        // Answered above; a callback never gets here.
         Route::Connect
         | Route::DialWhom
         | Route::Gather
         | Route::Greeting
         | Route::Playback
         | Route::Passthru
-        | Route::Popup => {
-            let reply = callback(route, query, env, ctx, head).await;
-            if !head {
-                // Off the caller's path: copies now, the D1 write in wait_until.
-                crate::trace::callback(env, ctx, route, query, &reply, started_ms);
-            }
-            Ok(reply)
-        }
-        Route::Status => routes::status::handle_status(req, env, ctx).await,
+        | Route::Popup => Err(EdgeError::NotCallback),
+        Route::Status => own(routes::status::handle_status(req, env, ctx)).await,
         Route::Health => Ok(routes::health::handle_health()),
-        Route::Events => routes::events::handle_events(req, env, ctx).await,
-        Route::Push => routes::push::handle_push(req, env, ctx).await,
+        Route::Events => own(routes::events::handle_events(req, env, ctx)).await,
+        Route::Push => own(routes::push::handle_push(req, env, ctx)).await,
         Route::Login => Ok(app_reply(
             route,
-            routes::app_api::handle_login(req, env).await,
+            own(routes::app_api::handle_login(req, env)).await,
         )),
         Route::Devices => Ok(app_reply(
             route,
-            devices::handle_register(req, env, caller).await,
+            own(devices::handle_register(req, env, caller)).await,
         )),
         Route::Device => Ok(app_reply(
             route,
-            devices::handle_unregister(env, caller, &params.subscriber, &params.device_id).await,
+            own(devices::handle_unregister(
+                env,
+                caller,
+                &params.subscriber,
+                &params.device_id,
+            ))
+            .await,
         )),
         Route::SubscriberToken => Ok(app_reply(
             route,
-            subscriber_token::handle_subscriber_token(req, env, caller).await,
+            own(subscriber_token::handle_subscriber_token(req, env, caller)).await,
         )),
         Route::DeviceToken => Ok(app_reply(
             route,
-            routes::app_api::handle_devicetoken(req, env, caller, params).await,
+            own(routes::app_api::handle_devicetoken(
+                req, env, caller, params,
+            ))
+            .await,
         )),
         Route::Context => Ok(app_reply(
             route,
-            routes::app_api::handle_context(req, env, caller, params).await,
+            own(routes::app_api::handle_context(req, env, caller, params)).await,
         )),
         Route::Contacts => Ok(app_reply(
             route,
-            routes::app_api::handle_contacts(env, caller, params).await,
+            own(routes::app_api::handle_contacts(env, caller, params)).await,
         )),
-        Route::Admin => admin::handle_admin(req, env, resolved.rest, &method).await,
+        Route::Admin => own(admin::handle_admin(req, env, resolved.rest, &method)).await,
         Route::Console => {
-            let answer = crate::console::handle(req, env).await?;
+            let answer = own(crate::console::handle(req, env)).await?;
             return if head {
-                head_of(answer).await
+                head_of(answer).await.map(Into::into)
             } else {
-                Ok(answer)
+                Ok(answer.into())
             };
         }
     };
-    respond_result(&result, head)
+    respond_result(&result, head).map(Into::into)
+}
+
+/// A route's future on the heap, polled through its own function.
+///
+/// Without it every handler's state machine is inlined into `dispatch`'s,
+/// one wasm function of ~135 KB that V8 compiles (lazily, with Liftoff) on
+/// an isolate's first request whatever the route: ~9 ms of every cold start
+/// (BENCHMARKS.md, "Cold start: where it goes"). Boxed, a cold isolate
+/// compiles only the routes it serves; the cost is one allocation per request.
+fn own<'a, T>(f: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(f)
 }
 
 /// An applet callback: `?fallback=1`'s static answer, or the decision
