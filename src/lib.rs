@@ -3,7 +3,11 @@
 //! Routing, bindings and I/O live here; every decision lives in the
 //! `handlers` crate, which is tested natively. See README.md.
 
-use worker::{event, web_sys, Context, Env, Result};
+use std::future::Future;
+use std::task::{self, Poll, Waker};
+
+use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use worker::{event, web_sys, Context, Env, Response};
 
 mod app;
 mod bindings;
@@ -35,13 +39,41 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+/// The runtime's `fetch` entry (what `#[event(fetch)]` would generate,
+/// minus one thing): the request's future is polled once right here, and
+/// when it is already done (every applet callback whose answer needs no
+/// I/O, most of Exotel's requests) its response is returned as is, with
+/// no `Promise`, closure or microtask; only a request that waits on I/O is
+/// handed to `future_to_promise`. A future may be polled again with a new
+/// waker, so the first (no-op) one is simply replaced.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    let mut answer = Box::pin(answer(req, env, Context::new(ctx)));
+    let mut cx = task::Context::from_waker(Waker::noop());
+    match answer.as_mut().poll(&mut cx) {
+        Poll::Ready(response) => response.into(),
+        Poll::Pending => {
+            wasm_bindgen_futures::future_to_promise(async move { Ok(answer.await.into()) }).into()
+        }
+    }
+}
+
+/// One request's response; a failure the router did not answer itself is
+/// logged and answered 500, as worker-rs's entry does.
+async fn answer(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Response {
     // Test builds only (tests/panic.test.mjs builds build-test/ with it): a
     // panic on demand, to prove the next request is served after one.
     #[cfg(feature = "test-panic")]
     if req.url().contains("/__test/panic") {
         panic!("panic injected by the test-panic feature");
     }
-    router::dispatch(req, env, ctx).await
+    match router::dispatch(req, env, ctx).await {
+        Ok(response) => response,
+        Err(e) => {
+            worker::console_error!("{e}");
+            Response::error("INTERNAL SERVER ERROR", 500)
+                .map(Into::into)
+                .unwrap_or_else(|_| web_sys::Response::new().expect("an empty Response"))
+        }
+    }
 }

@@ -7,7 +7,6 @@
 //! logged and dropped. Without a `TRACE` binding tracing is off.
 
 use std::cell::Cell;
-use std::time::Duration;
 
 use handlers::config::trace_settings::TraceSettings;
 use handlers::params::CallParams;
@@ -15,7 +14,7 @@ use handlers::reply::Reply;
 use handlers::route::Route;
 use handlers::trace::{self, CallbackFacts, Masker, Row};
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{console_warn, Context, D1Database, D1PreparedStatement, Delay, Env};
+use worker::{console_warn, Context, D1Database, D1PreparedStatement, Env};
 
 use crate::runtime::budget::within;
 use crate::runtime::clock::now_ms;
@@ -83,7 +82,7 @@ pub fn callback(
         // A task given to wait_until starts in the same microtask turn as
         // the handler's return: yield to the event loop first so the answer
         // is on the wire before the row is built.
-        Delay::from(Duration::ZERO).await;
+        crate::runtime::timer::sleep(0).await;
         let cfg = config::in_memory().ok();
         let now_ms = CallParams::from_query(&query)
             .map(|p| crate::runtime::clock::decision_now_ms(&p))
@@ -110,7 +109,7 @@ pub fn record(env: &Env, ctx: &Context, row: Row) {
     }
     let env = env.clone();
     ctx.wait_until(async move {
-        Delay::from(Duration::ZERO).await;
+        crate::runtime::timer::sleep(0).await;
         write(&env, &row).await
     });
 }

@@ -7,13 +7,11 @@
 //! before the configured answer serves. Phone-number callers, and `sip:`
 //! callers who never logged in through this backend, never wait.
 
-use std::time::Duration;
-
 use handlers::params::CallParams;
 use handlers::push::app_api::{self, ContextRecord};
 use handlers::push::session::SessionOp;
 use handlers::reply::Reply;
-use worker::{console_log, Delay, Env};
+use worker::{console_log, Env};
 
 use crate::runtime::budget::within;
 use crate::runtime::clock::now_ms;
@@ -47,7 +45,7 @@ async fn wait_for_context(
             None if !user_state::bound(env) => return None,
             None => {}
         }
-        Delay::from(Duration::from_millis(POLL_MS)).await;
+        crate::runtime::timer::sleep(POLL_MS).await;
     }
 }
 

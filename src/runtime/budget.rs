@@ -3,15 +3,15 @@
 //! timeout in the worker is this one race.
 
 use std::future::Future;
-use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::Delay;
+
+use super::timer::sleep;
 
 /// Runs `fut` for at most `ms` milliseconds; `None` when time ran out.
 pub async fn within<T>(ms: u64, fut: impl Future<Output = T>) -> Option<T> {
     let fut = Box::pin(fut);
-    let timer = Box::pin(Delay::from(Duration::from_millis(ms)));
+    let timer = Box::pin(sleep(ms));
     match select(fut, timer).await {
         Either::Left((v, _)) => Some(v),
         Either::Right(_) => None,
