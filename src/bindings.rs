@@ -13,6 +13,12 @@ pub const CALLBACK_TOKENS: &str = "EXOEDGE_TOKENS";
 /// Var: milliseconds a KV read may take before the cached or embedded config serves.
 pub const KV_BUDGET_MS: &str = "KV_BUDGET_MS";
 
+/// Var: `off` (or `false`, `0`, `no`) drops the one log line per applet callback (route, CallSid,
+/// masked numbers, status). On by default: it is the record `wrangler tail`
+/// shows. With the D1 trace bound the trace is the record, and the line
+/// costs CPU (and Workers Logs volume) on every callback (BENCHMARKS.md).
+pub const CALLBACK_LOG: &str = "CALLBACK_LOG";
+
 /// KV namespace for per-caller routing state: `sticky:<E.164>` (the agent
 /// who last answered) and `caller:<E.164>` (template variables).
 pub const STATE_KV: &str = "STATE";

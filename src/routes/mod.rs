@@ -55,13 +55,35 @@ pub async fn callback(
         Route::Popup => popup::handle_popup(p, cfg, env, ctx, now_ms),
         _ => crate::http::error_reply(&crate::error::EdgeError::NotCallback),
     };
+    if logs_callbacks(env) {
+        log_callback(route, p, reply.status);
+    }
+    reply
+}
+
+thread_local! {
+    /// [`bindings::CALLBACK_LOG`], read once: vars are fixed for an isolate's life.
+    static LOG_CALLBACKS: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+}
+
+fn logs_callbacks(env: &Env) -> bool {
+    LOG_CALLBACKS.with(|l| {
+        *l.get_or_init(|| {
+            crate::runtime::env::var(env, crate::bindings::CALLBACK_LOG).is_none_or(|v| {
+                !["off", "false", "0", "no"].contains(&v.to_ascii_lowercase().as_str())
+            })
+        })
+    })
+}
+
+/// The callback's log line: numbers masked, no query, no token.
+fn log_callback(route: Route, p: &CallParams, status: u16) {
     worker::console_log!(
         "{} call={} from={} to={} -> {}",
         route.name(),
         p.call_sid,
         p.caller().map(handlers::phone::mask).unwrap_or_default(),
         p.exophone().map(handlers::phone::mask).unwrap_or_default(),
-        reply.status
+        status
     );
-    reply
 }
