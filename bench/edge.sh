@@ -8,7 +8,11 @@
 #   EXOEDGE_BEFORE=/path/to/old/build bench/edge.sh
 #
 # EXOEDGE_BEFORE is a directory with an index.js and index_bg.wasm (a copy
-# of build/ from another commit); EXOEDGE_OTHERS="name=dir ..." adds more. Ports are picked free at start. Results go
+# of build/ from another commit); EXOEDGE_OTHERS="name=dir ..." adds more.
+# EDGE_VARS_<name>="K=V,..." gives that worker extra vars (e.g.
+# EXOEDGE_OTHERS="quiet=build" EDGE_VARS_quiet="CALLBACK_LOG=off": the same
+# build without its log line); EDGE_WORKERD_LOG=/dev/null sends workerd's
+# output (the workers' logs) nowhere instead of to a file. Ports are picked free at start. Results go
 # to bench/results/edge-<UTC time>/ (summary.md). Needs wrk
 # (`apt-get install -y wrk`). Takes about 3 minutes (EDGE_SECS, EDGE_ROUNDS,
 # EDGE_COLD_REPS shorten it).
@@ -55,6 +59,9 @@ NAMES+=(after)
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 exoedge_worker() { # $1 = dir
+  local extra="" vars="EDGE_VARS_$1" kv
+  IFS=, read -ra kv <<< "${!vars:-}"
+  for pair in "${kv[@]}"; do extra+="    (name = \"${pair%%=*}\", text = \"${pair#*=}\"),"$'\n'; done
   cat <<CAPNP
 (
   modules = [
@@ -68,7 +75,7 @@ exoedge_worker() { # $1 = dir
     (name = "ROUTING_STATE", durableObjectNamespace = "RoutingState"),
     (name = "EXOEDGE_TOKENS", text = "$TOKEN"),
     (name = "KV_BUDGET_MS", text = "150"),
-  ],
+$extra  ],
   durableObjectNamespaces = [
     (className = "RoutingState", uniqueKey = "exoedge-bench-routing-state-$1", enableSql = true),
   ],
@@ -131,7 +138,7 @@ for n in "${NAMES[@]}"; do
   echo "size_$n raw=$(wc -c < "$STAGE/$n/index_bg.wasm") gzip6=$(( $(gzip -6 -c "$STAGE/$n/index_bg.wasm" | wc -c) + $(gzip -6 -c "$STAGE/$n/index.js" | wc -c) ))" >> "$OUT/machine.txt"
 done
 
-node_modules/.bin/workerd serve "$STAGE/bench.capnp" > "$OUT/workerd.log" 2>&1 &
+node_modules/.bin/workerd serve "$STAGE/bench.capnp" > "${EDGE_WORKERD_LOG:-$OUT/workerd.log}" 2>&1 &
 WORKERD_PID=$!
 trap 'kill $WORKERD_PID 2>/dev/null || true' EXIT
 declare -A URLS=(
