@@ -64,14 +64,14 @@ config() {
   cat > "$STAGE/$1.capnp" <<CAPNP
 using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  $4
+  ${4:-}
   services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
   sockets = [ (name = "http", address = "127.0.0.1:$port", http = (), service = "w") ],
 );
 const w :Workerd.Worker = (
   modules = [ $2 ],
   compatibilityDate = "2026-04-01",
-  $3
+  ${3:-}
 );
 const kv :Workerd.Worker = (
   modules = [ (name = "kv.js", esModule = embed "kv.js") ],
