@@ -378,9 +378,22 @@ fn non_empty(v: &str) -> Option<String> {
 /// Whether a callback's query asks for the safe static answer: Exotel's
 /// Fallback URL is the same route with `fallback=1` (or `true`). The router
 /// answers it and the trace files it by this one test.
+///
+/// Asked of every callback, so it decodes only what could be the
+/// `fallback` pair: a raw key that is `fallback`, or that has `%` or `+`
+/// (which decoding could turn into it); every other pair is skipped
+/// undecoded. The answer is the same as decoding every pair.
 pub fn wants_fallback(query: &str) -> bool {
-    url::form_urlencoded::parse(query.as_bytes())
-        .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            key == "fallback" || key.contains(['%', '+'])
+        })
+        .any(|pair| {
+            url::form_urlencoded::parse(pair.as_bytes())
+                .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+        })
 }
 
 /// `"15246"` → `15246`. Exotel wraps digits in double quotes; some proxies
@@ -424,6 +437,45 @@ mod tests {
         assert!(!wants_fallback("CallSid=a&fallback=0"));
         assert!(!wants_fallback("CallSid=a&fallback=yes"));
         assert!(!wants_fallback("CallSid=fallback"));
+    }
+
+    /// The pair-skipping test answers as decoding every pair does.
+    #[test]
+    fn wants_fallback_matches_a_full_decode() {
+        let full = |q: &str| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .any(|(k, v)| k == "fallback" && (v == "1" || v == "true"))
+        };
+        let pairs = [
+            "fallback=1",
+            "fallback=true",
+            "fallback=0",
+            "fallback",
+            "fallback=",
+            "fall%62ack=1",
+            "%66allback=%31",
+            "fallback=%74rue",
+            "fallback=+1",
+            "+fallback=1",
+            "fallback+=1",
+            "fall+back=1",
+            "CallSid=a",
+            "a=fallback=1",
+            "=1",
+            "",
+            "fallback=1=2",
+            "x%3D=1",
+            "fallback=tru%65",
+            "FALLBACK=1",
+            "fallback=1%00",
+        ];
+        for a in pairs {
+            for b in pairs {
+                for q in [format!("{a}&{b}"), format!("{a}&&{b}"), a.to_owned()] {
+                    assert_eq!(wants_fallback(&q), full(&q), "{q}");
+                }
+            }
+        }
     }
     use super::*;
 
