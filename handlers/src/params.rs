@@ -217,12 +217,14 @@ pub struct CallParams {
     pub direction: Option<Direction>,
     /// `CallStatus` (`Call status` in the Gather table).
     pub call_status: Option<String>,
-    /// `Created`, in either of Exotel's two forms.
-    pub created: Option<IstDateTime>,
-    /// `StartTime`.
-    pub start_time: Option<IstDateTime>,
-    /// `CurrentTime` (`Current Time` in the tables).
-    pub current_time: Option<IstDateTime>,
+    /// `Created` as sent, in either of Exotel's two forms
+    /// ([`CallParams::created_at`] reads it as a time).
+    pub created: Option<String>,
+    /// `StartTime` as sent ([`CallParams::start_time_at`]).
+    pub start_time: Option<String>,
+    /// `CurrentTime` (`Current Time` in the tables) as sent
+    /// ([`CallParams::current_time_at`]).
+    pub current_time: Option<String>,
     /// `DialCallStatus`, when the previous applet was Connect.
     pub dial_call_status: Option<DialCallStatus>,
     /// `DialCallDuration` in seconds.
@@ -265,6 +267,21 @@ const IGNORED: &[&str] = &[
 const MAX_EXTRA: usize = 32;
 
 impl CallParams {
+    /// `Created` as a time (IST), if it parses.
+    pub fn created_at(&self) -> Option<IstDateTime> {
+        self.created.as_deref().and_then(IstDateTime::parse)
+    }
+
+    /// `StartTime` as a time (IST), if it parses.
+    pub fn start_time_at(&self) -> Option<IstDateTime> {
+        self.start_time.as_deref().and_then(IstDateTime::parse)
+    }
+
+    /// `CurrentTime` as a time (IST), if it parses.
+    pub fn current_time_at(&self) -> Option<IstDateTime> {
+        self.current_time.as_deref().and_then(IstDateTime::parse)
+    }
+
     /// Parses a raw (still percent-encoded) query string.
     pub fn from_query(query: &str) -> Result<Self, ParamError> {
         if query.len() > MAX_QUERY_BYTES {
@@ -310,11 +327,11 @@ impl CallParams {
                 "To" => p.to = val,
                 "Direction" => p.direction = val.as_deref().map(Direction::parse),
                 "CallStatus" | "Call status" | "Status " => p.call_status = val,
-                "Created" => p.created = val.as_deref().and_then(IstDateTime::parse),
-                "StartTime" => p.start_time = val.as_deref().and_then(IstDateTime::parse),
-                "CurrentTime" | "Current Time" => {
-                    p.current_time = val.as_deref().and_then(IstDateTime::parse)
-                }
+                // Kept as sent: no decision reads them, and parsing three
+                // dates was ~4% of a callback's CPU (BENCHMARKS.md).
+                "Created" => p.created = val,
+                "StartTime" => p.start_time = val,
+                "CurrentTime" | "Current Time" => p.current_time = val,
                 "DialCallStatus" => p.dial_call_status = val.as_deref().map(DialCallStatus::parse),
                 "DialCallDuration" | "DialCall Duration" => {
                     p.dial_call_duration = val.and_then(|s| s.trim().parse().ok())
@@ -492,8 +509,11 @@ mod tests {
         assert_eq!(p.call_type, Some(CallType::CallAttempt));
         assert_eq!(p.dial_whom_number, None, "empty means absent");
         assert_eq!(p.flow_id.as_deref(), Some("249196"));
-        assert_eq!(p.created.unwrap().to_string(), "2019-11-23 22:00:37");
-        assert_eq!(p.start_time.unwrap().to_string(), "2019-11-23 22:00:37");
+        assert_eq!(p.created_at().unwrap().to_string(), "2019-11-23 22:00:37");
+        assert_eq!(
+            p.start_time_at().unwrap().to_string(),
+            "2019-11-23 22:00:37"
+        );
         assert!(
             p.extra.is_empty(),
             "tenant_id and EndTime are ignored: {:?}",
@@ -508,8 +528,11 @@ mod tests {
         let p = CallParams::from_query(q).unwrap();
         assert_eq!(p.dial_call_status, Some(DialCallStatus::Completed));
         assert_eq!(p.dial_call_duration, Some(19));
-        assert_eq!(p.created.unwrap().to_string(), "2023-12-27 12:17:05");
-        assert_eq!(p.current_time.unwrap().to_string(), "2023-12-27 12:17:26");
+        assert_eq!(p.created_at().unwrap().to_string(), "2023-12-27 12:17:05");
+        assert_eq!(
+            p.current_time_at().unwrap().to_string(),
+            "2023-12-27 12:17:26"
+        );
         assert_eq!(p.outgoing_phone_number.as_deref(), Some("080468"));
         assert_eq!(p.recording_url.as_deref(), Some("https://x/E.mp3"));
         assert_eq!(p.legs.len(), 1);
@@ -599,7 +622,8 @@ mod tests {
         assert_eq!(p.direction, Some(Direction::Other("sideways".into())));
         assert_eq!(p.dial_call_status, Some(DialCallStatus::Other));
         assert_eq!(p.dial_call_duration, None);
-        assert_eq!(p.created, None);
+        assert_eq!(p.created.as_deref(), Some("yesterday"));
+        assert_eq!(p.created_at(), None);
         assert!(p.legs.is_empty());
     }
 
