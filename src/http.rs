@@ -12,25 +12,8 @@ use handlers::route::Family;
 
 use crate::error::EdgeError;
 
-/// Builds the response for a reply. HEAD gets the same headers (including
-/// the length GET would send) and no body.
-pub fn respond(reply: &Reply, head: bool) -> worker::Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", reply.content_type.as_str())?;
-    headers.set("cache-control", "no-store")?;
-    // Set on GET too, so HEAD's headers are GET's exactly (Exotel checks).
-    headers.set("content-length", &reply.body.len().to_string())?;
-    let builder = Response::builder()
-        .with_status(reply.status)
-        .with_headers(headers);
-    if head {
-        return Ok(builder.empty());
-    }
-    Ok(builder.fixed(reply.body.clone().into_bytes()))
-}
-
 #[wasm_bindgen(inline_js = r#"
-export function callbackResponse(status, contentType, length, body) {
+export function replyResponse(status, contentType, length, body) {
   return new Response(body === undefined ? null : body.slice(), {
     status,
     headers: { "content-type": contentType, "cache-control": "no-store", "content-length": length },
@@ -38,8 +21,8 @@ export function callbackResponse(status, contentType, length, body) {
 }"#)]
 extern "C" {
     /// `new Response(...)` with [`respond`]'s headers, in one runtime call.
-    #[wasm_bindgen(js_name = callbackResponse)]
-    fn callback_response(
+    #[wasm_bindgen(js_name = replyResponse)]
+    fn reply_response(
         status: u16,
         content_type: &str,
         length: &str,
@@ -47,14 +30,14 @@ extern "C" {
     ) -> web_sys::Response;
 }
 
-/// [`respond`] for an applet callback's reply, made in one call into the
-/// runtime instead of worker-rs's ~10 (headers object, three `set`s, the
-/// init, the body array, the response). Same status, headers and body;
-/// HEAD gets GET's headers and no body. The body is copied out of wasm
-/// memory before the call returns.
-pub fn respond_callback(reply: &Reply, head: bool) -> web_sys::Response {
+/// Builds the response for a reply. HEAD gets the same headers (including
+/// the length GET would send, so HEAD's headers are GET's exactly: Exotel
+/// checks) and no body. One call into the runtime instead of worker-rs's
+/// ~10 (headers object, three `set`s, the init, the body array, the
+/// response); the body is copied out of wasm memory before it returns.
+pub fn respond(reply: &Reply, head: bool) -> web_sys::Response {
     let body = (!head).then_some(reply.body.as_bytes());
-    callback_response(
+    reply_response(
         reply.status,
         reply.content_type.as_str(),
         &reply.body.len().to_string(),
@@ -120,7 +103,7 @@ pub fn error_reply(e: &EdgeError) -> Reply {
 /// The response for an error: [`error_reply`]'s, plus the headers some
 /// statuses require (`Allow` on a 405, RFC 9110; a Basic challenge on a
 /// callback's 401).
-pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<Response> {
+pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<web_sys::Response> {
     match e {
         EdgeError::CallbackToken(_) => {
             // No hint of what was wrong, and the challenge Basic clients need.
@@ -130,7 +113,8 @@ pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<Response> {
             Ok(Response::builder()
                 .with_status(401)
                 .with_headers(h)
-                .fixed(br#"{"error":"unauthorized"}"#.to_vec()))
+                .fixed(br#"{"error":"unauthorized"}"#.to_vec())
+                .into())
         }
         EdgeError::MethodNotAllowed {
             allow,
@@ -138,21 +122,24 @@ pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<Response> {
         } => {
             let mut r = crate::console::json_error(405, &e.to_string())?;
             r.headers_mut().set("allow", allow)?;
-            Ok(r)
+            Ok(r.into())
         }
         EdgeError::MethodNotAllowed { allow, .. } => {
-            let mut r = respond(&error_reply(e), head)?;
-            r.headers_mut().set("allow", allow)?;
+            let r = respond(&error_reply(e), head);
+            r.headers().set("allow", allow)?;
             Ok(r)
         }
-        _ => respond(&error_reply(e), head),
+        _ => Ok(respond(&error_reply(e), head)),
     }
 }
 
 /// A route's outcome as a response.
-pub fn respond_result(result: &Result<Reply, EdgeError>, head: bool) -> worker::Result<Response> {
+pub fn respond_result(
+    result: &Result<Reply, EdgeError>,
+    head: bool,
+) -> worker::Result<web_sys::Response> {
     match result {
-        Ok(reply) => respond(reply, head),
+        Ok(reply) => Ok(respond(reply, head)),
         Err(e) => error_response(e, head),
     }
 }

@@ -17,9 +17,7 @@ use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Re
 
 use crate::app::{self, Caller};
 use crate::error::EdgeError;
-use crate::http::{
-    error_reply, error_response, head_of, respond, respond_callback, respond_result,
-};
+use crate::http::{error_reply, error_response, head_of, respond, respond_result};
 use crate::routes::{self, admin, devices, subscriber_token};
 use crate::runtime::clock::now_ms;
 use crate::runtime::env::secret;
@@ -56,11 +54,11 @@ fn tokens(env: &Env) -> Tokens {
 /// Handles one request.
 ///
 /// Takes the runtime's request as it is: an applet callback needs only its
-/// URL and method (and, without a path token, one header), and is answered
-/// by [`respond_callback`] in one runtime call, so Exotel's requests skip
-/// worker-rs's `Request`/`Response` conversions (each a handful of JS
-/// crossings; BENCHMARKS.md, "Per request"). Every other route gets a
-/// `worker::Request` as before.
+/// URL and method (and, without a path token, one header), so Exotel's
+/// requests skip worker-rs's `Request` conversion (a handful of JS
+/// crossings; BENCHMARKS.md, "Per request"); every other route gets a
+/// `worker::Request`. Every reply is answered by [`respond`] in one
+/// runtime call.
 pub async fn dispatch(
     raw: web_sys::Request,
     env: Env,
@@ -85,7 +83,7 @@ pub async fn dispatch(
     let method = raw.method();
     let head = method == "HEAD";
     let Some(route) = resolved.route else {
-        return error_response(&EdgeError::NoRoute, head).map(Into::into);
+        return error_response(&EdgeError::NoRoute, head);
     };
     let def = route.def();
     if resolved.refuses(&method) {
@@ -94,51 +92,46 @@ pub async fn dispatch(
             allow,
             family: def.family,
         };
-        return error_response(&e, head).map(Into::into);
+        return error_response(&e, head);
     }
     let query = query.unwrap_or("");
 
-    if route.is_callback() {
-        // The callback token, before anything else runs. A token in the
-        // path decides alone (`Tokens::authorize`): the header is read
-        // only when there is none.
+    // The callback token, before any handler runs (so before any body is
+    // read). A token in the path decides alone (`Tokens::authorize`): the
+    // header is read only when there is none.
+    if def.credential == Credential::CallbackToken {
         let authorization = match resolved.token {
             Some(_) => None,
             None => raw.headers().get("authorization")?,
         };
         if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
-            return error_response(&e.into(), head).map(Into::into);
+            return error_response(&e.into(), head);
         }
+    }
+    if route.is_callback() {
         let reply = own(callback(route, query, &env, &ctx, head)).await;
         if !head {
             // Off the caller's path: copies now, the D1 write in wait_until.
             crate::trace::callback(&env, &ctx, route, query, &reply, started_ms);
         }
-        return Ok(respond_callback(&reply, head));
+        return Ok(respond(&reply, head));
     }
     let req = Request::from(raw);
 
-    // The credential, before any handler runs (so before any body is read).
+    // The other credentials, before any handler runs.
     let mut caller = Caller::Anonymous;
     match def.credential {
-        Credential::CallbackToken => {
-            let authorization = match resolved.token {
-                Some(_) => None,
-                None => req.headers().get("authorization")?,
-            };
-            if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
-                return error_response(&e.into(), head).map(Into::into);
-            }
-        }
         Credential::AppToken => match app::authenticate(&req, &env) {
             Ok(c) => caller = c,
-            Err(e) => return respond(&app_reply(route, Err(e)), head).map(Into::into),
+            Err(e) => return Ok(respond(&app_reply(route, Err(e)), head)),
         },
         Credential::AdminToken => {
             if !admin::authorized(&req, &env) {
-                return error_response(&EdgeError::Unauthorized, head).map(Into::into);
+                return error_response(&EdgeError::Unauthorized, head);
             }
         }
+        // Checked above, on the runtime's request.
+        Credential::CallbackToken => {}
         // The handler's own: checked there before any body is read.
         Credential::Open
         | Credential::Signature
@@ -207,7 +200,7 @@ pub async fn dispatch(
             };
         }
     };
-    respond_result(&result, head).map(Into::into)
+    respond_result(&result, head)
 }
 
 /// A route's future on the heap, polled through its own function.
