@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the worker to build/index.js + build/index_bg.wasm with worker-build,
-# using the toolchain scripts/setup.sh found or installed, then strips the
-# wasm's names section (BENCHMARKS.md, "Size").
+# Builds a worker with worker-build, using the toolchain scripts/setup.sh
+# found or installed, then strips the wasm's names section (BENCHMARKS.md,
+# "Size"). Two workers come from the one crate (README, "Two workers"):
+#   scripts/build-worker.sh            # the callback worker -> build/
+#   scripts/build-worker.sh --backend  # the backend worker  -> build-backend/
+# Other arguments go to worker-build, e.g.
+#   scripts/build-worker.sh --out-dir build-test . --features test-panic,test-clock
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f scripts/.wasm-env ] || scripts/setup.sh
@@ -12,10 +16,32 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The wasm build has its own target dir: a different compiler (Debian's) and
 # target than the native tests, so sharing would only evict each other.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm}"
+# One build at a time per target dir: the two workers are the same crate,
+# so both write the same .wasm that worker-build then reads (`wrangler dev`
+# with both configs starts both builds at once).
+mkdir -p "$CARGO_TARGET_DIR"
+exec 9>"$CARGO_TARGET_DIR/.build-worker.lock"
+flock 9
+
+# `--backend`: the whole worker (every route, the Durable Object classes).
+args=()
+backend=0
+for a in "$@"; do
+  if [ "$a" = --backend ]; then backend=1; else args+=("$a"); fi
+done
+if [ "$backend" = 1 ]; then
+  has_out=0 has_path=0
+  for a in "${args[@]}"; do
+    case "$a" in --out-dir | --out-dir=*) has_out=1 ;; .) has_path=1 ;; esac
+  done
+  [ "$has_out" = 1 ] || args=(--out-dir build-backend "${args[@]}")
+  # Cargo's arguments follow the crate's path.
+  [ "$has_path" = 1 ] || args+=(.)
+  args+=(--features backend)
+fi
 
 # Where worker-build writes (`--out-dir build-test` for the test build).
 out=build
-args=("$@")
 for i in "${!args[@]}"; do
   case "${args[$i]}" in
     --out-dir) out=${args[$((i + 1))]} ;;
@@ -23,7 +49,7 @@ for i in "${!args[@]}"; do
   esac
 done
 
-worker-build --release "$@"
+worker-build --release "${args[@]}"
 
 # worker-build's wasm-opt pass (-Oz, Cargo.toml's wasm-pack metadata) always
 # keeps the names section: function names for stack traces, ~190 KB raw,

@@ -7,7 +7,7 @@
 #     puppeteer-core);
 #   - Chromium from the distribution's packages, for the console's browser
 #     test (tests/console-browser.test.mjs);
-#   - .dev.vars from .dev.vars.example.
+#   - .dev.vars from .dev.vars.example (and callbacks/.dev.vars, a link to it).
 # Prints the environment the build needs to scripts/.wasm-env, which
 # scripts/build-worker.sh sources. Quick when everything is present.
 set -euo pipefail
@@ -113,4 +113,7 @@ while IFS= read -r line; do
   key=${line%%=*}
   grep -q "^$key=" .dev.vars || printf '%s\n' "$line" >> .dev.vars
 done < .dev.vars.example
+# Wrangler reads .dev.vars beside each config: the callback worker's
+# (callbacks/wrangler.toml) is the same file.
+[ -e callbacks/.dev.vars ] || ln -s ../.dev.vars callbacks/.dev.vars
 log "ready"

@@ -9,11 +9,13 @@ scripts/setup.sh
 echo "== rustfmt and clippy (warnings are errors; unwrap denied outside tests)"
 cargo fmt --all --check
 cargo clippy --workspace --exclude exoedge --all-targets --features handlers/schema -- -D warnings
-# The worker only builds for wasm32; check it as it ships and as tests build it.
+# The worker only builds for wasm32; check both workers as they ship
+# (README, "Two workers") and the callback worker as tests build it.
 (
   # shellcheck source=/dev/null
   source scripts/.wasm-env
   cargo clippy -p exoedge --target wasm32-unknown-unknown -- -D warnings
+  cargo clippy -p exoedge --target wasm32-unknown-unknown --features backend -- -D warnings
   cargo clippy -p exoedge --target wasm32-unknown-unknown --features test-panic,test-clock -- -D warnings
 )
 echo "== cargo test (native: handlers, proto-gateway, tools)"
@@ -23,7 +25,9 @@ cargo test --workspace --exclude exoedge --features handlers/schema
 # so build/ is always the last one written and never carries the hook.
 echo "== wasm build with the test-only test-panic and test-clock features (build-test/)"
 scripts/build-worker.sh --out-dir build-test . --features test-panic,test-clock
-echo "== wasm build"
+echo "== wasm builds: the backend worker (build-backend/), the callback worker (build/)"
+# One after the other: they share cargo's target directory.
+scripts/build-worker.sh --backend
 scripts/build-worker.sh
 echo "== miniflare suite (tests/*.test.mjs)"
 node --test --test-concurrency=1 tests/

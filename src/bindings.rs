@@ -167,3 +167,10 @@ pub const TRACE_DB: &str = "TRACE";
 /// (a Bearer header), separated by commas or whitespace, at least 16
 /// characters each. Not the callback tokens.
 pub const ADMIN_TOKENS: &str = "EXOEDGE_ADMIN_TOKENS";
+
+// --- Two workers (README, "Two workers") ---
+
+/// Service binding from the callback worker to the backend worker, which
+/// serves every route but the applet callbacks and `/healthz`.
+#[cfg(not(feature = "backend"))]
+pub const BACKEND: &str = "BACKEND";

@@ -105,6 +105,23 @@ pub fn in_memory() -> Result<Rc<Config>, EdgeError> {
     }
 }
 
+/// For pages off the caller's path (the console): brings this isolate's
+/// copy up to date now, reading KV (within its budget) when it has none or
+/// its copy is past its TTL, so it describes what a callback is served.
+/// The backend worker answers no callback, so without this its console
+/// would show the embedded default while callbacks use KV's document.
+pub async fn refresh_for_pages(env: &Env) {
+    let now = now_ms();
+    let due = CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_none_or(|c| now >= c.expires_at && !c.refreshing)
+    });
+    if due {
+        refresh(env).await;
+    }
+}
+
 /// The config this isolate has loaded, if any, whatever its age.
 fn loaded() -> Option<Rc<Config>> {
     CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone()))

@@ -116,6 +116,7 @@ pub fn error_response(e: &EdgeError, head: bool) -> worker::Result<web_sys::Resp
                 .fixed(br#"{"error":"unauthorized"}"#.to_vec())
                 .into())
         }
+        #[cfg(feature = "backend")]
         EdgeError::MethodNotAllowed {
             allow,
             family: Family::Console,

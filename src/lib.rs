@@ -2,6 +2,22 @@
 //!
 //! Routing, bindings and I/O live here; every decision lives in the
 //! `handlers` crate, which is tested natively. See README.md.
+//!
+//! One crate, two workers (README, "Two workers"):
+//! - the default build is the callback worker, what Exotel calls while a
+//!   caller waits: the applet callbacks and `/healthz`, nothing else; every
+//!   other request goes through the `BACKEND` service binding unchanged.
+//!   Half the wasm of the whole (BENCHMARKS.md), so a cold isolate decodes
+//!   and compiles less before it answers.
+//! - `--features backend` is the whole worker: every route and the Durable
+//!   Object classes (the callback worker binds them by `script_name`). On
+//!   its own it also serves the callbacks, as one worker.
+//!
+//! Without `backend` the modules only the backend's routes use are not
+//! compiled, and the shared ones keep items only the backend calls: those
+//! are not warned about in that build (clippy checks both builds, and the
+//! backend build uses every item).
+#![cfg_attr(not(feature = "backend"), allow(dead_code, unused_imports))]
 
 use std::future::Future;
 use std::task::{self, Poll, Waker};
@@ -9,15 +25,20 @@ use std::task::{self, Poll, Waker};
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{event, web_sys, Context, Env, Response};
 
+#[cfg(feature = "backend")]
 mod app;
 mod bindings;
+#[cfg(feature = "backend")]
 mod body;
 mod config;
+#[cfg(feature = "backend")]
 mod console;
 mod error;
+#[cfg(feature = "backend")]
 mod event_log;
 mod http;
 mod lookup;
+#[cfg(feature = "backend")]
 mod push_clients;
 mod router;
 mod routes;
@@ -25,11 +46,16 @@ mod routing_state;
 mod runtime;
 mod trace;
 mod user_state;
+#[cfg(feature = "backend")]
 mod webcrypto;
 mod zones;
 
+// The Durable Object classes, exported by the backend build only.
+#[cfg(feature = "backend")]
 pub use event_log::{DeadLetterIndex, EventLog};
+#[cfg(feature = "backend")]
 pub use routing_state::RoutingState;
+#[cfg(feature = "backend")]
 pub use user_state::UserState;
 
 #[event(start)]

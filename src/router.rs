@@ -15,10 +15,13 @@ use handlers::reply::Reply;
 use handlers::route::{self, Credential, Family, Route};
 use worker::{console_error, console_log, console_warn, web_sys, Context, Env, Request};
 
+#[cfg(feature = "backend")]
 use crate::app::{self, Caller};
 use crate::error::EdgeError;
 use crate::http::{error_reply, error_response, head_of, respond, respond_result};
-use crate::routes::{self, admin, devices, subscriber_token};
+use crate::routes;
+#[cfg(feature = "backend")]
+use crate::routes::{admin, devices, subscriber_token};
 use crate::runtime::clock::now_ms;
 use crate::runtime::env::secret;
 use crate::{bindings, config};
@@ -85,6 +88,12 @@ pub async fn dispatch(
     let Some(route) = resolved.route else {
         return error_response(&EdgeError::NoRoute, head);
     };
+    // The callback worker hands every other route to the backend as it
+    // came: its methods, credentials and body limits are the backend's.
+    #[cfg(not(feature = "backend"))]
+    if !route.is_callback() && route != Route::Health {
+        return forward(raw, &env).await;
+    }
     let def = route.def();
     if resolved.refuses(&method) {
         let allow = resolved.allow().unwrap_or_default();
@@ -116,17 +125,60 @@ pub async fn dispatch(
         }
         return Ok(respond(&reply, head));
     }
+    if route == Route::Health {
+        return Ok(respond(&routes::health::handle_health(), head));
+    }
+    #[cfg(feature = "backend")]
+    return own(backend(route, raw, &resolved, &env, &ctx, head, &method)).await;
+    #[cfg(not(feature = "backend"))]
+    forward(raw, &env).await
+}
+
+/// The callback worker's way to every route but its own: the same request,
+/// body unread, through the `BACKEND` service binding (no network hop:
+/// Cloudflare runs the bound worker in the same place). Not bound is a 503
+/// that says so.
+#[cfg(not(feature = "backend"))]
+async fn forward(raw: web_sys::Request, env: &Env) -> worker::Result<web_sys::Response> {
+    use wasm_bindgen::JsCast;
+    // The runtime's own binding: the request and its answer pass through
+    // untouched (worker-rs's `fetch_request` would rebuild the response).
+    let Ok(backend) = env.service(bindings::BACKEND) else {
+        let e = EdgeError::Unavailable(format!(
+            "this route is served by the backend worker; bind it as {}",
+            bindings::BACKEND
+        ));
+        return error_response(&e, raw.method() == "HEAD");
+    };
+    let backend: worker::worker_sys::Fetcher = backend.into_rpc();
+    let answer = wasm_bindgen_futures::JsFuture::from(backend.fetch(&raw)?).await?;
+    Ok(answer.dyn_into()?)
+}
+
+/// Every route that is not an applet callback or `/healthz`, in the
+/// backend build: its credential, then its handler.
+#[cfg(feature = "backend")]
+async fn backend(
+    route: Route,
+    raw: web_sys::Request,
+    resolved: &route::Resolved<'_>,
+    env: &Env,
+    ctx: &Context,
+    head: bool,
+    method: &str,
+) -> worker::Result<web_sys::Response> {
+    let def = route.def();
     let req = Request::from(raw);
 
     // The other credentials, before any handler runs.
     let mut caller = Caller::Anonymous;
     match def.credential {
-        Credential::AppToken => match app::authenticate(&req, &env) {
+        Credential::AppToken => match app::authenticate(&req, env) {
             Ok(c) => caller = c,
             Err(e) => return Ok(respond(&app_reply(route, Err(e)), head)),
         },
         Credential::AdminToken => {
-            if !admin::authorized(&req, &env) {
+            if !admin::authorized(&req, env) {
                 return error_response(&EdgeError::Unauthorized, head);
             }
         }
@@ -139,10 +191,11 @@ pub async fn dispatch(
         | Credential::ConsoleSession => {}
     }
 
-    let (env, ctx, params) = (&env, &ctx, &resolved.params);
+    let params = &resolved.params;
     let result = match route {
-        // Answered above; a callback never gets here.
-        Route::Connect
+        // Answered in `dispatch`; they never get here.
+        Route::Health
+        | Route::Connect
         | Route::DialWhom
         | Route::Gather
         | Route::Greeting
@@ -150,7 +203,6 @@ pub async fn dispatch(
         | Route::Passthru
         | Route::Popup => Err(EdgeError::NotCallback),
         Route::Status => own(routes::status::handle_status(req, env, ctx)).await,
-        Route::Health => Ok(routes::health::handle_health()),
         Route::Events => own(routes::events::handle_events(req, env, ctx)).await,
         Route::Push => own(routes::push::handle_push(req, env, ctx)).await,
         Route::Login => Ok(app_reply(
@@ -190,7 +242,7 @@ pub async fn dispatch(
             route,
             own(routes::app_api::handle_contacts(env, caller, params)).await,
         )),
-        Route::Admin => own(admin::handle_admin(req, env, resolved.rest, &method)).await,
+        Route::Admin => own(admin::handle_admin(req, env, resolved.rest, method)).await,
         Route::Console => {
             let answer = own(crate::console::handle(req, env)).await?;
             return if head {

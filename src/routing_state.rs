@@ -72,6 +72,7 @@ pub enum Answer {
 }
 
 // `alarm` also exports fetch; the alarm clears a finished call's memory.
+#[cfg(feature = "backend")]
 #[durable_object(alarm)]
 pub struct RoutingState {
     state: State,
@@ -82,6 +83,7 @@ pub struct RoutingState {
 /// `now + ttl` here once put the alarm decades away.
 const ALARM_IN: i64 = CALL_STATE_TTL_MS;
 
+#[cfg(feature = "backend")]
 impl RoutingState {
     async fn expire_later(&self) -> Result<()> {
         let storage = self.state.storage();
@@ -161,6 +163,7 @@ impl RoutingState {
     }
 }
 
+#[cfg(feature = "backend")]
 impl DurableObject for RoutingState {
     fn new(state: State, _env: Env) -> Self {
         Self { state }

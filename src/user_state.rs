@@ -29,12 +29,14 @@ const REGISTRY_KEY: &str = "registry";
 /// Path prefix of registry requests: `/dev/<subscriber>`.
 const REGISTRY_PATH: &str = "/dev/";
 
+#[cfg(feature = "backend")]
 #[durable_object]
 pub struct UserState {
     state: State,
     env: Env,
 }
 
+#[cfg(feature = "backend")]
 impl UserState {
     /// A registry operation for `sub`.
     async fn registry(&self, sub: SubscriberName, op: SessionOp) -> Result<Response> {
@@ -98,6 +100,7 @@ impl UserState {
     }
 }
 
+#[cfg(feature = "backend")]
 impl DurableObject for UserState {
     fn new(state: State, env: Env) -> Self {
         Self { state, env }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { startWorker, workerModule, TOKEN, TOKEN2 } from "./support/worker.mjs";
+import { startWorker, twoWorkers, TOKEN, TOKEN2 } from "./support/worker.mjs";
 import { ADMIN, migrate, allRows, waitRows } from "./support/trace.mjs";
 import { startFakes, fakeServiceAccount, pushBindings } from "./support/push-fakes.mjs";
 
@@ -305,14 +305,13 @@ export default function (env) { return new D1Database(env.MODE); }
 async function startBrokenTrace(mode) {
   const mf = new Miniflare({
     workers: [
-      {
-        name: "exoedge",
-        ...workerModule(),
-        kvNamespaces: ["CONFIG", "STATE"],
-        durableObjects: { ROUTING_STATE: "RoutingState" },
-        wrappedBindings: { TRACE: { scriptName: "broken-trace", bindings: { MODE: mode } } },
-        bindings: { EXOEDGE_TOKENS: TOKEN, EXOEDGE_ADMIN_TOKENS: ADMIN, KV_BUDGET_MS: "150" },
-      },
+      // Both workers write (callbacks; the console reads) through the broken D1.
+      ...twoWorkers({
+        both: {
+          wrappedBindings: { TRACE: { scriptName: "broken-trace", bindings: { MODE: mode } } },
+          bindings: { EXOEDGE_TOKENS: TOKEN, EXOEDGE_ADMIN_TOKENS: ADMIN, KV_BUDGET_MS: "150" },
+        },
+      }),
       { name: "broken-trace", modules: [{ type: "ESModule", path: "broken-trace.mjs", contents: BROKEN_D1 }] },
     ],
   });

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Miniflare, Response } from "miniflare";
-import { startWorker, workerModule } from "./support/worker.mjs";
+import { startWorker, twoWorkers } from "./support/worker.mjs";
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
 const OLD_SECRET = `whsec_${Buffer.alloc(24, 9).toString("base64")}`;
@@ -548,15 +548,12 @@ class DurableObjectNamespace {
 export default function (env) { return new DurableObjectNamespace(env.MODE); }`;
   const mf = new Miniflare({
     workers: [
-      {
-        name: "exoedge",
-        ...workerModule(),
-        kvNamespaces: ["CONFIG", "STATE"],
-        durableObjects: { ROUTING_STATE: "RoutingState" },
-        wrappedBindings: { EVENT_LOG: { scriptName: "broken-log", bindings: { MODE: mode } } },
-        bindings: { ...BINDINGS, EVENTS_STORE_BUDGET_MS: "300" },
-        outboundService: fakeExotel,
-      },
+      // The backend, which stores events, gets the broken namespace.
+      ...twoWorkers({
+        objects: { ROUTING_STATE: "RoutingState", USER_STATE: "UserState" },
+        both: { bindings: { ...BINDINGS, EVENTS_STORE_BUDGET_MS: "300" }, outboundService: fakeExotel },
+        backend: { wrappedBindings: { EVENT_LOG: { scriptName: "broken-log", bindings: { MODE: mode } } } },
+      }),
       { name: "broken-log", modules: [{ type: "ESModule", path: "broken-log.mjs", contents: broken }] },
     ],
   });

@@ -7,19 +7,26 @@ use handlers::reply::Reply;
 use handlers::route::Route;
 use worker::{Context, Env};
 
+#[cfg(feature = "backend")]
 pub mod admin;
+#[cfg(feature = "backend")]
 pub mod app_api;
 pub mod connect;
+#[cfg(feature = "backend")]
 pub mod devices;
 pub mod dialwhom;
+#[cfg(feature = "backend")]
 pub mod events;
 pub mod fallback;
 pub mod health;
 pub mod passthru;
 pub mod personal;
 pub mod popup;
+#[cfg(feature = "backend")]
 pub mod push;
+#[cfg(feature = "backend")]
 pub mod status;
+#[cfg(feature = "backend")]
 pub mod subscriber_token;
 
 /// The applet callbacks answered from config and routing state. A HEAD

@@ -7,7 +7,7 @@
 // getWithMetadata, delete) and a Durable Object namespace by its
 // constructor's name, which is why the fakes are shaped that way.
 import { Miniflare } from "miniflare";
-import { TOKEN, workerModule } from "./worker.mjs";
+import { TOKEN, twoWorkers } from "./worker.mjs";
 
 // How each fault behaves, in the worker's isolate. `MODE` is a binding of
 // the wrapper: "throw" (synchronous exception), "reject" (rejected
@@ -49,8 +49,6 @@ export function durable(env) { return new DurableObjectNamespace(env.MODE); }
  */
 export async function startFaulty(opts = {}) {
   const wrapped = {};
-  const kvNamespaces = [];
-  const durableObjects = {};
   const workers = [];
   const wrapper = (name, fn, mode) => {
     wrapped[name] = { scriptName: `broken-${name.toLowerCase()}`, bindings: { MODE: mode } };
@@ -59,22 +57,20 @@ export async function startFaulty(opts = {}) {
       modules: [{ type: "ESModule", path: `broken-${name.toLowerCase()}.mjs`, contents: `${BROKEN}\nexport default ${fn};` }],
     });
   };
-  if (opts.config) wrapper("CONFIG", "kv", opts.config); else kvNamespaces.push("CONFIG");
-  if (opts.state) wrapper("STATE", "kv", opts.state); else kvNamespaces.push("STATE");
-  if (opts.routing) wrapper("ROUTING_STATE", "durable", opts.routing); else durableObjects.ROUTING_STATE = "RoutingState";
+  if (opts.config) wrapper("CONFIG", "kv", opts.config);
+  if (opts.state) wrapper("STATE", "kv", opts.state);
+  if (opts.routing) wrapper("ROUTING_STATE", "durable", opts.routing);
+  // The deployment's two workers; the callback worker, which answers
+  // Exotel, gets the broken bindings in place of its own.
+  const [callbacks, backend] = twoWorkers({
+    build: opts.buildDir,
+    both: { bindings: { EXOEDGE_TOKENS: TOKEN, KV_BUDGET_MS: "150", DO_BUDGET_MS: "300", ...(opts.bindings ?? {}) }, ...(opts.miniflare ?? {}) },
+  });
+  callbacks.kvNamespaces = callbacks.kvNamespaces.filter((n) => !wrapped[n]);
+  for (const n of Object.keys(wrapped)) delete callbacks.durableObjects[n];
+  callbacks.wrappedBindings = wrapped;
   const mf = new Miniflare({
-    workers: [
-      {
-        name: "exoedge",
-        ...workerModule(opts.buildDir),
-        kvNamespaces,
-        durableObjects,
-        wrappedBindings: wrapped,
-        bindings: { EXOEDGE_TOKENS: TOKEN, KV_BUDGET_MS: "150", DO_BUDGET_MS: "300", ...(opts.bindings ?? {}) },
-        ...(opts.miniflare ?? {}),
-      },
-      ...workers,
-    ],
+    workers: [callbacks, backend, ...workers],
     // Miniflare-wide options, e.g. handleRuntimeStdio to read the worker's log.
     ...(opts.shared ?? {}),
   });
