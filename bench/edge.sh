@@ -72,15 +72,28 @@ exoedge_worker() { # $1 = dir
   bindings = [
     (name = "CONFIG", kvNamespace = "kv"),
     (name = "STATE", kvNamespace = "kv"),
-    (name = "ROUTING_STATE", durableObjectNamespace = "RoutingState"),
-    (name = "EXOEDGE_TOKENS", text = "$TOKEN"),
+$(objects_of "$1")    (name = "EXOEDGE_TOKENS", text = "$TOKEN"),
     (name = "KV_BUDGET_MS", text = "150"),
 $extra  ],
+$(own_objects_of "$1"))
+CAPNP
+}
+# A whole-worker build (the backend, or a build from before the split)
+# exports its Durable Object classes and binds them itself. The callback
+# worker's Durable Objects and BACKEND are another script's, which no
+# benchmarked request calls: not bound here (bench/workerd/exoedge-worker.capnp
+# says why); the Connect answer check below would catch a request that did.
+whole() { grep -q "as RoutingState" "$STAGE/$1/index.js"; }
+objects_of() {
+  if whole "$1"; then echo '    (name = "ROUTING_STATE", durableObjectNamespace = "RoutingState"),'; fi
+}
+own_objects_of() {
+  whole "$1" || return 0
+  cat <<CAPNP
   durableObjectNamespaces = [
     (className = "RoutingState", uniqueKey = "exoedge-bench-routing-state-$1", enableSql = true),
   ],
   durableObjectStorage = (inMemory = void),
-)
 CAPNP
 }
 declare -A PORT

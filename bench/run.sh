@@ -77,8 +77,9 @@ if grep -q '^\[profile.gateway\]' Cargo.toml; then GW_PROFILE=gateway; else GW_P
 echo "gateway_profile=$GW_PROFILE" >> "$OUT/machine.txt"
 SECONDS=0
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  log "building the worker (scripts/build-worker.sh)"
-  scripts/build-worker.sh > "$OUT/build-worker.log" 2>&1
+  log "building the workers (scripts/build-worker.sh: the backend, then the callback worker)"
+  scripts/build-worker.sh --backend > "$OUT/build-worker.log" 2>&1
+  scripts/build-worker.sh >> "$OUT/build-worker.log" 2>&1
 
   log "building the hello-world Rust worker (same toolchain and profile)"
   (
@@ -109,6 +110,9 @@ size_line() {
 {
   size_line exoedge build/index_bg.wasm
   size_line exoedge_js build/index.js
+  # The backend (README, "Two workers"): not on a callback's path.
+  [ ! -f build-backend/index_bg.wasm ] || size_line backend build-backend/index_bg.wasm
+  [ ! -f build-backend/index.js ] || size_line backend_js build-backend/index.js
   size_line hello_rs bench/hello-rs/build/index_bg.wasm
   # What wasm-opt settings would give, applied to the same output: worker-build
   # runs `wasm-opt -O --debuginfo` (keeping the names section) by default.

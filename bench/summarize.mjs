@@ -49,12 +49,13 @@ if (size.exoedge) {
   p();
   p("| artifact | raw KiB | gzip -6 KiB | gzip -9 KiB |");
   p("|---|---:|---:|---:|");
-  for (const [n, label] of [["exoedge", "build/index_bg.wasm"], ["exoedge_js", "build/index.js"], ["hello_rs", "hello-rs index_bg.wasm"]]) {
+  for (const [n, label] of [["exoedge", "build/index_bg.wasm (callback worker)"], ["exoedge_js", "build/index.js"], ["backend", "build-backend/index_bg.wasm (backend)"], ["backend_js", "build-backend/index.js"], ["hello_rs", "hello-rs index_bg.wasm"]]) {
     if (size[n]) p(`| ${label} | ${kb(size[n].raw)} | ${kb(size[n].gzip6)} | ${kb(size[n].gzip9)} |`);
   }
   const gz = size.exoedge.gzip6 + (size.exoedge_js?.gzip6 ?? 0);
   p();
-  p(`Target < 400 KB gzip for the worker (wasm + JS glue, gzip -6): ${kb(gz)} KiB = ${(gz / 1000).toFixed(1)} kB, ${verdict(gz < 400_000)}.`);
+  p(`Target <= 250 KB gzip for the callback worker (wasm + JS glue, gzip -6; issue 16): ${kb(gz)} KiB = ${(gz / 1000).toFixed(1)} kB, ${verdict(gz <= 250_000)}.`);
+  if (size.backend) p(`The backend, which no callback loads: ${((size.backend.gzip6 + (size.backend_js?.gzip6 ?? 0)) / 1000).toFixed(1)} kB.`);
   p();
 }
 
