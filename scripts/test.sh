@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: native cargo tests of the workspace, the wasm build, and the
-# Miniflare suite against the built worker. Installs what it needs first.
+# Every test: native cargo tests of the workspace, the wasm builds (both
+# workers), and the Miniflare suite against them. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"

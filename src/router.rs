@@ -3,6 +3,11 @@
 //! `Allow`), check the route's credential (401), and only then call its
 //! handler, the first code that may read the body. The one `match` on
 //! [`Route`] below is where a row of the table meets its handler.
+//!
+//! The callback worker (the default build) resolves the route, then hands
+//! every route but the applet callbacks and `/healthz` to the backend
+//! before any other check: the backend (`--features backend`) runs this
+//! whole path itself (README, "Two workers").
 
 use std::cell::OnceCell;
 use std::future::Future;
