@@ -267,7 +267,7 @@ async fn backend(
 /// an isolate's first request whatever the route: ~9 ms of every cold start
 /// (BENCHMARKS.md, "Cold start: where it goes"). Boxed, a cold isolate
 /// compiles only the routes it serves; the cost is one allocation per request.
-fn own<'a, T>(f: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+pub(crate) fn own<'a, T>(f: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
     Box::pin(f)
 }
 

@@ -7,6 +7,8 @@ use handlers::reply::Reply;
 use handlers::route::Route;
 use worker::{Context, Env};
 
+use crate::router::own;
+
 #[cfg(feature = "backend")]
 pub mod admin;
 #[cfg(feature = "backend")]
@@ -42,21 +44,42 @@ pub async fn callback(
     head: bool,
 ) -> Reply {
     let now_ms = crate::runtime::clock::decision_now_ms(p);
+    // Each route's future boxed, as in the router (`own`): a cold isolate
+    // compiles only the callback it answers.
     let reply = match route {
         Route::Connect => {
-            connect::handle_connect(p, cfg, env, now_ms, connect::Form::Json, head).await
+            own(connect::handle_connect(
+                p,
+                cfg,
+                env,
+                now_ms,
+                connect::Form::Json,
+                head,
+            ))
+            .await
         }
         // App-to-app calls: the caller's posted context decides (push docs).
-        Route::DialWhom => match dialwhom::from_context(p, env).await {
-            Some(reply) => reply,
-            None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text, head).await,
-        },
+        Route::DialWhom => own(dial_whom(p, cfg, env, now_ms, head)).await,
         Route::Gather => handlers::decide::gather(cfg, p, now_ms),
         Route::Greeting => {
-            personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Greeting).await
+            own(personal::handle_personal(
+                p,
+                cfg,
+                env,
+                now_ms,
+                personal::Kind::Greeting,
+            ))
+            .await
         }
         Route::Playback => {
-            personal::handle_personal(p, cfg, env, now_ms, personal::Kind::Playback).await
+            own(personal::handle_personal(
+                p,
+                cfg,
+                env,
+                now_ms,
+                personal::Kind::Playback,
+            ))
+            .await
         }
         Route::Passthru => passthru::handle_passthru(p, cfg, env, ctx, now_ms),
         Route::Popup => popup::handle_popup(p, cfg, env, ctx, now_ms),
@@ -66,6 +89,15 @@ pub async fn callback(
         log_callback(route, p, reply.status);
     }
     reply
+}
+
+/// Dial Whom: the caller's posted context when there is one, else Connect's
+/// decision as text.
+async fn dial_whom(p: &CallParams, cfg: &Config, env: &Env, now_ms: i64, head: bool) -> Reply {
+    match dialwhom::from_context(p, env).await {
+        Some(reply) => reply,
+        None => connect::handle_connect(p, cfg, env, now_ms, connect::Form::Text, head).await,
+    }
 }
 
 thread_local! {
