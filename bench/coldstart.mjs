@@ -1,9 +1,10 @@
 // Cold start: time from spawning a fresh workerd process to the first
 // answered request, for exoedge and for the hello-world Rust worker,
 // alternating, several times each. exoedge is measured twice: its first
-// Connect as usual (parses the config, reads KV through bench/workerd/kv.js,
-// itself a cold worker here) and with ?fallback=1 (touches neither), which
-// leaves the runtime start and the wasm's compile and instantiation.
+// Connect as usual (reads KV through bench/workerd/kv.js, parses the config,
+// decides) and with ?fallback=1 (loads the config the same way, as any first
+// request does, but answers the line's static fallback). Both configs run
+// the KV service beside the worker (hello-only.capnp says why).
 // Prints one JSON line.
 //   node bench/coldstart.mjs [reps]
 import path from "node:path";
