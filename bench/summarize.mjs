@@ -126,7 +126,7 @@ if (cold) {
   p("### Cold start (fresh workerd process → first 200)");
   p();
   p(`${c.reps} repetitions each, alternating. exoedge median ${f2(c.exoedge_median_ms)} ms (${c.exoedge_ms.join(", ")}); ` +
-    `exoedge with ?fallback=1 (no config, no KV) median ${f2(c.exoedge_fallback_median_ms)} ms (${(c.exoedge_fallback_ms ?? []).join(", ")}); ` +
+    `exoedge with ?fallback=1 (the static fallback answer; config loaded as on any first request) median ${f2(c.exoedge_fallback_median_ms)} ms (${(c.exoedge_fallback_ms ?? []).join(", ")}); ` +
     `hello-world Rust median ${f2(c.hello_rs_median_ms)} ms (${c.hello_rs_ms.join(", ")}). ` +
     `Ratios to hello-world: ${f2(c.ratio)} (Connect), ${f2(c.fallback_ratio)} (fallback).`);
   p();
