@@ -105,12 +105,14 @@ pub fn in_memory() -> Result<Rc<Config>, EdgeError> {
     }
 }
 
-/// For pages off the caller's path (the console): brings this isolate's
-/// copy up to date now, reading KV (within its budget) when it has none or
-/// its copy is past its TTL, so it describes what a callback is served.
-/// The backend worker answers no callback, so without this its console
-/// would show the embedded default while callbacks use KV's document.
-pub async fn refresh_for_pages(env: &Env) {
+/// For work off the caller's path (trace writes, the console's pages):
+/// brings this isolate's copy up to date now, reading KV (within its
+/// budget) when it has none or its copy is past its TTL and no refresh is
+/// under way, so it acts on what a callback is served. The backend worker
+/// answers no callback: without this its trace rows would be masked and
+/// pruned, and its console would describe, by the embedded default while
+/// callbacks use KV's document.
+pub async fn refresh_off_path(env: &Env) {
     let now = now_ms();
     let due = CACHE.with(|c| {
         c.borrow()

@@ -102,7 +102,7 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     // (its table's row for `/console`), with the raw method.
     let method = req.method();
     // The pages name lines and show the config in use: what KV holds now.
-    config::refresh_for_pages(env).await;
+    config::refresh_off_path(env).await;
     match (method.clone(), path.as_str()) {
         (Method::Get, "/console/app.css") => {
             return Ok(Response::builder()

@@ -101,16 +101,18 @@ pub fn callback(
     });
 }
 
-/// Files a row built elsewhere (events applied, actions posted, pushes
-/// relayed: see `handlers::trace::{event_row, push_row}`), off the path.
-pub fn record(env: &Env, ctx: &Context, row: Row) {
+/// Files a row built by `build` with the config's masking, off the path:
+/// built in the task, once this isolate's config is current (the backend
+/// answers no callback, so it may not have loaded KV's yet).
+fn record(env: &Env, ctx: &Context, build: impl FnOnce(&Masker) -> Row + 'static) {
     if !enabled(env) {
         return;
     }
     let env = env.clone();
     ctx.wait_until(async move {
         crate::runtime::timer::sleep(0).await;
-        write(&env, &row).await
+        config::refresh_off_path(&env).await;
+        write_current(&env, &build(&masker())).await
     });
 }
 
@@ -130,16 +132,19 @@ pub async fn write_all(env: &Env, rows: &[Row]) {
     if rows.is_empty() || !enabled(env) {
         return;
     }
+    config::refresh_off_path(env).await;
     for row in rows {
-        write(env, row).await;
+        write_current(env, row).await;
     }
 }
 
 /// Traces a StatusCallback read (`POST /exotel/status`).
 pub fn status(env: &Env, ctx: &Context, report: &handlers::status::StatusReport, reply: &Reply) {
     if enabled(env) {
-        let row = trace::status_row(&masker(), report, now_ms(), reply.status);
-        record(env, ctx, row);
+        let (report, at_ms, status) = (report.clone(), now_ms(), reply.status);
+        record(env, ctx, move |m| {
+            trace::status_row(m, &report, at_ms, status)
+        });
     }
 }
 
@@ -152,8 +157,11 @@ pub fn push(
     outcomes: &[handlers::push::DeviceOutcome],
 ) {
     if enabled(env) {
-        let row = trace::push_outcome_row(&masker(), subscriber, now_ms(), reply.status, outcomes);
-        record(env, ctx, row);
+        let (subscriber, outcomes) = (subscriber.to_owned(), outcomes.to_vec());
+        let (at_ms, status) = (now_ms(), reply.status);
+        record(env, ctx, move |m| {
+            trace::push_outcome_row(m, &subscriber, at_ms, status, &outcomes)
+        });
     }
 }
 
@@ -161,7 +169,16 @@ const INSERT: &str = "INSERT INTO trace (call_sid, at_ms, kind, route, line, cal
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
      WHERE (SELECT COUNT(*) FROM trace WHERE call_sid = ?1) < ?14";
 
+/// Writes one row with the config's limits: its rows per call and, on a
+/// prune, its retention. Off the caller's path, so the isolate's config is
+/// brought up to date first (a no-op when it is current).
 async fn write(env: &Env, row: &Row) {
+    config::refresh_off_path(env).await;
+    write_current(env, row).await;
+}
+
+/// [`write`] once the config is up to date.
+async fn write_current(env: &Env, row: &Row) {
     let Some(db) = database(env) else { return };
     let s = settings();
     let work = async move {

@@ -4,6 +4,7 @@
 // callbacks, and says clearly what is missing for the rest.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { startWorker, twoWorkers, TOKEN } from "./support/worker.mjs";
 import { migrate, waitRows, ADMIN } from "./support/trace.mjs";
@@ -62,5 +63,31 @@ test("without its backend the callback worker answers callbacks and a clear 503 
     await none.arrayBuffer();
   } finally {
     await mf.dispose();
+  }
+});
+
+test("the backend's trace rows follow KV's trace settings, not the embedded default's", async () => {
+  const cfg = JSON.parse(readFileSync(new URL("../config/default.json", import.meta.url)));
+  cfg.trace = { retention_days: 30, full_numbers: true };
+  const w = await startWorker({ miniflare: { d1Databases: ["TRACE"] }, kv: { "config.json": JSON.stringify(cfg) } });
+  try {
+    const db = await migrate(w.mf);
+    // Ten days old: inside KV's 30 days, outside the embedded default's 7.
+    await db.prepare("INSERT INTO trace (call_sid, at_ms, kind, route, status, outcome) VALUES ('ten-days', ?1, 'callback', 'connect', 200, 'ok')")
+      .bind(Date.now() - 10 * 86_400_000).run();
+    // A StatusCallback, served by the backend, is the first request either isolate sees.
+    const st = await w.call("/exotel/status", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "CallSid=st-1&Status=completed&EventType=terminal&From=09900112233&To=08047115777&ConversationDuration=42",
+    });
+    assert.equal(st.status, 200);
+    await st.arrayBuffer();
+    const rows = await waitRows(db, (rs) => rs.some((r) => r.call_sid === "st-1"));
+    const row = rows.find((r) => r.call_sid === "st-1");
+    assert.match(row.params, /09900112233/, "full_numbers: true in KV keeps the number");
+    assert.ok(rows.some((r) => r.call_sid === "ten-days"), "KV's 30-day retention keeps a 10-day-old row");
+  } finally {
+    await w.close();
   }
 });
