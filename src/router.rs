@@ -97,7 +97,7 @@ pub async fn dispatch(
     // came: its methods, credentials and body limits are the backend's.
     #[cfg(not(feature = "backend"))]
     if !route.is_callback() && route != Route::Health {
-        return forward(raw, &env).await;
+        return forward(raw, &env, head).await;
     }
     let def = route.def();
     if resolved.refuses(&method) {
@@ -130,13 +130,12 @@ pub async fn dispatch(
         }
         return Ok(respond(&reply, head));
     }
-    if route == Route::Health {
-        return Ok(respond(&routes::health::handle_health(), head));
-    }
+    // In the callback worker only `/healthz` is left here.
     #[cfg(feature = "backend")]
-    return own(backend(route, raw, &resolved, &env, &ctx, head, &method)).await;
-    #[cfg(not(feature = "backend"))]
-    forward(raw, &env).await
+    if route != Route::Health {
+        return own(backend(route, raw, &resolved, &env, &ctx, head, &method)).await;
+    }
+    Ok(respond(&routes::health::handle_health(), head))
 }
 
 /// The callback worker's way to every route but its own: the same request,
@@ -144,7 +143,11 @@ pub async fn dispatch(
 /// Cloudflare runs the bound worker in the same place). Not bound is a 503
 /// that says so.
 #[cfg(not(feature = "backend"))]
-async fn forward(raw: web_sys::Request, env: &Env) -> worker::Result<web_sys::Response> {
+async fn forward(
+    raw: web_sys::Request,
+    env: &Env,
+    head: bool,
+) -> worker::Result<web_sys::Response> {
     use wasm_bindgen::JsCast;
     // The runtime's own binding: the request and its answer pass through
     // untouched (worker-rs's `fetch_request` would rebuild the response).
@@ -153,7 +156,7 @@ async fn forward(raw: web_sys::Request, env: &Env) -> worker::Result<web_sys::Re
             "this route is served by the backend worker; bind it as {}",
             bindings::BACKEND
         ));
-        return error_response(&e, raw.method() == "HEAD");
+        return error_response(&e, head);
     };
     let backend: worker::worker_sys::Fetcher = backend.into_rpc();
     let answer = wasm_bindgen_futures::JsFuture::from(backend.fetch(&raw)?).await?;

@@ -68,13 +68,12 @@ const SHARED = new Set(["host", "port", "https", "handleRuntimeStdio", "log", "v
  * @param {object} [o.both] worker options for both (bindings, kvNamespaces,
  *   d1Databases, outboundService, wrappedBindings, ...); lists and maps are
  *   added to the defaults
- * @param {object} [o.callbacks] options for the callback worker only
  * @param {object} [o.backend] options for the backend only
  * @param {Record<string,any>} [o.objects] the Durable Object bindings, in
  *   place of wrangler.toml's four (e.g. to wrap one with a broken binding)
  * @param {string} [o.build] the callback worker's build directory
  */
-export function twoWorkers({ both = {}, callbacks = {}, backend = {}, objects: own, build } = {}) {
+export function twoWorkers({ both = {}, backend = {}, objects: own, build } = {}) {
   const merge = (base, ...extra) => {
     const out = { ...base };
     for (const e of extra) {
@@ -93,7 +92,6 @@ export function twoWorkers({ both = {}, callbacks = {}, backend = {}, objects: o
       { name: CALLBACKS, ...workerModule(build), kvNamespaces: ["CONFIG", "STATE"], serviceBindings: { BACKEND } },
       rest,
       { durableObjects: remote(objects) },
-      callbacks,
     ),
     merge(
       { name: BACKEND, ...workerModule(process.env.EXOEDGE_BACKEND_DIR || "build-backend"), kvNamespaces: ["CONFIG", "STATE"] },
