@@ -16,7 +16,8 @@
 #
 #   scripts/build-worker.sh && bench/cold-parts.sh [reps]
 #   TRACE=1 bench/cold-parts.sh     # also: which wasm functions V8 compiles
-#                                   # for the first Connect (a build with names)
+#                                   # for the first Connect (a build with names;
+#                                   # TRACE_TOP=N lists the N largest, 30 by default)
 #
 # Results go to bench/results/cold-<UTC time>/ (cold.json, and trace.txt).
 set -euo pipefail
@@ -122,7 +123,7 @@ if [ "${TRACE:-0}" = 1 ]; then
   pid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port$CONNECT" && break; sleep 0.05; done
   kill "$pid"
-  node bench/lazy-compile.mjs "$STAGE/names/index_bg.wasm" "$OUT/v8-trace.txt" | tee "$OUT/trace.txt"
+  node bench/lazy-compile.mjs "$STAGE/names/index_bg.wasm" "$OUT/v8-trace.txt" "${TRACE_TOP:-30}" | tee "$OUT/trace.txt"
 fi
 rm -rf "$STAGE"
 echo "results: $OUT" >&2

@@ -13,10 +13,10 @@ pub const CALLBACK_TOKENS: &str = "EXOEDGE_TOKENS";
 /// Var: milliseconds a KV read may take before the cached or embedded config serves.
 pub const KV_BUDGET_MS: &str = "KV_BUDGET_MS";
 
-/// Var: `off` (or `false`, `0`, `no`) drops the one log line per applet callback (route, CallSid,
-/// masked numbers, status). On by default: it is the record `wrangler tail`
-/// shows. With the D1 trace bound the trace is the record, and the line
-/// costs CPU (and Workers Logs volume) on every callback (BENCHMARKS.md).
+/// Var: `on` (or `true`, `1`, `yes`) logs one line per applet callback (route,
+/// CallSid, masked numbers, status). Off otherwise: the runtime's own
+/// invocation log (`wrangler tail`, Workers Logs) and the D1 trace already
+/// record each callback, and the line costs CPU on every one (BENCHMARKS.md).
 pub const CALLBACK_LOG: &str = "CALLBACK_LOG";
 
 /// KV namespace for per-caller routing state: `sticky:<E.164>` (the agent

@@ -105,11 +105,17 @@ thread_local! {
     static LOG_CALLBACKS: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
 }
 
+/// Whether each callback logs its line: only when `CALLBACK_LOG` asks for
+/// it. The runtime already records every invocation (URL, status: `wrangler
+/// tail`, Workers Logs) and the D1 trace records each call; the line was
+/// that record a third time, at a measured cost on every callback (about
+/// 10% of a warm isolate's requests per second, ~1.7 ms of a cold start:
+/// BENCHMARKS.md, "The callback log line").
 fn logs_callbacks(env: &Env) -> bool {
     LOG_CALLBACKS.with(|l| {
         *l.get_or_init(|| {
-            crate::runtime::env::var(env, crate::bindings::CALLBACK_LOG).is_none_or(|v| {
-                !["off", "false", "0", "no"].contains(&v.to_ascii_lowercase().as_str())
+            crate::runtime::env::var(env, crate::bindings::CALLBACK_LOG).is_some_and(|v| {
+                ["on", "true", "1", "yes"].contains(&v.to_ascii_lowercase().as_str())
             })
         })
     })
