@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Cold starts only, several workers side by side: for a quick "does this
+# change buy anything" without bench/edge.sh's wrk rounds. Each spec is
+# "name|build dir|vars|path":
+#
+#   bench/cold-compare.sh 15 \
+#     "hello|bench/hello-rs/build||/" \
+#     "before|/tmp/before||" \
+#     "after|build||" \
+#     "loud|build|CALLBACK_LOG=on|" \
+#     "healthz|build||/healthz"
+#
+# vars is "K=V,K=V" (extra text bindings); an empty path is the Connect
+# bench/edge.sh measures. Every exoedge worker gets the bindings a Connect
+# uses (CONFIG and STATE on the in-memory KV service, the bench token), as
+# bench/edge.sh and bench/cold-parts.sh give it; the hello-world
+# (bench/hello-rs/build) gets none. Same measurement as bench/edge.sh's cold
+# start (bench/edge-cold.mjs: a fresh workerd per start, time to the first
+# 200, the workers alternating); the median of each and its ratio to a
+# worker named `hello`, if there is one. Prints to stdout; keeps nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${1:?usage: bench/cold-compare.sh <reps> "name|dir|vars|path" ...}
+shift
+TOKEN=bench-token-0123456789abcdef
+CONNECT="/t/$TOKEN/exotel/connect?CallSid=cold&CallFrom=09876543210&CallTo=08047115777"
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+cp bench/workerd/kv.js "$STAGE/"
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+: > "$STAGE/list.txt"
+for spec in "$@"; do
+  IFS='|' read -r name dir vars path <<< "$spec"
+  mkdir -p "$STAGE/$name"
+  cp "$dir/index.js" "$dir/index_bg.wasm" "$STAGE/$name/"
+  bindings=""
+  if [ "$dir" != bench/hello-rs/build ]; then
+    extra=""
+    IFS=',' read -ra kvs <<< "$vars"
+    for kv in "${kvs[@]}"; do
+      [ -n "$kv" ] && extra="$extra (name = \"${kv%%=*}\", text = \"${kv#*=}\"),"
+    done
+    bindings="bindings = [ (name = \"CONFIG\", kvNamespace = \"kv\"), (name = \"STATE\", kvNamespace = \"kv\"),
+    (name = \"EXOEDGE_TOKENS\", text = \"$TOKEN\"), (name = \"KV_BUDGET_MS\", text = \"150\"), $extra ],"
+  fi
+  port=$(free_port)
+  cat > "$STAGE/$name.capnp" <<CAPNP
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
+  sockets = [ (name = "http", address = "127.0.0.1:$port", http = (), service = "w") ],
+);
+const w :Workerd.Worker = (
+  modules = [ (name = "index.js", esModule = embed "$name/index.js"),
+              (name = "index_bg.wasm", wasm = embed "$name/index_bg.wasm") ],
+  compatibilityDate = "2026-04-01",
+  $bindings
+);
+const kv :Workerd.Worker = (
+  modules = [ (name = "kv.js", esModule = embed "kv.js") ],
+  compatibilityDate = "2026-04-01",
+);
+CAPNP
+  echo "$name $port $STAGE/$name.capnp ${path:-$CONNECT}" >> "$STAGE/list.txt"
+done
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS cold starts each, git $(git rev-parse --short HEAD)"
+node bench/edge-cold.mjs "$STAGE/list.txt" "$REPS" "$CONNECT" | node -e '
+const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const h = o.hello?.median_ms;
+for (const [k, v] of Object.entries(o))
+  console.log(`${k.padEnd(12)} ${String(v.median_ms).padStart(6)} ms ${h ? (v.median_ms / h).toFixed(2) + "× hello" : ""}   (${v.ms.join(", ")})`);'
