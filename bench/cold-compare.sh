@@ -27,7 +27,8 @@ CONNECT="/t/$TOKEN/exotel/connect?CallSid=cold&CallFrom=09876543210&CallTo=08047
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 cp bench/workerd/kv.js "$STAGE/"
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
 : > "$STAGE/list.txt"
 for spec in "$@"; do
   IFS='|' read -r name dir vars path <<< "$spec"
@@ -40,27 +41,12 @@ for spec in "$@"; do
     for kv in "${kvs[@]}"; do
       [ -n "$kv" ] && extra="$extra (name = \"${kv%%=*}\", text = \"${kv#*=}\"),"
     done
-    bindings="bindings = [ (name = \"CONFIG\", kvNamespace = \"kv\"), (name = \"STATE\", kvNamespace = \"kv\"),
-    (name = \"EXOEDGE_TOKENS\", text = \"$TOKEN\"), (name = \"KV_BUDGET_MS\", text = \"150\"), $extra ],"
+    bindings=$(connect_bindings "$extra")
   fi
   port=$(free_port)
-  cat > "$STAGE/$name.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
-  sockets = [ (name = "http", address = "127.0.0.1:$port", http = (), service = "w") ],
-);
-const w :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "$name/index.js"),
-              (name = "index_bg.wasm", wasm = embed "$name/index_bg.wasm") ],
-  compatibilityDate = "2026-04-01",
-  $bindings
-);
-const kv :Workerd.Worker = (
-  modules = [ (name = "kv.js", esModule = embed "kv.js") ],
-  compatibilityDate = "2026-04-01",
-);
-CAPNP
+  one_worker_capnp "$STAGE/$name.capnp" "$port" \
+    "(name = \"index.js\", esModule = embed \"$name/index.js\"), (name = \"index_bg.wasm\", wasm = embed \"$name/index_bg.wasm\")" \
+    "$bindings"
   echo "$name $port $STAGE/$name.capnp ${path:-$CONNECT}" >> "$STAGE/list.txt"
 done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS cold starts each, git $(git rev-parse --short HEAD)"

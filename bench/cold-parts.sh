@@ -48,36 +48,14 @@ import * as exoedge from "./index.js";
 export default { fetch() { return new Response(`ok ${Object.keys(exoedge).length}`); } };
 JS
 
-# The callback worker's bindings a Connect uses (bench/workerd/exoedge-worker.capnp
-# says why the backend's are left out).
-BINDINGS='bindings = [
-    (name = "CONFIG", kvNamespace = "kv"),
-    (name = "STATE", kvNamespace = "kv"),
-    (name = "EXOEDGE_TOKENS", text = "'$TOKEN'"),
-    (name = "KV_BUDGET_MS", text = "150"),
-  ],'
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
+BINDINGS=$(connect_bindings)
 # $1 name, $2 modules, $3 worker fields, $4 extra config fields
 config() {
   local port
   port=$(free_port)
-  cat > "$STAGE/$1.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  ${4:-}
-  services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
-  sockets = [ (name = "http", address = "127.0.0.1:$port", http = (), service = "w") ],
-);
-const w :Workerd.Worker = (
-  modules = [ $2 ],
-  compatibilityDate = "2026-04-01",
-  ${3:-}
-);
-const kv :Workerd.Worker = (
-  modules = [ (name = "kv.js", esModule = embed "kv.js") ],
-  compatibilityDate = "2026-04-01",
-);
-CAPNP
+  one_worker_capnp "$STAGE/$1.capnp" "$port" "$2" "${3:-}" "${4:-}"
   echo "$1 $port $STAGE/$1.capnp"
 }
 EXO='(name = "index.js", esModule = embed "exo.js"), (name = "index_bg.wasm", wasm = embed "exo.wasm")'

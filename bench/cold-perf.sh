@@ -33,34 +33,20 @@ WORKERD=$(readlink -f node_modules/.bin/workerd)
 
 EXOEDGE_KEEP_NAMES=1 scripts/build-worker.sh --out-dir "$STAGE/names" > "$OUT/build-names.log" 2>&1
 cp bench/workerd/kv.js "$STAGE/"
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-# $1 name, $2 dir with index.js + index_bg.wasm, $3 bindings
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
+# $1 name, $2 dir (under the stage) with index.js + index_bg.wasm, $3 worker fields
 stage() {
   local port
   port=$(free_port)
-  cat > "$STAGE/$1.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  v8Flags = ["--perf-basic-prof"],
-  services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
-  sockets = [ (name = "http", address = "127.0.0.1:$port", http = (), service = "w") ],
-);
-const w :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "$2/index.js"),
-              (name = "index_bg.wasm", wasm = embed "$2/index_bg.wasm") ],
-  compatibilityDate = "2026-04-01",
-  $3
-);
-const kv :Workerd.Worker = (
-  modules = [ (name = "kv.js", esModule = embed "kv.js") ],
-  compatibilityDate = "2026-04-01",
-);
-CAPNP
+  one_worker_capnp "$STAGE/$1.capnp" "$port" \
+    "(name = \"index.js\", esModule = embed \"$2/index.js\"), (name = \"index_bg.wasm\", wasm = embed \"$2/index_bg.wasm\")" \
+    "$3" 'v8Flags = ["--perf-basic-prof"],'
   echo "$port"
 }
 mkdir -p "$STAGE/hello"
 cp bench/hello-rs/build/index.js bench/hello-rs/build/index_bg.wasm "$STAGE/hello/"
-EXO_PORT=$(stage exoedge names 'bindings = [ (name = "CONFIG", kvNamespace = "kv"), (name = "STATE", kvNamespace = "kv"), (name = "EXOEDGE_TOKENS", text = "'$TOKEN'"), (name = "KV_BUDGET_MS", text = "150") ],')
+EXO_PORT=$(stage exoedge names "$(connect_bindings)")
 HELLO_PORT=$(stage hello hello '')
 
 # $1 name, $2 port, $3 path

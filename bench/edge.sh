@@ -57,7 +57,8 @@ for pair in ${EXOEDGE_BEFORE:+before=$EXOEDGE_BEFORE} ${EXOEDGE_OTHERS:-}; do
 done
 NAMES+=(after)
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
 exoedge_worker() { # $1 = dir
   local extra="" vars="EDGE_VARS_$1" kv
   IFS=, read -ra kv <<< "${!vars:-}"
