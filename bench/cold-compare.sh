@@ -18,6 +18,11 @@
 # start (bench/edge-cold.mjs: a fresh workerd per start, time to the first
 # 200, the workers alternating); the median of each and its ratio to a
 # worker named `hello`, if there is one. Prints to stdout; keeps nothing.
+# COLD_FIRST=1 times only the first request, once workerd is up with the
+# isolate started (bench/cold.mjs, firstRequestMs), instead of spawn to 200.
+# COLD_KV_CONFIG=<file> puts that config document in KV (the CONFIG
+# namespace's config.json) from the start, as a deployment that keeps its
+# config in KV has it; by default KV is empty and the embedded config serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${1:?usage: bench/cold-compare.sh <reps> "name|dir|vars|path" ...}
@@ -27,6 +32,12 @@ CONNECT="/t/$TOKEN/exotel/connect?CallSid=cold&CallFrom=09876543210&CallTo=08047
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 cp bench/workerd/kv.js "$STAGE/"
+kv_fields=""
+if [ -n "${COLD_KV_CONFIG:-}" ]; then
+  node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[2], JSON.stringify({"config.json": fs.readFileSync(process.argv[1], "utf8")}))' \
+    "$COLD_KV_CONFIG" "$STAGE/seed.json"
+  kv_fields='bindings = [ (name = "SEED", text = embed "seed.json") ],'
+fi
 # shellcheck source=bench/workerd/one-worker.sh
 source bench/workerd/one-worker.sh
 : > "$STAGE/list.txt"
@@ -44,12 +55,14 @@ for spec in "$@"; do
     bindings=$(connect_bindings "$extra")
   fi
   port=$(free_port)
+  probe=""
+  [ "${COLD_FIRST:-0}" != 1 ] || probe=$(free_port)
   one_worker_capnp "$STAGE/$name.capnp" "$port" \
     "(name = \"index.js\", esModule = embed \"$name/index.js\"), (name = \"index_bg.wasm\", wasm = embed \"$name/index_bg.wasm\")" \
-    "$bindings"
-  echo "$name $port $STAGE/$name.capnp ${path:-$CONNECT}" >> "$STAGE/list.txt"
+    "$bindings" "" "$probe" "$kv_fields"
+  echo "$name $port $STAGE/$name.capnp ${path:-$CONNECT} $probe" >> "$STAGE/list.txt"
 done
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS cold starts each, git $(git rev-parse --short HEAD)"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS cold starts each, git $(git rev-parse --short HEAD)$([ "${COLD_FIRST:-0}" != 1 ] || echo ', first request only')${COLD_KV_CONFIG:+, config in KV}"
 node bench/edge-cold.mjs "$STAGE/list.txt" "$REPS" "$CONNECT" | node -e '
 const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const h = o.hello?.median_ms;

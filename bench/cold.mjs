@@ -46,6 +46,39 @@ export async function coldStartMs(config, port, urlPath) {
   }
 }
 
+/**
+ * Milliseconds of the first request to a worker whose isolate has already
+ * started: spawn `workerd serve <config>`, wait until `probePort` (a socket
+ * the config gives another worker of the same process) answers anything,
+ * by which time workerd has loaded every worker of the config, then time
+ * one GET of `urlPath` at `port`, which must answer 200. What a caller
+ * waits for when the runtime started the isolate before the request came
+ * (Cloudflare does so while the TLS handshake is under way); the module's
+ * decode, instantiation and start are not in it, the first request's own
+ * work is.
+ */
+export async function firstRequestMs(config, port, probePort, urlPath) {
+  const child = spawn(workerd, ["serve", config], { stdio: "ignore" });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  try {
+    const t0 = process.hrtime.bigint();
+    while ((await get(probePort, "/")) === 0) {
+      if (exited) throw new Error(`workerd exited before answering (${config})`);
+      if (Number(process.hrtime.bigint() - t0) > 30e9) throw new Error(`${config}: not up in 30 s`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const t1 = process.hrtime.bigint();
+    const status = await get(port, urlPath);
+    const ms = Number(process.hrtime.bigint() - t1) / 1e6;
+    if (status !== 200) throw new Error(`${config}: status ${status}`);
+    return ms;
+  } finally {
+    child.kill("SIGKILL");
+    await new Promise((r) => (exited ? r() : child.on("exit", r)));
+  }
+}
+
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

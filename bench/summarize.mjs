@@ -130,6 +130,15 @@ if (cold) {
     `hello-world Rust median ${f2(c.hello_rs_median_ms)} ms (${c.hello_rs_ms.join(", ")}). ` +
     `Ratios to hello-world: ${f2(c.ratio)} (Connect), ${f2(c.fallback_ratio)} (fallback).`);
   p();
+  if (c.first) {
+    const t = c.first;
+    p(`The first request alone, once workerd is up with the isolate started (what a caller waits for when the runtime ` +
+      `started the isolate before the request arrived), ${c.reps} repetitions each: exoedge Connect median ${f2(t.exoedge_median_ms)} ms ` +
+      `(${t.exoedge_ms.join(", ")}); ?fallback=1 ${f2(t.exoedge_fallback_median_ms)} ms (${t.exoedge_fallback_ms.join(", ")}); ` +
+      `hello-world Rust ${f2(t.hello_rs_median_ms)} ms (${t.hello_rs_ms.join(", ")}). ` +
+      `Ratios to hello-world: ${f2(t.ratio)} (Connect), ${f2(t.fallback_ratio)} (fallback).`);
+    p();
+  }
 }
 
 // --- criterion ---

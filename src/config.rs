@@ -14,7 +14,7 @@ use std::rc::Rc;
 use handlers::config::Config;
 use handlers::error::ConfigError;
 use serde::Serialize;
-use worker::{console_error, console_log, Context, Env};
+use worker::{console_error, Context, Env};
 
 use crate::error::EdgeError;
 use crate::runtime::budget::within;
@@ -221,8 +221,11 @@ async fn refresh(env: &Env) {
             })
         }
         Read::Found(text) => match parse(&text) {
+            // No log line for a document loaded: on a cold isolate this runs
+            // on the first caller's time, and an isolate's first
+            // `console.log` costs ~2 ms there (BENCHMARKS.md, "The callback
+            // log line"); /healthz says where the config came from.
             Ok(cfg) => {
-                console_log!("config: loaded from KV ({} lines)", cfg.lines.len());
                 let cfg = Rc::new(cfg);
                 Some(Cached {
                     expires_at: now + ttl_ms(&cfg),

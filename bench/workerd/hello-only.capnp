@@ -10,5 +10,10 @@ using Exoedge = import "exoedge-worker.capnp";
 
 const config :Workerd.Config = (
   services = [ (name = "hello-rs", worker = Bench.helloRs), (name = "kv", worker = Exoedge.kv) ],
-  sockets = [ (name = "http", address = "127.0.0.1:18711", http = (), service = "hello-rs") ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:18711", http = (), service = "hello-rs"),
+    # The probe: answered by the KV service once workerd is up (bench/cold.mjs,
+    # firstRequestMs, times only the first request after it).
+    (name = "probe", address = "127.0.0.1:18712", http = (), service = "kv"),
+  ],
 );

@@ -1,15 +1,17 @@
 // An in-memory KV namespace for workerd's kvNamespace binding: workerd sends
 // GET/PUT/DELETE to this service with the key as the URL path. Empty at
-// start, so the worker serves its embedded config (the benchmark's line).
+// start, so the worker serves its embedded config (the benchmark's line),
+// unless a SEED text binding (a JSON object: key to value) says what a key
+// holds until it is first written (bench/cold-compare.sh, COLD_KV_CONFIG).
 const store = new Map();
 
 export default {
-  async fetch(req) {
+  async fetch(req, env) {
     const url = new URL(req.url);
     const key = decodeURIComponent(url.pathname.slice(1));
     switch (req.method) {
       case "GET": {
-        const v = store.get(key);
+        const v = store.has(key) ? store.get(key) : env?.SEED ? JSON.parse(env.SEED)[key] : undefined;
         return v === undefined ? new Response(null, { status: 404 }) : new Response(v);
       }
       case "PUT":

@@ -13,16 +13,20 @@ connect_bindings() {
     (name = \"EXOEDGE_TOKENS\", text = \"bench-token-0123456789abcdef\"), (name = \"KV_BUDGET_MS\", text = \"150\"), ${1:-} ],"
 }
 
-# one_worker_capnp <file> <port> <modules> [worker fields] [config fields]:
+# one_worker_capnp <file> <port> <modules> [worker fields] [config fields] [probe port] [KV fields]:
 # writes a config serving the worker of <modules> (capnp module entries,
-# embeds relative to <file>) on 127.0.0.1:<port>.
+# embeds relative to <file>) on 127.0.0.1:<port>; with a probe port, the KV
+# service answers there too (bench/cold.mjs, firstRequestMs: "is workerd up");
+# KV fields go to the KV service's worker (e.g. its SEED binding, kv.js).
 one_worker_capnp() {
+  local probe=""
+  [ -z "${6:-}" ] || probe="(name = \"probe\", address = \"127.0.0.1:$6\", http = (), service = \"kv\"),"
   cat > "$1" <<CAPNP
 using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   ${5:-}
   services = [ (name = "w", worker = .w), (name = "kv", worker = .kv) ],
-  sockets = [ (name = "http", address = "127.0.0.1:$2", http = (), service = "w") ],
+  sockets = [ (name = "http", address = "127.0.0.1:$2", http = (), service = "w"), $probe ],
 );
 const w :Workerd.Worker = (
   modules = [ $3 ],
@@ -32,6 +36,7 @@ const w :Workerd.Worker = (
 const kv :Workerd.Worker = (
   modules = [ (name = "kv.js", esModule = embed "kv.js") ],
   compatibilityDate = "2026-04-01",
+  ${7:-}
 );
 CAPNP
 }
