@@ -109,7 +109,7 @@ thread_local! {
 /// it. The runtime already records every invocation (URL, status: `wrangler
 /// tail`, Workers Logs) and the D1 trace records each call; the line was
 /// that record a third time, at a measured cost on every callback (about
-/// 10% of a warm isolate's requests per second, ~1.7 ms of a cold start:
+/// 10% of a warm isolate's requests per second, ~2 ms of a cold start:
 /// BENCHMARKS.md, "The callback log line").
 fn logs_callbacks(env: &Env) -> bool {
     LOG_CALLBACKS.with(|l| {
