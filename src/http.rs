@@ -4,7 +4,7 @@
 use handlers::error::ParamError;
 use handlers::push::app_api::api_reply;
 use handlers::push::body::BodyError as PushBodyError;
-use handlers::reply::Reply;
+use handlers::reply::{ContentType, Reply};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{console_error, web_sys, Headers, Response};
 
@@ -13,21 +13,38 @@ use handlers::route::Family;
 use crate::error::EdgeError;
 
 #[wasm_bindgen(inline_js = r#"
-export function replyResponse(status, contentType, length, body) {
-  return new Response(body === undefined ? null : body.slice(), {
+const TYPES = ["application/json", "text/plain"];
+let shared;
+export function replyResponse(status, type, body) {
+  shared ??= TYPES.map((t) => new Headers({ "content-type": t, "cache-control": "no-store" }));
+  return new Response(body.slice(), { status, headers: shared[type] });
+}
+export function headResponse(status, type, length) {
+  return new Response(null, {
     status,
-    headers: { "content-type": contentType, "cache-control": "no-store", "content-length": length },
+    headers: { "content-type": TYPES[type], "cache-control": "no-store", "content-length": String(length) },
   });
 }"#)]
 extern "C" {
-    /// `new Response(...)` with [`respond`]'s headers, in one runtime call.
+    /// `new Response(body, ...)` with [`respond`]'s headers, in one runtime
+    /// call: the headers of each content type are one `Headers` object per
+    /// isolate, which the runtime copies into each response (no object to
+    /// convert, no header strings to decode per request); the runtime adds
+    /// the body's `content-length` itself.
     #[wasm_bindgen(js_name = replyResponse)]
-    fn reply_response(
-        status: u16,
-        content_type: &str,
-        length: &str,
-        body: Option<&[u8]>,
-    ) -> web_sys::Response;
+    fn reply_response(status: u16, content_type: u8, body: &[u8]) -> web_sys::Response;
+    /// HEAD's response: the same headers, no body, and the length GET
+    /// would send, which the runtime cannot know without a body.
+    #[wasm_bindgen(js_name = headResponse)]
+    fn head_response(status: u16, content_type: u8, length: u32) -> web_sys::Response;
+}
+
+/// A content type's index in `replyResponse`'s `TYPES`.
+fn type_index(t: ContentType) -> u8 {
+    match t {
+        ContentType::Json => 0,
+        ContentType::TextPlain => 1,
+    }
 }
 
 /// Builds the response for a reply. HEAD gets the same headers (including
@@ -36,13 +53,14 @@ extern "C" {
 /// ~10 (headers object, three `set`s, the init, the body array, the
 /// response); the body is copied out of wasm memory before it returns.
 pub fn respond(reply: &Reply, head: bool) -> web_sys::Response {
-    let body = (!head).then_some(reply.body.as_bytes());
-    reply_response(
-        reply.status,
-        reply.content_type.as_str(),
-        &reply.body.len().to_string(),
-        body,
-    )
+    let kind = type_index(reply.content_type);
+    if head {
+        // Bodies are small (a callback answer); u32 is far beyond them.
+        let length = u32::try_from(reply.body.len()).unwrap_or(u32::MAX);
+        head_response(reply.status, kind, length)
+    } else {
+        reply_response(reply.status, kind, reply.body.as_bytes())
+    }
 }
 
 /// HEAD's answer from the one GET would give: its status and headers,
