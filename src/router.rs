@@ -36,9 +36,11 @@ thread_local! {
     static TOKENS: OnceCell<Tokens> = const { OnceCell::new() };
 }
 
-fn tokens(env: &Env) -> Tokens {
+/// Runs `check` on this isolate's tokens (parsed on first use), without
+/// copying them per request.
+fn with_tokens<T>(env: &Env, check: impl FnOnce(&Tokens) -> T) -> T {
     TOKENS.with(|t| {
-        t.get_or_init(|| {
+        check(t.get_or_init(|| {
             let secret = secret(env, bindings::CALLBACK_TOKENS).unwrap_or_default();
             let (tokens, dropped) = Tokens::parse(&secret);
             if tokens.is_empty() {
@@ -54,8 +56,7 @@ fn tokens(env: &Env) -> Tokens {
                 );
             }
             tokens
-        })
-        .clone()
+        }))
     })
 }
 
@@ -118,7 +119,9 @@ pub async fn dispatch(
             Some(_) => None,
             None => raw.headers().get("authorization")?,
         };
-        if let Err(e) = tokens(&env).authorize(resolved.token, authorization.as_deref()) {
+        if let Err(e) = with_tokens(&env, |t| {
+            t.authorize(resolved.token, authorization.as_deref())
+        }) {
             return error_response(&e.into(), head);
         }
     }
