@@ -20,42 +20,29 @@ const URL_PATH = "/t/bench-token-0123456789abcdef/exotel/connect?CallSid=cold&Ca
 /** The ports bench/workerd/*-only.capnp listen on: the worker, the probe. */
 const PORT = 18711;
 const PROBE = 18712;
-const once = (config, urlPath = URL_PATH) => coldStartMs(path.join(root, "bench/workerd", config), PORT, urlPath);
-const first = (config, urlPath = URL_PATH) => firstRequestMs(path.join(root, "bench/workerd", config), PORT, PROBE, urlPath);
-
-const out = { exoedge: [], exoedge_fallback: [], hello_rs: [] };
-for (let i = 0; i < reps; i++) {
-  out.exoedge.push(await once("exoedge-only.capnp"));
-  out.exoedge_fallback.push(await once("exoedge-only.capnp", `${URL_PATH}&fallback=1`));
-  out.hello_rs.push(await once("hello-only.capnp"));
-}
-const firsts = { exoedge: [], exoedge_fallback: [], hello_rs: [] };
-for (let i = 0; i < reps; i++) {
-  firsts.exoedge.push(await first("exoedge-only.capnp"));
-  firsts.exoedge_fallback.push(await first("exoedge-only.capnp", `${URL_PATH}&fallback=1`));
-  firsts.hello_rs.push(await first("hello-only.capnp"));
-}
+const once = (config, urlPath) => coldStartMs(path.join(root, "bench/workerd", config), PORT, urlPath);
+const first = (config, urlPath) => firstRequestMs(path.join(root, "bench/workerd", config), PORT, PROBE, urlPath);
 const ratio = (a, b) => Math.round((median(a) / median(b)) * 100) / 100;
-console.log(
-  JSON.stringify({
-    reps,
-    exoedge_ms: out.exoedge.map(r),
-    hello_rs_ms: out.hello_rs.map(r),
-    exoedge_fallback_ms: out.exoedge_fallback.map(r),
-    exoedge_median_ms: r(median(out.exoedge)),
-    exoedge_fallback_median_ms: r(median(out.exoedge_fallback)),
-    hello_rs_median_ms: r(median(out.hello_rs)),
-    ratio: ratio(out.exoedge, out.hello_rs),
-    fallback_ratio: ratio(out.exoedge_fallback, out.hello_rs),
-    first: {
-      exoedge_ms: firsts.exoedge.map(r),
-      exoedge_fallback_ms: firsts.exoedge_fallback.map(r),
-      hello_rs_ms: firsts.hello_rs.map(r),
-      exoedge_median_ms: r(median(firsts.exoedge)),
-      exoedge_fallback_median_ms: r(median(firsts.exoedge_fallback)),
-      hello_rs_median_ms: r(median(firsts.hello_rs)),
-      ratio: ratio(firsts.exoedge, firsts.hello_rs),
-      fallback_ratio: ratio(firsts.exoedge_fallback, firsts.hello_rs),
-    },
-  }),
-);
+
+/** `time` on exoedge (Connect, then `?fallback=1`) and hello-world, alternating, `reps` times: the series, medians and ratios. */
+async function series(time) {
+  const ms = { exoedge: [], exoedge_fallback: [], hello_rs: [] };
+  for (let i = 0; i < reps; i++) {
+    ms.exoedge.push(await time("exoedge-only.capnp", URL_PATH));
+    ms.exoedge_fallback.push(await time("exoedge-only.capnp", `${URL_PATH}&fallback=1`));
+    ms.hello_rs.push(await time("hello-only.capnp", URL_PATH));
+  }
+  return {
+    exoedge_ms: ms.exoedge.map(r),
+    hello_rs_ms: ms.hello_rs.map(r),
+    exoedge_fallback_ms: ms.exoedge_fallback.map(r),
+    exoedge_median_ms: r(median(ms.exoedge)),
+    exoedge_fallback_median_ms: r(median(ms.exoedge_fallback)),
+    hello_rs_median_ms: r(median(ms.hello_rs)),
+    ratio: ratio(ms.exoedge, ms.hello_rs),
+    fallback_ratio: ratio(ms.exoedge_fallback, ms.hello_rs),
+  };
+}
+
+const spawned = await series(once);
+console.log(JSON.stringify({ reps, ...spawned, first: await series(first) }));
