@@ -10,7 +10,8 @@
 #   2. wrk against exoedge's /exotel/connect, /gather, /greeting, the
 #      hello-world Rust worker and the hand-written JS worker, all served by
 #      one workerd, at 1, 50 and 200 connections, two rounds in opposite order;
-#   3. cold start of a fresh workerd, exoedge vs hello-world;
+#   3. cold start of a fresh workerd, exoedge vs hello-world, and the first
+#      request alone once workerd is up (bench/coldstart.mjs);
 #   4. criterion: parse + decide + serialise per callback (handlers/benches);
 #   5. proto-gateway (bench/gateway.sh): ack at the edge vs after the local
 #      fsync at 5,000 events/s; two replicas flat out; durable outbox vs
