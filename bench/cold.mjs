@@ -21,29 +21,47 @@ function get(port, urlPath) {
 }
 
 /**
- * Milliseconds from spawning `workerd serve <config>` to the first 200 on
- * `urlPath` at `port` (which the config listens on), polled every
- * millisecond; the process is killed afterwards. Throws if workerd exits,
- * answers anything but 200, or takes over 30 s.
+ * Runs `measure(firstAnswer)` against a fresh `workerd serve <config>`,
+ * which is killed afterwards. `firstAnswer(port, urlPath)` polls every
+ * millisecond until something answers there and resolves to its status;
+ * it throws if workerd exits first or nothing answers within 30 s.
  */
-export async function coldStartMs(config, port, urlPath) {
+async function withWorkerd(config, measure) {
   const t0 = process.hrtime.bigint();
   const child = spawn(workerd, ["serve", config], { stdio: "ignore" });
   let exited = false;
   child.on("exit", () => (exited = true));
-  try {
+  const firstAnswer = async (port, urlPath) => {
     for (;;) {
       if (exited) throw new Error(`workerd exited before answering (${config})`);
       const status = await get(port, urlPath);
-      if (status === 200) return Number(process.hrtime.bigint() - t0) / 1e6;
-      if (status !== 0) throw new Error(`${config}: status ${status}`);
+      if (status !== 0) return status;
       if (Number(process.hrtime.bigint() - t0) > 30e9) throw new Error(`${config}: no answer in 30 s`);
       await new Promise((r) => setTimeout(r, 1));
     }
+  };
+  try {
+    return await measure(firstAnswer);
   } finally {
     child.kill("SIGKILL");
     await new Promise((r) => (exited ? r() : child.on("exit", r)));
   }
+}
+
+const sinceMs = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+
+/**
+ * Milliseconds from spawning `workerd serve <config>` to the first 200 on
+ * `urlPath` at `port` (which the config listens on). Throws if workerd
+ * exits, answers anything but 200, or takes over 30 s.
+ */
+export function coldStartMs(config, port, urlPath) {
+  const t0 = process.hrtime.bigint();
+  return withWorkerd(config, async (firstAnswer) => {
+    const status = await firstAnswer(port, urlPath);
+    if (status !== 200) throw new Error(`${config}: status ${status}`);
+    return sinceMs(t0);
+  });
 }
 
 /**
@@ -57,26 +75,15 @@ export async function coldStartMs(config, port, urlPath) {
  * decode, instantiation and start are not in it, the first request's own
  * work is.
  */
-export async function firstRequestMs(config, port, probePort, urlPath) {
-  const child = spawn(workerd, ["serve", config], { stdio: "ignore" });
-  let exited = false;
-  child.on("exit", () => (exited = true));
-  try {
-    const t0 = process.hrtime.bigint();
-    while ((await get(probePort, "/")) === 0) {
-      if (exited) throw new Error(`workerd exited before answering (${config})`);
-      if (Number(process.hrtime.bigint() - t0) > 30e9) throw new Error(`${config}: not up in 30 s`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
+export function firstRequestMs(config, port, probePort, urlPath) {
+  return withWorkerd(config, async (firstAnswer) => {
+    await firstAnswer(probePort, "/");
     const t1 = process.hrtime.bigint();
     const status = await get(port, urlPath);
-    const ms = Number(process.hrtime.bigint() - t1) / 1e6;
+    const ms = sinceMs(t1);
     if (status !== 200) throw new Error(`${config}: status ${status}`);
     return ms;
-  } finally {
-    child.kill("SIGKILL");
-    await new Promise((r) => (exited ? r() : child.on("exit", r)));
-  }
+  });
 }
 
 export const median = (xs) => {

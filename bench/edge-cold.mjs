@@ -1,7 +1,7 @@
 // Cold start for bench/edge.sh: spawn a fresh workerd for one worker, time
 // until its first 200, several times, alternating between the workers.
 //   node bench/edge-cold.mjs <list: "name port config [path [probe port]]" per line> <reps> <path>
-// A line's own path (not "-") replaces <path> for that worker. With a probe
+// A line's own path replaces <path> for that worker. With a probe
 // port (a socket of the same config on another worker), what is timed is
 // only the first request, once workerd is up (cold.mjs, firstRequestMs).
 import fs from "node:fs";
@@ -14,7 +14,7 @@ const urlPath = process.argv[4];
 const out = Object.fromEntries(list.map(([n]) => [n, []]));
 for (let i = 0; i < reps; i++) {
   for (const [n, port, config, own, probe] of list) {
-    const p = own && own !== "-" ? own : urlPath;
+    const p = own || urlPath;
     out[n].push(await (probe ? firstRequestMs(config, Number(port), Number(probe), p) : coldStartMs(config, Number(port), p)));
   }
 }

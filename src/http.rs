@@ -13,17 +13,20 @@ use handlers::route::Family;
 use crate::error::EdgeError;
 
 #[wasm_bindgen(inline_js = r#"
+// In `ContentType` order (`type_index`).
 const TYPES = ["application/json", "text/plain"];
 let shared;
-export function replyResponse(status, type, body) {
+function headersOf(type) {
   shared ??= TYPES.map((t) => new Headers({ "content-type": t, "cache-control": "no-store" }));
-  return new Response(body.slice(), { status, headers: shared[type] });
+  return shared[type];
+}
+export function replyResponse(status, type, body) {
+  return new Response(body.slice(), { status, headers: headersOf(type) });
 }
 export function headResponse(status, type, length) {
-  return new Response(null, {
-    status,
-    headers: { "content-type": TYPES[type], "cache-control": "no-store", "content-length": String(length) },
-  });
+  const headers = new Headers(headersOf(type));
+  headers.set("content-length", String(length));
+  return new Response(null, { status, headers });
 }"#)]
 extern "C" {
     /// `new Response(body, ...)` with [`respond`]'s headers, in one runtime
@@ -39,7 +42,8 @@ extern "C" {
     fn head_response(status: u16, content_type: u8, length: u32) -> web_sys::Response;
 }
 
-/// A content type's index in `replyResponse`'s `TYPES`.
+/// A content type's index in `replyResponse`'s `TYPES`, which lists
+/// [`ContentType::as_str`]'s values in this order.
 fn type_index(t: ContentType) -> u8 {
     match t {
         ContentType::Json => 0,

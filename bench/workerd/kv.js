@@ -1,17 +1,22 @@
 // An in-memory KV namespace for workerd's kvNamespace binding: workerd sends
 // GET/PUT/DELETE to this service with the key as the URL path. Empty at
 // start, so the worker serves its embedded config (the benchmark's line),
-// unless a SEED text binding (a JSON object: key to value) says what a key
-// holds until it is first written (bench/cold-compare.sh, COLD_KV_CONFIG).
+// unless a SEED text binding (a JSON object: key to value) gives the store
+// its first contents (bench/cold-compare.sh, COLD_KV_CONFIG).
 const store = new Map();
+let seeded = false;
 
 export default {
   async fetch(req, env) {
+    if (!seeded) {
+      seeded = true;
+      for (const [k, v] of Object.entries(JSON.parse(env?.SEED ?? "{}"))) store.set(k, v);
+    }
     const url = new URL(req.url);
     const key = decodeURIComponent(url.pathname.slice(1));
     switch (req.method) {
       case "GET": {
-        const v = store.has(key) ? store.get(key) : env?.SEED ? JSON.parse(env.SEED)[key] : undefined;
+        const v = store.get(key);
         return v === undefined ? new Response(null, { status: 404 }) : new Response(v);
       }
       case "PUT":
