@@ -49,7 +49,11 @@ for i in "${!args[@]}"; do
   esac
 done
 
-worker-build --release "${args[@]}"
+# Unminified, so that scripts/plain-entry.mjs can find the shim's default
+# export by name; it replaces the per-request Proxy with a plain handler
+# object (same reset-after-trap checks) and minifies the result.
+NO_MINIFY=1 worker-build --release "${args[@]}"
+node scripts/plain-entry.mjs "$out/index.js"
 
 # worker-build's wasm-opt pass (-Oz, Cargo.toml's wasm-pack metadata) always
 # keeps the names section: function names for stack traces, ~190 KB raw,
