@@ -21,6 +21,13 @@ macro_rules! bounded_int {
             pub fn get(self) -> $inner {
                 self.0
             }
+
+            /// For the baked embedded config (src/bake.rs): a value that already
+            /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+            #[doc(hidden)]
+            pub fn from_baked(v: $inner) -> Self {
+                Self(v)
+            }
         }
 
         impl TryFrom<i64> for $name {
@@ -76,6 +83,21 @@ bounded_int!(
 #[serde(try_from = "String", into = "String")]
 pub struct FinishOnKey(String);
 
+impl FinishOnKey {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(v: String) -> Self {
+        Self(v)
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> String {
+        self.0.clone()
+    }
+}
+
 impl TryFrom<String> for FinishOnKey {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -100,6 +122,21 @@ impl From<FinishOnKey> for String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HttpUrl(String);
+
+impl HttpUrl {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(v: String) -> Self {
+        Self(v)
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> String {
+        self.0.clone()
+    }
+}
 
 impl HttpUrl {
     /// The URL text.
@@ -140,6 +177,21 @@ impl From<HttpUrl> for String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SpokenText(String);
+
+impl SpokenText {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(v: String) -> Self {
+        Self(v)
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> String {
+        self.0.clone()
+    }
+}
 
 impl SpokenText {
     /// Longest text we send to TTS.

@@ -12,6 +12,21 @@ use crate::phone;
 pub struct Destination(String);
 
 impl Destination {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(v: String) -> Self {
+        Self(v)
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl Destination {
     /// The normalised text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -50,6 +65,21 @@ impl From<Destination> for String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<Destination>", into = "Vec<Destination>")]
 pub struct Numbers(Vec<Destination>);
+
+impl Numbers {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(v: Vec<Destination>) -> Self {
+        Self(v)
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> Vec<Destination> {
+        self.0.clone()
+    }
+}
 
 impl Numbers {
     /// Most destinations in one answer; Exotel's parallel ringing stops at 10

@@ -31,6 +31,8 @@
 
 pub mod answer;
 pub mod auth;
+#[cfg(feature = "bake")]
+pub mod bake;
 pub mod body;
 pub mod bounded;
 pub mod config;

@@ -102,6 +102,21 @@ pub struct Zone {
 }
 
 impl Zone {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(name: String, fixed: Option<i32>) -> Self {
+        Self { name, fixed }
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> (String, Option<i32>) {
+        (self.name.clone(), self.fixed)
+    }
+}
+
+impl Zone {
     /// India Standard Time, Exotel's own.
     pub fn ist() -> Self {
         Self {
@@ -223,6 +238,24 @@ pub struct Window {
     end: Minute,
 }
 
+impl Window {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(start: u16, end: u16) -> Self {
+        Self {
+            start: Minute(start),
+            end: Minute(end),
+        }
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> (u16, u16) {
+        (self.start.0, self.end.0)
+    }
+}
+
 impl TryFrom<String> for Window {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
@@ -259,6 +292,21 @@ impl Window {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Day(Date);
+
+impl Day {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(julian_day: i32) -> Self {
+        Self(Date::from_julian_day(julian_day).unwrap_or(Date::MIN))
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> i32 {
+        self.0.to_julian_day()
+    }
+}
 
 impl TryFrom<String> for Day {
     type Error = String;

@@ -20,6 +20,26 @@ pub struct Template {
     parts: Vec<Part>,
 }
 
+impl Template {
+    /// For the baked embedded config (src/bake.rs): a value that already
+    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+    #[doc(hidden)]
+    pub fn from_baked(source: String) -> Self {
+        // Parsing again is the one way to the parts; it cannot fail for a
+        // source that passed `TryFrom` (the whole text stands in if it did).
+        Self::try_from(source.clone()).unwrap_or_else(|_| Self {
+            parts: vec![Part::Lit(source.clone())],
+            source,
+        })
+    }
+
+    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    #[cfg(feature = "bake")]
+    pub fn baked_parts(&self) -> String {
+        self.source.clone()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Lit(String),

@@ -1,0 +1,413 @@
+//! The embedded config written out as Rust (feature `bake`; only the
+//! worker's build script, `build.rs` at the root, compiles it).
+//!
+//! Why: a cold isolate that serves the embedded config otherwise decodes
+//! its JSON on the first request, and V8 compiles, on that request, all the
+//! serde code the config's types instantiate (≈ 3.4 ms of a first Connect;
+//! BENCHMARKS.md, "Issue 16"). Written out as Rust values by the build, the
+//! config is a plain constructor: nothing to decode, nothing to validate
+//! (the build script bakes only a document that passed [`Config::from_json`],
+//! so an invalid embedded config fails the build instead of serving).
+//!
+//! [`Bake::bake`] gives the Rust expression that builds a value, with full
+//! paths (`handlers::...`) so it compiles in the worker's crate. No crate
+//! does this for owned types: `databake` needs its `BakeSize` on every field
+//! (none for `String`, `Vec`, `BTreeMap`), `uneval` follows `Serialize`,
+//! which these types shape for the wire. A struct's impl names every field
+//! (`bake_struct!`), so a field added to a type and not here fails the
+//! build where the baked code is compiled.
+//!
+//! [`Config::from_json`]: crate::config::Config::from_json
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::answer::connect::{
+    ConnectAnswer, DestinationList, MusicOnHold, ParallelRinging, RecordingChannels,
+};
+use crate::answer::gather::{GatherAnswer, Prompt as GatherPrompt};
+use crate::answer::greeting::{AudioList, GreetingAnswer};
+use crate::answer::passthru::{Branch, PassthruRule, PassthruRules};
+use crate::answer::playback::{
+    EndCallPlayback, InCallPlayback, Media, PlaybackAnswer, PlaybackTo, StartCallPlayback,
+};
+use crate::bounded::{
+    ConversationSeconds, FinishOnKey, HttpUrl, InputTimeout, MaxInputDigits, ParallelAttempts,
+    PlaybackSeconds, RepeatMenu, RingingSeconds, SpokenText,
+};
+use crate::config::callers::CallerLists;
+use crate::config::events_flow::{EventsFlow, GatherSettings, Prompt as FlowPrompt};
+use crate::config::groups::{AgentGroup, Strategy};
+use crate::config::hours::{Day, Hours, WeekDay, Window, Zone};
+use crate::config::menu::{Menu, Target};
+use crate::config::personalize::{Lookup, Personalize};
+use crate::config::template::Template;
+use crate::config::trace_settings::TraceSettings;
+use crate::config::{Config, Fallback, Line};
+use crate::destination::{Destination, Numbers};
+use crate::rule::Condition;
+
+/// A value that can write the Rust expression building it.
+pub trait Bake {
+    /// The expression, with full paths.
+    fn bake(&self) -> TokenStream;
+}
+
+/// The whole config as a Rust expression of type `handlers::config::Config`
+/// (its zone offsets unset, as after parsing).
+pub fn config(cfg: &Config) -> TokenStream {
+    cfg.bake()
+}
+
+macro_rules! bake_literal {
+    ($($t:ty),*) => {
+        $(impl Bake for $t {
+            fn bake(&self) -> TokenStream {
+                quote!(#self)
+            }
+        })*
+    };
+}
+bake_literal!(bool, u8, u16, u32, i32, i64);
+
+impl Bake for String {
+    fn bake(&self) -> TokenStream {
+        let s = self.as_str();
+        quote!(::std::string::String::from(#s))
+    }
+}
+
+impl<T: Bake> Bake for Option<T> {
+    fn bake(&self) -> TokenStream {
+        match self {
+            None => quote!(::core::option::Option::None),
+            Some(v) => {
+                let v = v.bake();
+                quote!(::core::option::Option::Some(#v))
+            }
+        }
+    }
+}
+
+impl<T: Bake> Bake for Vec<T> {
+    fn bake(&self) -> TokenStream {
+        let items = self.iter().map(Bake::bake);
+        quote!(::std::vec![#(#items),*])
+    }
+}
+
+impl<T: Bake> Bake for Box<T> {
+    fn bake(&self) -> TokenStream {
+        let v = (**self).bake();
+        quote!(::std::boxed::Box::new(#v))
+    }
+}
+
+impl<K: Bake, V: Bake> Bake for BTreeMap<K, V> {
+    fn bake(&self) -> TokenStream {
+        let pairs = self.iter().map(|(k, v)| {
+            let (k, v) = (k.bake(), v.bake());
+            quote!((#k, #v))
+        });
+        quote!(::std::collections::BTreeMap::from([#(#pairs),*]))
+    }
+}
+
+/// A struct with public fields, as a struct literal naming each field.
+macro_rules! bake_struct {
+    ($ty:ident, $($seg:ident)::+, { $($field:ident),* $(,)? }) => {
+        impl Bake for $ty {
+            fn bake(&self) -> TokenStream {
+                let $ty { $($field),* } = self;
+                $(let $field = $field.bake();)*
+                quote!($($seg)::+::$ty { $($field: #$field),* })
+            }
+        }
+    };
+}
+
+/// An enum without data.
+macro_rules! bake_unit_enum {
+    ($ty:ident, $($seg:ident)::+, [$($variant:ident),* $(,)?]) => {
+        impl Bake for $ty {
+            fn bake(&self) -> TokenStream {
+                let module = quote!($($seg)::+);
+                match self {
+                    $($ty::$variant => quote!(#module::$ty::$variant),)*
+                }
+            }
+        }
+    };
+}
+
+/// A checked type with private parts: a call to its `from_baked` with
+/// what `$parts` (a method of the type) gives back.
+macro_rules! bake_via {
+    ($ty:ty, $($seg:ident)::+, $parts:ident) => {
+        impl Bake for $ty {
+            fn bake(&self) -> TokenStream {
+                let parts = self.$parts().bake();
+                quote!($($seg)::+::from_baked(#parts))
+            }
+        }
+    };
+}
+
+impl Bake for Config {
+    fn bake(&self) -> TokenStream {
+        // Every field named, as bake_struct! does; the zone offsets are the
+        // worker's to set after loading, as for a parsed document.
+        let Config {
+            version,
+            cache_ttl_seconds,
+            lines,
+            default_line,
+            fallback,
+            events,
+            groups,
+            callers,
+            trace,
+            zone_offsets: _,
+        } = self;
+        let (version, cache_ttl_seconds, lines, default_line) = (
+            version.bake(),
+            cache_ttl_seconds.bake(),
+            lines.bake(),
+            default_line.bake(),
+        );
+        let (fallback, events, groups, callers, trace) = (
+            fallback.bake(),
+            events.bake(),
+            groups.bake(),
+            callers.bake(),
+            trace.bake(),
+        );
+        quote!(handlers::config::Config {
+            version: #version,
+            cache_ttl_seconds: #cache_ttl_seconds,
+            lines: #lines,
+            default_line: #default_line,
+            fallback: #fallback,
+            events: #events,
+            groups: #groups,
+            callers: #callers,
+            trace: #trace,
+            zone_offsets: handlers::config::ZoneOffsets(::core::option::Option::None),
+        })
+    }
+}
+
+bake_struct!(Line, handlers::config, {
+    name, connect, dialwhom, gather, greeting, playback, passthru, hours, closed, agents,
+    vip_agents, menu, personalize,
+});
+bake_struct!(Fallback, handlers::config, { connect, gather, greeting, playback, passthru });
+bake_struct!(CallerLists, handlers::config::callers, { block, vip });
+bake_struct!(GatherSettings, handlers::config::events_flow, {
+    num_digits, timeout_in_sec, finish_on_key,
+});
+bake_struct!(EventsFlow, handlers::config::events_flow, {
+    answer_inbound, greeting, retry_prompt, goodbye, gather, routes, max_retries,
+    hangup_when_answered_by, exophone, absorb_dtmf,
+});
+bake_struct!(AgentGroup, handlers::config::groups, {
+    strategy, agents, per_attempt, ring_seconds, fetch_after_attempt, sticky_minutes,
+});
+bake_struct!(Hours, handlers::config::hours, { timezone, weekly, holidays });
+bake_struct!(Menu, handlers::config::menu, { options, invalid });
+bake_struct!(Lookup, handlers::config::personalize, { kv, origin, timeout_ms, cache_seconds });
+bake_struct!(Personalize, handlers::config::personalize, { lookup, greeting, playback });
+bake_struct!(TraceSettings, handlers::config::trace_settings, {
+    full_numbers, retention_days, max_rows_per_call,
+});
+bake_struct!(DestinationList, handlers::answer::connect, { numbers });
+bake_struct!(ParallelRinging, handlers::answer::connect, { activate, max_parallel_attempts });
+bake_struct!(ConnectAnswer, handlers::answer::connect, {
+    fetch_after_attempt, destination, outgoing_phone_number, record, recording_channels,
+    max_ringing_duration, max_conversation_duration, music_on_hold, parallel_ringing,
+    dial_passthru_event_url, start_call_playback,
+});
+bake_struct!(GatherAnswer, handlers::answer::gather, {
+    gather_prompt, max_input_digits, finish_on_key, input_timeout, repeat_menu,
+    repeat_gather_prompt,
+});
+bake_struct!(PassthruRule, handlers::answer::passthru, { when, branch });
+bake_struct!(PassthruRules, handlers::answer::passthru, { rules, default });
+bake_struct!(StartCallPlayback, handlers::answer::playback, { playback_to, media });
+bake_struct!(InCallPlayback, handlers::answer::playback, {
+    start_delay, repeat_frequency, play_to_callee, play_to_caller, media,
+});
+bake_struct!(EndCallPlayback, handlers::answer::playback, { media });
+bake_struct!(PlaybackAnswer, handlers::answer::playback, {
+    start_call_playback, in_call_playback, end_call_playback,
+});
+bake_struct!(Condition, handlers::rule, {
+    digits_in, digits_len, has_digits, dial_call_status_in, call_type_in, answered_by_in,
+    caller_in, params, custom_field, open, vip,
+});
+
+bake_unit_enum!(
+    Strategy,
+    handlers::config::groups,
+    [Sequential, RoundRobin, Parallel, Sticky]
+);
+bake_unit_enum!(
+    WeekDay,
+    handlers::config::hours,
+    [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+);
+bake_unit_enum!(RecordingChannels, handlers::answer::connect, [Single, Dual]);
+bake_unit_enum!(Branch, handlers::answer::passthru, [Ok, Else]);
+bake_unit_enum!(PlaybackTo, handlers::answer::playback, [Both, Callee]);
+
+impl Bake for MusicOnHold {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::DefaultTone => quote!(handlers::answer::connect::MusicOnHold::DefaultTone),
+            Self::OperatorTone => quote!(handlers::answer::connect::MusicOnHold::OperatorTone),
+            Self::CustomTone { value } => {
+                let value = value.bake();
+                quote!(handlers::answer::connect::MusicOnHold::CustomTone { value: #value })
+            }
+        }
+    }
+}
+
+impl Bake for GatherPrompt {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::Text(t) => {
+                let t = t.bake();
+                quote!(handlers::answer::gather::Prompt::Text(#t))
+            }
+            Self::AudioUrl(u) => {
+                let u = u.bake();
+                quote!(handlers::answer::gather::Prompt::AudioUrl(#u))
+            }
+        }
+    }
+}
+
+impl Bake for GreetingAnswer {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::Text(t) => {
+                let t = t.bake();
+                quote!(handlers::answer::greeting::GreetingAnswer::Text(#t))
+            }
+            Self::AudioUrls(a) => {
+                let a = a.bake();
+                quote!(handlers::answer::greeting::GreetingAnswer::AudioUrls(#a))
+            }
+        }
+    }
+}
+
+impl Bake for Media {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::Text(t) => {
+                let t = t.bake();
+                quote!(handlers::answer::playback::Media::Text(#t))
+            }
+            Self::AudioUrl(u) => {
+                let u = u.bake();
+                quote!(handlers::answer::playback::Media::AudioUrl(#u))
+            }
+        }
+    }
+}
+
+impl Bake for Target {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::Group(g) => {
+                let g = g.bake();
+                quote!(handlers::config::menu::Target::Group(#g))
+            }
+            Self::Numbers(n) => {
+                let n = n.bake();
+                quote!(handlers::config::menu::Target::Numbers(#n))
+            }
+        }
+    }
+}
+
+impl Bake for FlowPrompt {
+    fn bake(&self) -> TokenStream {
+        match self {
+            Self::Text { text } => {
+                let text = text.bake();
+                quote!(handlers::config::events_flow::Prompt::Text { text: #text })
+            }
+            Self::Audio { audio_url } => {
+                let audio_url = audio_url.bake();
+                quote!(handlers::config::events_flow::Prompt::Audio { audio_url: #audio_url })
+            }
+        }
+    }
+}
+
+bake_via!(RingingSeconds, handlers::bounded::RingingSeconds, get);
+bake_via!(
+    ConversationSeconds,
+    handlers::bounded::ConversationSeconds,
+    get
+);
+bake_via!(ParallelAttempts, handlers::bounded::ParallelAttempts, get);
+bake_via!(MaxInputDigits, handlers::bounded::MaxInputDigits, get);
+bake_via!(InputTimeout, handlers::bounded::InputTimeout, get);
+bake_via!(RepeatMenu, handlers::bounded::RepeatMenu, get);
+bake_via!(PlaybackSeconds, handlers::bounded::PlaybackSeconds, get);
+bake_via!(FinishOnKey, handlers::bounded::FinishOnKey, baked_parts);
+bake_via!(HttpUrl, handlers::bounded::HttpUrl, baked_parts);
+bake_via!(SpokenText, handlers::bounded::SpokenText, baked_parts);
+bake_via!(Destination, handlers::destination::Destination, baked_parts);
+bake_via!(Numbers, handlers::destination::Numbers, baked_parts);
+bake_via!(
+    AudioList,
+    handlers::answer::greeting::AudioList,
+    baked_parts
+);
+bake_via!(Template, handlers::config::template::Template, baked_parts);
+bake_via!(Day, handlers::config::hours::Day, baked_parts);
+
+impl Bake for Zone {
+    fn bake(&self) -> TokenStream {
+        let (name, fixed) = self.baked_parts();
+        let (name, fixed) = (name.bake(), fixed.bake());
+        quote!(handlers::config::hours::Zone::from_baked(#name, #fixed))
+    }
+}
+
+impl Bake for Window {
+    fn bake(&self) -> TokenStream {
+        let (start, end) = self.baked_parts();
+        let (start, end) = (start.bake(), end.bake());
+        quote!(handlers::config::hours::Window::from_baked(#start, #end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded config bakes, and the baked text names what the
+    /// document holds (the worker's build compiles it; the Miniflare suite
+    /// checks that it answers as the same document read from KV).
+    #[test]
+    fn the_embedded_config_bakes_with_its_values() {
+        let cfg = Config::from_json(crate::DEFAULT_CONFIG).expect("valid");
+        let text = config(&cfg).to_string();
+        assert!(text.starts_with("handlers :: config :: Config {"), "{text}");
+        for expected in [
+            "+918047115777",
+            "+919812345679",
+            "Call from the support line",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from {text}");
+        }
+    }
+}
