@@ -71,20 +71,28 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 }
 
 /// The embedded default as build.rs wrote it out: Rust values, validated
-/// at build time, so building it decodes nothing (handlers/src/bake.rs).
-fn baked() -> Config {
+/// at build time, so building it decodes nothing (handlers/src/bake.rs);
+/// `None` for a document too large to be worth it (build.rs says why).
+fn baked() -> Option<Config> {
     include!(concat!(env!("OUT_DIR"), "/embedded_config.rs"))
 }
 
-/// The embedded default, built on first use; its zones are checked against
-/// the runtime's tz database as a KV document's are.
+/// The embedded default, built (or, when large, parsed) on first use; its
+/// zones are checked against the runtime's tz database as a KV
+/// document's are.
 pub fn embedded() -> Result<Rc<Config>, EdgeError> {
     EMBEDDED.with(|e| {
         if let Some(c) = e.borrow().as_ref() {
             return Ok(c.clone());
         }
-        let cfg = baked().with_zone_offsets(zones::offset_minutes);
-        cfg.check_zones(zones::known)?;
+        let cfg = match baked() {
+            Some(cfg) => {
+                let cfg = cfg.with_zone_offsets(zones::offset_minutes);
+                cfg.check_zones(zones::known)?;
+                cfg
+            }
+            None => parse(handlers::DEFAULT_CONFIG)?,
+        };
         let c = Rc::new(cfg);
         *e.borrow_mut() = Some(c.clone());
         Ok(c)

@@ -22,8 +22,8 @@ macro_rules! bounded_int {
                 self.0
             }
 
-            /// For the baked embedded config (src/bake.rs): a value that already
-            /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
+            /// For the baked embedded config (handlers/src/bake.rs): a value
+            /// that already passed `TryFrom`, written out by the build. Checks nothing.
             #[doc(hidden)]
             pub fn from_baked(v: $inner) -> Self {
                 Self(v)
@@ -83,20 +83,7 @@ bounded_int!(
 #[serde(try_from = "String", into = "String")]
 pub struct FinishOnKey(String);
 
-impl FinishOnKey {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: String) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> String {
-        self.0.clone()
-    }
-}
+baked_newtype!(FinishOnKey, String);
 
 impl TryFrom<String> for FinishOnKey {
     type Error = String;
@@ -123,20 +110,7 @@ impl From<FinishOnKey> for String {
 #[serde(try_from = "String", into = "String")]
 pub struct HttpUrl(String);
 
-impl HttpUrl {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: String) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> String {
-        self.0.clone()
-    }
-}
+baked_newtype!(HttpUrl, String);
 
 impl HttpUrl {
     /// The URL text.
@@ -178,20 +152,7 @@ impl From<HttpUrl> for String {
 #[serde(try_from = "String", into = "String")]
 pub struct SpokenText(String);
 
-impl SpokenText {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: String) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> String {
-        self.0.clone()
-    }
-}
+baked_newtype!(SpokenText, String);
 
 impl SpokenText {
     /// Longest text we send to TTS.

@@ -11,20 +11,7 @@ use crate::phone;
 #[serde(try_from = "String", into = "String")]
 pub struct Destination(String);
 
-impl Destination {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: String) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> String {
-        self.0.clone()
-    }
-}
+baked_newtype!(Destination, String);
 
 impl Destination {
     /// The normalised text.
@@ -66,20 +53,7 @@ impl From<Destination> for String {
 #[serde(try_from = "Vec<Destination>", into = "Vec<Destination>")]
 pub struct Numbers(Vec<Destination>);
 
-impl Numbers {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: Vec<Destination>) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> Vec<Destination> {
-        self.0.clone()
-    }
-}
+baked_newtype!(Numbers, Vec<Destination>);
 
 impl Numbers {
     /// Most destinations in one answer; Exotel's parallel ringing stops at 10

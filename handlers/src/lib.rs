@@ -29,6 +29,29 @@
 //! 5. [`events`], [`event_log`], [`trace`], [`console`] on top.
 #![deny(missing_docs)]
 
+/// `from_baked` and (feature `bake`) `baked_parts` for a checked newtype
+/// `Type(Inner)`: handlers/src/bake.rs writes the embedded config out as
+/// calls to `from_baked` with what `baked_parts` gives.
+macro_rules! baked_newtype {
+    ($ty:ident, $inner:ty) => {
+        impl $ty {
+            /// For the baked embedded config (handlers/src/bake.rs): a value
+            /// that already passed `TryFrom`, written out by the build.
+            /// Checks nothing.
+            #[doc(hidden)]
+            pub fn from_baked(v: $inner) -> Self {
+                Self(v)
+            }
+
+            /// What [`Self::from_baked`] takes back.
+            #[cfg(feature = "bake")]
+            pub fn baked_parts(&self) -> $inner {
+                self.0.clone()
+            }
+        }
+    };
+}
+
 pub mod answer;
 pub mod auth;
 #[cfg(feature = "bake")]

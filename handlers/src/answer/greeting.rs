@@ -23,20 +23,7 @@ pub enum GreetingAnswer {
 #[serde(try_from = "Vec<HttpUrl>", into = "Vec<HttpUrl>")]
 pub struct AudioList(Vec<HttpUrl>);
 
-impl AudioList {
-    /// For the baked embedded config (src/bake.rs): a value that already
-    /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
-    #[doc(hidden)]
-    pub fn from_baked(v: Vec<HttpUrl>) -> Self {
-        Self(v)
-    }
-
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
-    #[cfg(feature = "bake")]
-    pub fn baked_parts(&self) -> Vec<HttpUrl> {
-        self.0.clone()
-    }
-}
+baked_newtype!(AudioList, Vec<HttpUrl>);
 
 impl TryFrom<Vec<HttpUrl>> for AudioList {
     type Error = String;

@@ -102,14 +102,14 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// For the baked embedded config (src/bake.rs): a value that already
+    /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
     pub fn from_baked(name: String, fixed: Option<i32>) -> Self {
         Self { name, fixed }
     }
 
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    /// What [`Self::from_baked`] takes back (handlers/src/bake.rs).
     #[cfg(feature = "bake")]
     pub fn baked_parts(&self) -> (String, Option<i32>) {
         (self.name.clone(), self.fixed)
@@ -239,7 +239,7 @@ pub struct Window {
 }
 
 impl Window {
-    /// For the baked embedded config (src/bake.rs): a value that already
+    /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
     pub fn from_baked(start: u16, end: u16) -> Self {
@@ -249,7 +249,7 @@ impl Window {
         }
     }
 
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    /// What [`Self::from_baked`] takes back (handlers/src/bake.rs).
     #[cfg(feature = "bake")]
     pub fn baked_parts(&self) -> (u16, u16) {
         (self.start.0, self.end.0)
@@ -294,14 +294,14 @@ impl Window {
 pub struct Day(Date);
 
 impl Day {
-    /// For the baked embedded config (src/bake.rs): a value that already
+    /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
     pub fn from_baked(julian_day: i32) -> Self {
         Self(Date::from_julian_day(julian_day).unwrap_or(Date::MIN))
     }
 
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    /// What [`Self::from_baked`] takes back (handlers/src/bake.rs).
     #[cfg(feature = "bake")]
     pub fn baked_parts(&self) -> i32 {
         self.0.to_julian_day()

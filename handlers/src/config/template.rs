@@ -21,7 +21,7 @@ pub struct Template {
 }
 
 impl Template {
-    /// For the baked embedded config (src/bake.rs): a value that already
+    /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
     pub fn from_baked(source: String) -> Self {
@@ -33,7 +33,7 @@ impl Template {
         })
     }
 
-    /// What [`Self::from_baked`] takes back (src/bake.rs).
+    /// What [`Self::from_baked`] takes back (handlers/src/bake.rs).
     #[cfg(feature = "bake")]
     pub fn baked_parts(&self) -> String {
         self.source.clone()
