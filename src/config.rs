@@ -65,7 +65,13 @@ pub struct Status {
 /// database: a zone the runtime does not know is refused like any invalid
 /// value (path and reason), so it never serves.
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    let cfg = Config::from_json(text)?.with_zone_offsets(zones::offset_minutes);
+    with_zones(Config::from_json(text)?)
+}
+
+/// A valid document given the runtime's tz database to read its hours
+/// with, once the runtime knows every zone it names.
+fn with_zones(cfg: Config) -> Result<Config, ConfigError> {
+    let cfg = cfg.with_zone_offsets(zones::offset_minutes);
     cfg.check_zones(zones::known)?;
     Ok(cfg)
 }
@@ -86,11 +92,7 @@ pub fn embedded() -> Result<Rc<Config>, EdgeError> {
             return Ok(c.clone());
         }
         let cfg = match baked() {
-            Some(cfg) => {
-                let cfg = cfg.with_zone_offsets(zones::offset_minutes);
-                cfg.check_zones(zones::known)?;
-                cfg
-            }
+            Some(cfg) => with_zones(cfg)?,
             None => parse(handlers::DEFAULT_CONFIG)?,
         };
         let c = Rc::new(cfg);

@@ -114,9 +114,7 @@ impl Zone {
     pub fn baked_parts(&self) -> (String, Option<i32>) {
         (self.name.clone(), self.fixed)
     }
-}
 
-impl Zone {
     /// India Standard Time, Exotel's own.
     pub fn ist() -> Self {
         Self {
