@@ -142,6 +142,24 @@ macro_rules! bake_unit_enum {
     };
 }
 
+/// An enum whose variants each hold one value; `$($seg)::+` is the
+/// enum's full path (`$ty` may be a local alias of it).
+macro_rules! bake_tuple_enum {
+    ($ty:ident, $($seg:ident)::+, [$($variant:ident),* $(,)?]) => {
+        impl Bake for $ty {
+            fn bake(&self) -> TokenStream {
+                let path = quote!($($seg)::+);
+                match self {
+                    $($ty::$variant(v) => {
+                        let v = v.bake();
+                        quote!(#path::$variant(#v))
+                    })*
+                }
+            }
+        }
+    };
+}
+
 /// A checked type with private parts: a call to its `from_baked` with
 /// what `$parts` (a method of the type) gives back.
 macro_rules! bake_via {
@@ -275,65 +293,18 @@ impl Bake for MusicOnHold {
     }
 }
 
-impl Bake for GatherPrompt {
-    fn bake(&self) -> TokenStream {
-        match self {
-            Self::Text(t) => {
-                let t = t.bake();
-                quote!(handlers::answer::gather::Prompt::Text(#t))
-            }
-            Self::AudioUrl(u) => {
-                let u = u.bake();
-                quote!(handlers::answer::gather::Prompt::AudioUrl(#u))
-            }
-        }
-    }
-}
-
-impl Bake for GreetingAnswer {
-    fn bake(&self) -> TokenStream {
-        match self {
-            Self::Text(t) => {
-                let t = t.bake();
-                quote!(handlers::answer::greeting::GreetingAnswer::Text(#t))
-            }
-            Self::AudioUrls(a) => {
-                let a = a.bake();
-                quote!(handlers::answer::greeting::GreetingAnswer::AudioUrls(#a))
-            }
-        }
-    }
-}
-
-impl Bake for Media {
-    fn bake(&self) -> TokenStream {
-        match self {
-            Self::Text(t) => {
-                let t = t.bake();
-                quote!(handlers::answer::playback::Media::Text(#t))
-            }
-            Self::AudioUrl(u) => {
-                let u = u.bake();
-                quote!(handlers::answer::playback::Media::AudioUrl(#u))
-            }
-        }
-    }
-}
-
-impl Bake for Target {
-    fn bake(&self) -> TokenStream {
-        match self {
-            Self::Group(g) => {
-                let g = g.bake();
-                quote!(handlers::config::menu::Target::Group(#g))
-            }
-            Self::Numbers(n) => {
-                let n = n.bake();
-                quote!(handlers::config::menu::Target::Numbers(#n))
-            }
-        }
-    }
-}
+bake_tuple_enum!(
+    GatherPrompt,
+    handlers::answer::gather::Prompt,
+    [Text, AudioUrl]
+);
+bake_tuple_enum!(
+    GreetingAnswer,
+    handlers::answer::greeting::GreetingAnswer,
+    [Text, AudioUrls]
+);
+bake_tuple_enum!(Media, handlers::answer::playback::Media, [Text, AudioUrl]);
+bake_tuple_enum!(Target, handlers::config::menu::Target, [Group, Numbers]);
 
 impl Bake for FlowPrompt {
     fn bake(&self) -> TokenStream {
