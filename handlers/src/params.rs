@@ -294,28 +294,32 @@ impl CallParams {
     }
 
     /// Builds from decoded key/value pairs: a query or a form body.
+    ///
+    /// The keys already seen are kept as they came (`K`): a query's are
+    /// slices of the query itself unless percent-encoded, so "first value
+    /// wins" costs no copy of each key on every callback.
     pub fn from_pairs<K, V, I>(pairs: I) -> Result<Self, ParamError>
     where
-        K: AsRef<str>,
+        K: AsRef<str> + Clone,
         V: AsRef<str>,
         I: IntoIterator<Item = (K, V)>,
     {
         let mut p = CallParams::default();
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<K> = Vec::with_capacity(16);
         let mut bracket_legs: BTreeMap<usize, Leg> = BTreeMap::new();
         let mut json_legs: Option<Vec<Leg>> = None;
-        for (k, v) in pairs {
-            let (k, v) = (k.as_ref(), v.as_ref());
+        for (key, v) in pairs {
+            let (k, v) = (key.as_ref(), v.as_ref());
             if let Some((idx, field)) = bracket_leg_key(k) {
                 if idx < MAX_LEGS {
                     bracket_legs.entry(idx).or_default().set(field, v);
                 }
                 continue;
             }
-            if seen.iter().any(|s| s == k) {
+            if seen.iter().any(|s| s.as_ref() == k) {
                 continue; // first value wins
             }
-            seen.push(k.to_owned());
+            seen.push(key.clone());
             let val = non_empty(v);
             match k {
                 // Exotel SIDs are plain text; control characters could only forge log
