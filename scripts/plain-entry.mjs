@@ -10,8 +10,9 @@
 // `construct` trap, which builds a second Proxy (copying twelve hooks), and
 // reading `fetch` off it builds a third Proxy around the method. That is
 // JS work on every callback that a hand-written worker does not do: with
-// the plain object, req/s went from 0.91-0.96x to 1.00-1.08x the JS worker
-// (BENCHMARKS.md, "Issue 16").
+// the plain object, req/s went from 0.86-0.90x to 0.96-1.00x the JS worker
+// at 1 connection and from 0.82-0.87x to 0.95-1.01x at 50, side by side
+// (BENCHMARKS.md, "Issue 16", edge-20261129T153504Z).
 //
 // What stays the same: each handler still runs the shim's own
 // `checkReinitialize()` first (a wasm instance that trapped, e.g. on a

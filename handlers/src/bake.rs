@@ -45,7 +45,7 @@ use crate::config::menu::{Menu, Target};
 use crate::config::personalize::{Lookup, Personalize};
 use crate::config::template::Template;
 use crate::config::trace_settings::TraceSettings;
-use crate::config::{Config, Fallback, Line};
+use crate::config::{Config, Fallback, Line, ZoneOffsets};
 use crate::destination::{Destination, Numbers};
 use crate::rule::Condition;
 
@@ -160,63 +160,31 @@ macro_rules! bake_tuple_enum {
     };
 }
 
-/// A checked type with private parts: a call to its `from_baked` with
-/// what `$parts` (a method of the type) gives back.
+/// A checked type with private parts: a call to its `from_baked` with what
+/// its `baked_parts` gives back (`baked_newtype!` in lib.rs).
 macro_rules! bake_via {
-    ($ty:ty, $($seg:ident)::+, $parts:ident) => {
+    ($ty:ty, $($seg:ident)::+) => {
         impl Bake for $ty {
             fn bake(&self) -> TokenStream {
-                let parts = self.$parts().bake();
+                let parts = self.baked_parts().bake();
                 quote!($($seg)::+::from_baked(#parts))
             }
         }
     };
 }
 
-impl Bake for Config {
+/// The zone offsets are the worker's to set after loading, as for a
+/// parsed document: baked as none.
+impl Bake for ZoneOffsets {
     fn bake(&self) -> TokenStream {
-        // Every field named, as bake_struct! does; the zone offsets are the
-        // worker's to set after loading, as for a parsed document.
-        let Config {
-            version,
-            cache_ttl_seconds,
-            lines,
-            default_line,
-            fallback,
-            events,
-            groups,
-            callers,
-            trace,
-            zone_offsets: _,
-        } = self;
-        let (version, cache_ttl_seconds, lines, default_line) = (
-            version.bake(),
-            cache_ttl_seconds.bake(),
-            lines.bake(),
-            default_line.bake(),
-        );
-        let (fallback, events, groups, callers, trace) = (
-            fallback.bake(),
-            events.bake(),
-            groups.bake(),
-            callers.bake(),
-            trace.bake(),
-        );
-        quote!(handlers::config::Config {
-            version: #version,
-            cache_ttl_seconds: #cache_ttl_seconds,
-            lines: #lines,
-            default_line: #default_line,
-            fallback: #fallback,
-            events: #events,
-            groups: #groups,
-            callers: #callers,
-            trace: #trace,
-            zone_offsets: handlers::config::ZoneOffsets(::core::option::Option::None),
-        })
+        quote!(handlers::config::ZoneOffsets(::core::option::Option::None))
     }
 }
 
+bake_struct!(Config, handlers::config, {
+    version, cache_ttl_seconds, lines, default_line, fallback, events, groups, callers, trace,
+    zone_offsets,
+});
 bake_struct!(Line, handlers::config, {
     name, connect, dialwhom, gather, greeting, playback, passthru, hours, closed, agents,
     vip_agents, menu, personalize,
@@ -321,29 +289,21 @@ impl Bake for FlowPrompt {
     }
 }
 
-bake_via!(RingingSeconds, handlers::bounded::RingingSeconds, get);
-bake_via!(
-    ConversationSeconds,
-    handlers::bounded::ConversationSeconds,
-    get
-);
-bake_via!(ParallelAttempts, handlers::bounded::ParallelAttempts, get);
-bake_via!(MaxInputDigits, handlers::bounded::MaxInputDigits, get);
-bake_via!(InputTimeout, handlers::bounded::InputTimeout, get);
-bake_via!(RepeatMenu, handlers::bounded::RepeatMenu, get);
-bake_via!(PlaybackSeconds, handlers::bounded::PlaybackSeconds, get);
-bake_via!(FinishOnKey, handlers::bounded::FinishOnKey, baked_parts);
-bake_via!(HttpUrl, handlers::bounded::HttpUrl, baked_parts);
-bake_via!(SpokenText, handlers::bounded::SpokenText, baked_parts);
-bake_via!(Destination, handlers::destination::Destination, baked_parts);
-bake_via!(Numbers, handlers::destination::Numbers, baked_parts);
-bake_via!(
-    AudioList,
-    handlers::answer::greeting::AudioList,
-    baked_parts
-);
-bake_via!(Template, handlers::config::template::Template, baked_parts);
-bake_via!(Day, handlers::config::hours::Day, baked_parts);
+bake_via!(RingingSeconds, handlers::bounded::RingingSeconds);
+bake_via!(ConversationSeconds, handlers::bounded::ConversationSeconds);
+bake_via!(ParallelAttempts, handlers::bounded::ParallelAttempts);
+bake_via!(MaxInputDigits, handlers::bounded::MaxInputDigits);
+bake_via!(InputTimeout, handlers::bounded::InputTimeout);
+bake_via!(RepeatMenu, handlers::bounded::RepeatMenu);
+bake_via!(PlaybackSeconds, handlers::bounded::PlaybackSeconds);
+bake_via!(FinishOnKey, handlers::bounded::FinishOnKey);
+bake_via!(HttpUrl, handlers::bounded::HttpUrl);
+bake_via!(SpokenText, handlers::bounded::SpokenText);
+bake_via!(Destination, handlers::destination::Destination);
+bake_via!(Numbers, handlers::destination::Numbers);
+bake_via!(AudioList, handlers::answer::greeting::AudioList);
+bake_via!(Template, handlers::config::template::Template);
+bake_via!(Day, handlers::config::hours::Day);
 
 impl Bake for Zone {
     fn bake(&self) -> TokenStream {

@@ -21,14 +21,9 @@ macro_rules! bounded_int {
             pub fn get(self) -> $inner {
                 self.0
             }
-
-            /// For the baked embedded config (handlers/src/bake.rs): a value
-            /// that already passed `TryFrom`, written out by the build. Checks nothing.
-            #[doc(hidden)]
-            pub fn from_baked(v: $inner) -> Self {
-                Self(v)
-            }
         }
+
+        baked_newtype!($name, $inner);
 
         impl TryFrom<i64> for $name {
             type Error = String;
