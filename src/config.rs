@@ -110,7 +110,7 @@ pub fn embedded() -> Result<Rc<Config>, EdgeError> {
 pub async fn for_fallback(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeError> {
     match loaded() {
         Some(c) => Ok(c),
-        None => current(env, ctx).await,
+        None => current(env, ctx, now_ms()).await,
     }
 }
 
@@ -147,9 +147,9 @@ fn loaded() -> Option<Rc<Config>> {
     CACHE.with(|c| c.borrow().as_ref().map(|c| c.config.clone()))
 }
 
-/// The config for this request (see the module docs for when KV is read).
-pub async fn current(env: &Env, ctx: &Context) -> Result<Rc<Config>, EdgeError> {
-    let now = now_ms();
+/// The config for this request (see the module docs for when KV is read),
+/// as of `now` (ms; the caller's one clock read for the request).
+pub async fn current(env: &Env, ctx: &Context, now: i64) -> Result<Rc<Config>, EdgeError> {
     let state = CACHE.with(|c| {
         c.borrow_mut().as_mut().map(|c| {
             let stale = now >= c.expires_at;

@@ -663,7 +663,7 @@ impl EventLog {
         // which the config cache uses for its background refresh.
         let state: &JsValue = self.state.as_raw().as_ref();
         let ctx = Context::new(state.clone().unchecked_into());
-        let cfg = match config::current(&self.env, &ctx).await {
+        let cfg = match config::current(&self.env, &ctx, now_ms()).await {
             Ok(c) => c,
             Err(e) => return Decided::Retry(format!("config unavailable: {e}")),
         };

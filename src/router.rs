@@ -126,7 +126,7 @@ pub async fn dispatch(
         }
     }
     if route.is_callback() {
-        let reply = own(callback(route, query, &env, &ctx, head)).await;
+        let reply = own(callback(route, query, &env, &ctx, head, started_ms)).await;
         if !head {
             // Off the caller's path: copies now, the D1 write in wait_until.
             crate::trace::callback(&env, &ctx, route, query, &reply, started_ms);
@@ -280,18 +280,26 @@ pub(crate) fn own<'a, T>(f: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<
 /// An applet callback: `?fallback=1`'s static answer, or the decision
 /// from the call's parameters and the config (its fallback when the
 /// config is unavailable). Parameters Exotel never sends are a 400.
-async fn callback(route: Route, query: &str, env: &Env, ctx: &Context, head: bool) -> Reply {
+/// `now_ms` is when the request arrived: the one clock read it needs.
+async fn callback(
+    route: Route,
+    query: &str,
+    env: &Env,
+    ctx: &Context,
+    head: bool,
+    now_ms: i64,
+) -> Reply {
     if handlers::params::wants_fallback(query) {
         return routes::fallback::handle_fallback(route, env, ctx).await;
     }
     match CallParams::from_query(query) {
         Err(e) => error_reply(&e.into()),
-        Ok(params) => match config::current(env, ctx).await {
+        Ok(params) => match config::current(env, ctx, now_ms).await {
             Err(e) => {
                 console_error!("config unavailable: {e}");
                 routes::fallback::handle_fallback(route, env, ctx).await
             }
-            Ok(cfg) => routes::callback(route, &params, &cfg, env, ctx, head).await,
+            Ok(cfg) => routes::callback(route, &params, &cfg, env, ctx, head, now_ms).await,
         },
     }
 }

@@ -85,7 +85,7 @@ pub fn callback(
         crate::runtime::timer::sleep(0).await;
         let cfg = config::in_memory().ok();
         let now_ms = CallParams::from_query(&query)
-            .map(|p| crate::runtime::clock::decision_now_ms(&p))
+            .map(|p| crate::runtime::clock::decision_now_ms(&p, started_ms))
             .unwrap_or(started_ms);
         let facts = CallbackFacts {
             route,

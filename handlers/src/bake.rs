@@ -115,6 +115,14 @@ impl<K: Bake, V: Bake> Bake for BTreeMap<K, V> {
     }
 }
 
+/// A static answer: its value, the reply made on first use as at runtime.
+impl<T: Bake> Bake for crate::answer::Static<T> {
+    fn bake(&self) -> TokenStream {
+        let v = (**self).bake();
+        quote!(handlers::answer::Static::new(#v))
+    }
+}
+
 /// A struct with public fields, as a struct literal naming each field.
 macro_rules! bake_struct {
     ($ty:ident, $($seg:ident)::+, { $($field:ident),* $(,)? }) => {

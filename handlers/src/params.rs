@@ -320,36 +320,38 @@ impl CallParams {
                 continue; // first value wins
             }
             seen.push(key.clone());
-            let val = non_empty(v);
+            // Trimmed and copied only for the keys kept (not for `CallSid`,
+            // which is cleaned its own way, or an ignored key).
+            let val = || non_empty(v);
             match k {
                 // Exotel SIDs are plain text; control characters could only forge log
                 // lines and state keys, so they are replaced (tests/abuse.test.mjs).
                 "CallSid" => p.call_sid = crate::phone::log_safe(v.trim()).into_owned(),
-                "CallFrom" => p.call_from = val,
-                "CallTo" => p.call_to = val,
-                "From" => p.from = val,
-                "To" => p.to = val,
-                "Direction" => p.direction = val.as_deref().map(Direction::parse),
-                "CallStatus" | "Call status" | "Status " => p.call_status = val,
+                "CallFrom" => p.call_from = val(),
+                "CallTo" => p.call_to = val(),
+                "From" => p.from = val(),
+                "To" => p.to = val(),
+                "Direction" => p.direction = some_text(v).map(Direction::parse),
+                "CallStatus" | "Call status" | "Status " => p.call_status = val(),
                 // Kept as sent: no decision reads them, and parsing three
                 // dates was ~4% of a callback's CPU (BENCHMARKS.md).
-                "Created" => p.created = val,
-                "StartTime" => p.start_time = val,
-                "CurrentTime" | "Current Time" => p.current_time = val,
-                "DialCallStatus" => p.dial_call_status = val.as_deref().map(DialCallStatus::parse),
+                "Created" => p.created = val(),
+                "StartTime" => p.start_time = val(),
+                "CurrentTime" | "Current Time" => p.current_time = val(),
+                "DialCallStatus" => p.dial_call_status = some_text(v).map(DialCallStatus::parse),
                 "DialCallDuration" | "DialCall Duration" => {
-                    p.dial_call_duration = val.and_then(|s| s.trim().parse().ok())
+                    p.dial_call_duration = some_text(v).and_then(|s| s.parse().ok())
                 }
-                "DialWhomNumber" => p.dial_whom_number = val,
-                "CallType" => p.call_type = val.as_deref().map(CallType::parse),
-                "digits" | "Digits" => p.digits = val.as_deref().and_then(strip_digit_quotes),
-                "CustomField" => p.custom_field = val,
-                "RecordingUrl" | "RecordingURL" => p.recording_url = val,
-                "OutgoingPhoneNumber" => p.outgoing_phone_number = val,
-                "flow_id" => p.flow_id = val,
-                "Status" => p.status = val,
-                "EventType" => p.event_type = val.map(|s| s.trim().to_owned()),
-                "Legs" => json_legs = val.as_deref().map(parse_json_legs).transpose()?,
+                "DialWhomNumber" => p.dial_whom_number = val(),
+                "CallType" => p.call_type = some_text(v).map(CallType::parse),
+                "digits" | "Digits" => p.digits = strip_digit_quotes(v),
+                "CustomField" => p.custom_field = val(),
+                "RecordingUrl" | "RecordingURL" => p.recording_url = val(),
+                "OutgoingPhoneNumber" => p.outgoing_phone_number = val(),
+                "flow_id" => p.flow_id = val(),
+                "Status" => p.status = val(),
+                "EventType" => p.event_type = val(),
+                "Legs" => json_legs = some_text(v).map(parse_json_legs).transpose()?,
                 k if IGNORED.contains(&k) => {}
                 _ => {
                     if p.extra.len() < MAX_EXTRA {
@@ -392,8 +394,13 @@ impl CallParams {
 }
 
 fn non_empty(v: &str) -> Option<String> {
+    some_text(v).map(str::to_owned)
+}
+
+/// The value trimmed, `None` when nothing is left.
+fn some_text(v: &str) -> Option<&str> {
     let t = v.trim();
-    (!t.is_empty()).then(|| t.to_owned())
+    (!t.is_empty()).then_some(t)
 }
 
 /// Whether a callback's query asks for the safe static answer: Exotel's

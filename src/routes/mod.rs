@@ -42,8 +42,9 @@ pub async fn callback(
     env: &Env,
     ctx: &Context,
     head: bool,
+    arrived_ms: i64,
 ) -> Reply {
-    let now_ms = crate::runtime::clock::decision_now_ms(p);
+    let now_ms = crate::runtime::clock::decision_now_ms(p, arrived_ms);
     // Each route's future boxed, as in the router (`own`): a cold isolate
     // compiles only the callback it answers.
     let reply = match route {

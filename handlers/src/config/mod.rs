@@ -30,6 +30,7 @@ use crate::answer::gather::GatherAnswer;
 use crate::answer::greeting::GreetingAnswer;
 use crate::answer::passthru::{Branch, PassthruRules};
 use crate::answer::playback::PlaybackAnswer;
+use crate::answer::Static;
 use crate::destination::Numbers;
 use crate::error::ConfigError;
 use crate::phone;
@@ -55,19 +56,19 @@ pub struct Line {
     pub name: Option<String>,
     /// The Connect answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connect: Option<ConnectAnswer>,
+    pub connect: Option<Static<ConnectAnswer>>,
     /// Numbers for the dial-whom URL; the Connect destinations when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialwhom: Option<Numbers>,
     /// The Gather answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gather: Option<GatherAnswer>,
+    pub gather: Option<Static<GatherAnswer>>,
     /// The greeting text or audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub greeting: Option<GreetingAnswer>,
+    pub greeting: Option<Static<GreetingAnswer>>,
     /// The Connect playback answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub playback: Option<PlaybackAnswer>,
+    pub playback: Option<Static<PlaybackAnswer>>,
     /// Passthru branching rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passthru: Option<PassthruRules>,
@@ -102,13 +103,13 @@ pub struct Line {
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
     /// Whom to dial when routing cannot decide (a reception desk).
-    pub connect: ConnectAnswer,
+    pub connect: Static<ConnectAnswer>,
     /// A prompt that always works.
-    pub gather: GatherAnswer,
+    pub gather: Static<GatherAnswer>,
     /// A greeting that always works.
-    pub greeting: GreetingAnswer,
+    pub greeting: Static<GreetingAnswer>,
     /// Playback (may be empty: nothing is played).
-    pub playback: PlaybackAnswer,
+    pub playback: Static<PlaybackAnswer>,
     /// The branch passthru takes when it cannot decide.
     pub passthru: Branch,
 }

@@ -14,6 +14,7 @@
 //! worker and the trace reach it through [`crate::decide`], one function
 //! per callback.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ use crate::answer::greeting::GreetingAnswer;
 use crate::answer::passthru::{Branch, Mode};
 use crate::answer::playback::{Media, PlaybackAnswer, PlaybackTo, StartCallPlayback};
 use crate::answer::popup::Popup;
+use crate::answer::Static;
 use crate::config::groups::{next_batch, AgentGroup, Strategy};
 use crate::config::menu::Target;
 use crate::config::personalize::Personalize;
@@ -71,7 +73,13 @@ pub struct Situation<'a> {
 /// The situation of a call at `now_ms` (Unix ms).
 pub fn situation<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> Situation<'a> {
     let line = cfg.line(call.exophone);
-    let caller = call.caller.and_then(phone::normalize);
+    // Normalised only when some list could name the caller (most configs
+    // have none): this runs on every callback.
+    let caller = if cfg.callers.block.is_empty() && cfg.callers.vip.is_empty() {
+        None
+    } else {
+        call.caller.and_then(phone::normalize)
+    };
     let listed = |list: &[String]| caller.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
     let blocked = listed(&cfg.callers.block);
     let vip = listed(&cfg.callers.vip);
@@ -122,8 +130,9 @@ fn is_closed_without_alternative(cfg: &Config, s: &Situation<'_>) -> bool {
 /// What a Connect (or dial-whom) request needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnectPlan<'a> {
-    /// Answer now.
-    Answer(ConnectAnswer),
+    /// Answer now: the config's own answer (its reply kept with it), or
+    /// one made for this call.
+    Answer(Cow<'a, Static<ConnectAnswer>>),
     /// Don't dial: a blocked caller, or out of hours with nothing to dial.
     /// Exotel takes "we didn't dial anyone".
     NoDial(&'static str),
@@ -153,17 +162,17 @@ impl<'a> ConnectPlan<'a> {
     pub fn answer(
         self,
         group: impl FnOnce(&GroupPlan<'a>) -> Option<ConnectAnswer>,
-    ) -> Result<ConnectAnswer, &'static str> {
+    ) -> Result<Cow<'a, Static<ConnectAnswer>>, &'static str> {
         match self {
             Self::Answer(a) => Ok(a),
             Self::NoDial(why) => Err(why),
-            Self::Group(g) => group(&g).ok_or(ALL_OFFERED),
+            Self::Group(g) => group(&g).map(made).ok_or(ALL_OFFERED),
         }
     }
 
     /// The answer without routing state: a group's first batch in its
     /// listed order ([`stateless_answer`]).
-    pub fn stateless(self) -> Result<ConnectAnswer, &'static str> {
+    pub fn stateless(self) -> Result<Cow<'a, Static<ConnectAnswer>>, &'static str> {
         self.answer(|g| Some(stateless_answer(g)))
     }
 }
@@ -181,7 +190,7 @@ pub enum Form {
 impl Form {
     /// The HTTP answer for a plan's [`ConnectPlan::answer`]: the answer in
     /// this form, or [`no_dial_reply`] when nobody is dialled.
-    pub fn reply(self, answer: Result<ConnectAnswer, &str>) -> Reply {
+    pub fn reply(self, answer: Result<Cow<'_, Static<ConnectAnswer>>, &str>) -> Reply {
         match (answer, self) {
             (Ok(a), Self::Json) => a.reply(),
             (Ok(a), Self::Text) => crate::answer::dialwhom::reply(&a.destination.numbers),
@@ -247,9 +256,7 @@ fn plan_with_rule<'a>(
     if is_closed_without_alternative(cfg, s) {
         return (ConnectPlan::NoDial("line is closed"), "closed");
     }
-    let base = part(cfg, s, |l| l.connect.as_ref())
-        .cloned()
-        .unwrap_or_else(|| cfg.fallback.connect.clone());
+    let base = part(cfg, s, |l| l.connect.as_ref()).unwrap_or(&cfg.fallback.connect);
     let closed = closed_part(cfg, s);
 
     let menu_choice = |line: &Line| {
@@ -295,20 +302,33 @@ fn plan_with_rule<'a>(
         "connect"
     };
     match chosen {
-        None => (ConnectPlan::Answer(base), static_rule),
+        None => (ConnectPlan::Answer(Cow::Borrowed(base)), static_rule),
         Some((rule, Target::Numbers(n))) => (
-            ConnectPlan::Answer(ConnectAnswer {
+            ConnectPlan::Answer(made(ConnectAnswer {
                 destination: DestinationList { numbers: n },
-                ..base
-            }),
+                ..ConnectAnswer::clone(base)
+            })),
             rule,
         ),
         Some((rule, Target::Group(name))) => match cfg.groups.get_key_value(&name) {
-            Some((name, group)) => (ConnectPlan::Group(GroupPlan { name, group, base }), rule),
+            Some((name, group)) => (
+                ConnectPlan::Group(GroupPlan {
+                    name,
+                    group,
+                    base: ConnectAnswer::clone(base),
+                }),
+                rule,
+            ),
             // Validated at load; kept total so a bug cannot drop a call.
-            None => (ConnectPlan::Answer(base), static_rule),
+            None => (ConnectPlan::Answer(Cow::Borrowed(base)), static_rule),
         },
     }
+}
+
+/// An answer made for one call (not the config's own): its reply is made
+/// when it is answered.
+fn made<'a>(a: ConnectAnswer) -> Cow<'a, Static<ConnectAnswer>> {
+    Cow::Owned(Static::new(a))
 }
 
 /// Which decision [`explain`] describes.
@@ -410,7 +430,10 @@ fn dialwhom_with_rule<'a>(
             .map(|n| (n, "dialwhom")),
     };
     match numbers {
-        Some((n, rule)) => (ConnectPlan::Answer(ConnectAnswer::dial(n.clone())), rule),
+        Some((n, rule)) => (
+            ConnectPlan::Answer(made(ConnectAnswer::dial(n.clone()))),
+            rule,
+        ),
         None => plan_with_rule(cfg, s, call),
     }
 }
@@ -556,19 +579,19 @@ pub fn no_dial_reply(reason: &str) -> Reply {
 }
 
 /// The Gather answer: the closed variant out of hours.
-pub fn gather<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a GatherAnswer {
+pub fn gather<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a Static<GatherAnswer> {
     let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.gather.as_ref()).unwrap_or(&cfg.fallback.gather)
 }
 
 /// The static greeting (closed variant out of hours).
-pub fn greeting<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a GreetingAnswer {
+pub fn greeting<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a Static<GreetingAnswer> {
     let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.greeting.as_ref()).unwrap_or(&cfg.fallback.greeting)
 }
 
 /// The static playback (closed variant out of hours).
-pub fn playback<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a PlaybackAnswer {
+pub fn playback<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> &'a Static<PlaybackAnswer> {
     let s = situation(cfg, call, now_ms);
     part(cfg, &s, |l| l.playback.as_ref()).unwrap_or(&cfg.fallback.playback)
 }
@@ -592,39 +615,39 @@ pub fn personalize<'a>(cfg: &'a Config, call: Call<'_>, now_ms: i64) -> Option<&
 }
 
 /// A personalised greeting, or the static one when a variable is missing.
-pub fn personal_greeting(
-    cfg: &Config,
+pub fn personal_greeting<'a>(
+    cfg: &'a Config,
     call: Call<'_>,
     now_ms: i64,
     vars: &BTreeMap<String, String>,
-) -> GreetingAnswer {
+) -> Cow<'a, Static<GreetingAnswer>> {
     personalize(cfg, call, now_ms)
         .and_then(|pz| pz.greeting.as_ref())
         .and_then(|t| t.render(vars))
-        .map(GreetingAnswer::Text)
-        .unwrap_or_else(|| greeting(cfg, call, now_ms).clone())
+        .map(|text| Cow::Owned(Static::new(GreetingAnswer::Text(text))))
+        .unwrap_or_else(|| Cow::Borrowed(greeting(cfg, call, now_ms)))
 }
 
 /// A personalised start-of-call playback, or the static playback.
-pub fn personal_playback(
-    cfg: &Config,
+pub fn personal_playback<'a>(
+    cfg: &'a Config,
     call: Call<'_>,
     now_ms: i64,
     vars: &BTreeMap<String, String>,
-) -> PlaybackAnswer {
-    let base = playback(cfg, call, now_ms).clone();
+) -> Cow<'a, Static<PlaybackAnswer>> {
+    let base = playback(cfg, call, now_ms);
     match personalize(cfg, call, now_ms)
         .and_then(|pz| pz.playback.as_ref())
         .and_then(|t| t.render(vars))
     {
-        Some(text) => PlaybackAnswer {
+        Some(text) => Cow::Owned(Static::new(PlaybackAnswer {
             start_call_playback: Some(StartCallPlayback {
                 playback_to: PlaybackTo::Callee,
                 media: Media::Text(text),
             }),
-            ..base
-        },
-        None => base,
+            ..PlaybackAnswer::clone(base)
+        })),
+        None => Cow::Borrowed(base),
     }
 }
 

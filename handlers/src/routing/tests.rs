@@ -712,7 +712,7 @@ fn one_plan_to_answer_path_for_every_form() {
     assert!(group().group().is_some());
     let first = group().stateless().unwrap();
     let g = group().group().cloned().unwrap();
-    assert_eq!(first, stateless_answer(&g));
+    assert_eq!(**first, stateless_answer(&g));
     assert_eq!(Form::Json.reply(Ok(first.clone())).body, first.reply().body);
     assert_eq!(
         Form::Text.reply(Ok(first.clone())).body,
@@ -734,4 +734,37 @@ fn one_plan_to_answer_path_for_every_form() {
     assert_eq!(why, "caller is blocked");
     assert_eq!(blocked.answer(|_| unreachable!()), Err(why));
     assert_eq!(Form::Text.reply(Err(why)).status, 403);
+}
+
+/// The config's own answers keep their reply (`Static`) once served; an
+/// answer changed for one call (a menu's numbers, a personalised greeting)
+/// must never be answered with that kept reply, whichever is served first.
+#[test]
+fn a_kept_static_reply_never_answers_a_changed_answer() {
+    let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    let line = &mut v["lines"]["+918047115777"];
+    line["menu"]["options"]["5"] = serde_json::json!({"numbers": ["+919700000005"]});
+    line["menu"].as_object_mut().unwrap().remove("invalid");
+    line.as_object_mut().unwrap().remove("agents");
+    line["connect"] = serde_json::json!({"destination": {"numbers": ["+919812345678"]}});
+    let c = Config::from_json(&v.to_string()).unwrap();
+    let main = "CallSid=s&CallTo=08047115777&CallFrom=09900112233";
+    let connect = |digits: &str| {
+        let p = q(&format!("{main}{digits}"));
+        Form::Json
+            .reply(plan_connect(&c, Call::from(&p), at(MON_NOON)).stateless())
+            .body
+    };
+    for _ in 0..2 {
+        let line_answer = connect("");
+        assert!(line_answer.contains("+919812345678"), "{line_answer}");
+        let menu_answer = connect("&digits=%225%22");
+        assert!(
+            menu_answer.contains("+919700000005") && !menu_answer.contains("+919812345678"),
+            "{menu_answer}"
+        );
+        // The kept reply is the one a fresh serialisation gives.
+        let fresh = ConnectAnswer::reply(c.lines["+918047115777"].connect.as_ref().unwrap());
+        assert_eq!(line_answer, fresh.body);
+    }
 }
