@@ -1,14 +1,17 @@
 //! Converting `handlers`' replies and the shell's errors into HTTP
 //! responses: the one place that decides statuses and headers.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use handlers::error::ParamError;
 use handlers::push::app_api::api_reply;
 use handlers::push::body::BodyError as PushBodyError;
-use handlers::reply::{ContentType, Reply};
-use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{console_error, web_sys, Headers, Response};
-
+use handlers::reply::{Body, ContentType, Reply};
 use handlers::route::Family;
+use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use worker::{console_error, web_sys, Headers, Response};
 
 use crate::error::EdgeError;
 
@@ -23,6 +26,9 @@ function headersOf(type) {
 export function replyResponse(status, type, body) {
   return new Response(body.slice(), { status, headers: headersOf(type) });
 }
+export function keptResponse(status, type, body) {
+  return new Response(body, { status, headers: headersOf(type) });
+}
 export function headResponse(status, type, length) {
   const headers = new Headers(headersOf(type));
   headers.set("content-length", String(length));
@@ -36,6 +42,13 @@ extern "C" {
     /// the body's `content-length` itself.
     #[wasm_bindgen(js_name = replyResponse)]
     fn reply_response(status: u16, content_type: u8, body: &[u8]) -> web_sys::Response;
+    /// [`reply_response`] with a body the runtime already holds as a
+    /// string (a kept body, [`with_kept_text`]): nothing is copied out of
+    /// wasm memory. A string body would default to
+    /// `text/plain;charset=UTF-8`, but only without a `content-type`, which
+    /// these headers always have.
+    #[wasm_bindgen(js_name = keptResponse)]
+    fn kept_response(status: u16, content_type: u8, body: &JsValue) -> web_sys::Response;
     /// HEAD's response: the same headers, no body, and the length GET
     /// would send, which the runtime cannot know without a body.
     #[wasm_bindgen(js_name = headResponse)]
@@ -63,8 +76,44 @@ pub fn respond(reply: &Reply, head: bool) -> web_sys::Response {
         let length = u32::try_from(reply.body.len()).unwrap_or(u32::MAX);
         head_response(reply.status, kind, length)
     } else {
-        reply_response(reply.status, kind, reply.body.as_bytes())
+        match &reply.body {
+            Body::Kept(text) => {
+                with_kept_text(text, |body| kept_response(reply.status, kind, body))
+            }
+            Body::Made(text) => reply_response(reply.status, kind, text.as_bytes()),
+        }
     }
+}
+
+/// How many kept bodies an isolate holds as runtime strings: the static
+/// answers a busy isolate serves (a few routes of a few lines); the
+/// oldest goes first when a new config's answers arrive.
+const KEPT_TEXTS: usize = 16;
+
+thread_local! {
+    /// Kept bodies (by allocation) and their runtime strings. Holding the
+    /// `Arc` keeps its address from being reused while it names an entry.
+    static KEPT_TEXT: RefCell<VecDeque<(Arc<str>, JsValue)>> =
+        const { RefCell::new(VecDeque::new()) };
+}
+
+/// Runs `f` on `text` as a runtime string, made on its first use in this
+/// isolate: a config answer's body crosses from wasm once, not per request.
+fn with_kept_text<T>(text: &Arc<str>, f: impl FnOnce(&JsValue) -> T) -> T {
+    KEPT_TEXT.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let at = match kept.iter().position(|(k, _)| Arc::ptr_eq(k, text)) {
+            Some(at) => at,
+            None => {
+                if kept.len() == KEPT_TEXTS {
+                    kept.pop_front();
+                }
+                kept.push_back((text.clone(), JsValue::from_str(text)));
+                kept.len() - 1
+            }
+        };
+        f(&kept[at].1)
+    })
 }
 
 /// HEAD's answer from the one GET would give: its status and headers,

@@ -205,6 +205,44 @@ test("the embedded config answers exactly as the same document read from KV", as
   } finally { await k.close(); }
 });
 
+test("a line's static answers are the same bytes on every call, in any script, beside answers made per call", async () => {
+  // A config answer's body is made once and handed to the runtime as the
+  // same string on every later call (src/http.rs, kept bodies); a menu's
+  // numbers are made per call. Each must stay its own exact bytes, with
+  // the UTF-8 length, however the two interleave.
+  const cfg = structuredClone(DEFAULT);
+  const line = cfg.lines["+918047115777"];
+  line.greeting = { text: "नमस्ते! Thanks for calling — आपका स्वागत है." };
+  line.gather.gather_prompt.text = "ऑर्डर नंबर डालें, then press #.";
+  line.menu = { options: { "5": { numbers: ["+919700000005"] } } };
+  const k = await startWorker({ kv: { "config.json": JSON.stringify(cfg) } });
+  try {
+    const headers = { "accept-encoding": "identity" };
+    const expectBytes = async (r, ctype, want, what) => {
+      const got = Buffer.from(await r.arrayBuffer());
+      assert.equal(r.status, 200, what);
+      assert.equal(r.headers.get("content-type"), ctype, what);
+      assert.equal(r.headers.get("content-length"), String(Buffer.byteLength(want)), what);
+      assert.ok(got.equals(Buffer.from(want)), `${what}:\n got  ${got}\n want ${want}`);
+    };
+    const gather = JSON.stringify(JSON.parse((await (await w.call(`/exotel/gather?${Q}`)).text())));
+    const wantGather = JSON.stringify({ ...JSON.parse(gather), gather_prompt: { text: line.gather.gather_prompt.text } });
+    for (let i = 0; i < 3; i++) {
+      await expectBytes(await k.call(`/exotel/greeting?${Q}`, { headers }), "text/plain", line.greeting.text, `greeting #${i}`);
+      const menu = await k.call(`/exotel/connect?${Q}&digits=%225%22`, { headers });
+      assert.deepEqual(JSON.parse(await menu.text()).destination.numbers, ["+919700000005"], `menu connect #${i}`);
+      const g = await k.call(`/exotel/gather?${Q}`, { headers });
+      const text = Buffer.from(await g.clone().arrayBuffer()).toString("utf8");
+      assert.equal(JSON.stringify(JSON.parse(text)), wantGather, `gather #${i}`);
+      assert.equal(g.headers.get("content-length"), String(Buffer.byteLength(text)), `gather #${i}`);
+      const plain = await k.call(`/exotel/connect?${Q}`, { headers });
+      assert.deepEqual(JSON.parse(await plain.text()).destination.numbers, line.connect.destination.numbers, `line connect #${i}`);
+      const head = await k.call(`/exotel/greeting?${Q}`, { method: "HEAD", headers });
+      assert.equal(head.headers.get("content-length"), String(Buffer.byteLength(line.greeting.text)), `HEAD #${i}`);
+    }
+  } finally { await k.close(); }
+});
+
 test("a broken config in KV never takes the line down", async () => {
   const cfg = structuredClone(DEFAULT);
   cfg.lines["+918047115777"].connect.max_ringing_duration = 90;

@@ -1,6 +1,10 @@
 //! What the worker sends back, before it becomes a `worker::Response`: a
 //! status, one of the exact content types Exotel checks, and a body.
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// The only content types our callback answers use. Exotel compares them
@@ -31,7 +35,107 @@ pub struct Reply {
     /// Content type header.
     pub content_type: ContentType,
     /// Body; empty for HEAD after the headers are computed.
-    pub body: String,
+    pub body: Body,
+}
+
+/// A reply's body: text made for this reply, or a config answer's kept
+/// text ([`crate::answer::Static`]), shared instead of copied.
+///
+/// Why the difference shows: a kept body is the same bytes on every call,
+/// so the worker hands the runtime one string it made once (per isolate)
+/// instead of copying the bytes out of wasm memory per request
+/// (BENCHMARKS.md, "Issue 16"). It reads as `&str` everywhere else.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Made for this reply.
+    Made(String),
+    /// A config answer's, the same allocation on every call: its address
+    /// names it for as long as it is held.
+    Kept(Arc<str>),
+}
+
+impl Body {
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        match self {
+            Self::Made(s) => s,
+            Self::Kept(s) => s.as_ref().to_owned(),
+        }
+    }
+
+    /// The same text, kept: shared by every clone from now on.
+    pub fn kept(self) -> Self {
+        match self {
+            Self::Made(s) => Self::Kept(s.into()),
+            kept => kept,
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Self::Made(String::new())
+    }
+}
+
+impl Deref for Body {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Self::Made(s) => s,
+            Self::Kept(s) => s,
+        }
+    }
+}
+
+impl AsRef<str> for Body {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Self::Made(s)
+    }
+}
+
+impl From<&str> for Body {
+    fn from(s: &str) -> Self {
+        Self::Made(s.to_owned())
+    }
+}
+
+/// Equal when the text is, kept or not.
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+impl Eq for Body {}
+
+impl PartialEq<str> for Body {
+    fn eq(&self, other: &str) -> bool {
+        &**self == other
+    }
+}
+
+impl PartialEq<&str> for Body {
+    fn eq(&self, other: &&str) -> bool {
+        &**self == *other
+    }
+}
+
+impl PartialEq<String> for Body {
+    fn eq(&self, other: &String) -> bool {
+        **self == **other
+    }
 }
 
 impl Reply {
@@ -48,7 +152,7 @@ impl Reply {
         Self {
             status,
             content_type: ContentType::Json,
-            body,
+            body: Body::Made(body),
         }
     }
 
@@ -57,7 +161,7 @@ impl Reply {
         Self {
             status,
             content_type: ContentType::TextPlain,
-            body: body.into(),
+            body: Body::Made(body.into()),
         }
     }
 

@@ -70,9 +70,17 @@ impl<T> Static<T> {
 }
 
 impl<T: Answer> Static<T> {
-    /// The answer's reply: made once, then copied.
+    /// The answer's reply: made once; every call shares its body.
     pub fn reply(&self) -> Reply {
-        self.reply.get_or_init(|| self.value.reply()).clone()
+        self.reply
+            .get_or_init(|| {
+                let r = self.value.reply();
+                Reply {
+                    body: r.body.kept(),
+                    ..r
+                }
+            })
+            .clone()
     }
 }
 

@@ -404,7 +404,7 @@ fn cfg11() -> Config {
 
 fn dialwhom(c: &Config, query: &str, when: i64) -> (u16, String) {
     let r = Form::Text.reply(plan_dialwhom(c, Call::from(&q(query)), when).stateless());
-    (r.status, r.body)
+    (r.status, r.body.into_string())
 }
 
 #[test]
