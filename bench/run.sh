@@ -160,6 +160,17 @@ for c in 1 50 200; do
     done
   done
 done
+# One connection again, every request timed by loadgen (no correction):
+# wrk corrects for coordinated omission, which at one connection turns one
+# stall of the machine (tens of ms, hitting every worker alike) into
+# hundreds of samples, so its 1-connection p99 says which worker a stall
+# happened to hit (BENCHMARKS.md, "Issue 16").
+mkdir -p "$OUT/seq"
+for round in $(seq "$WRK_ROUNDS"); do
+  for name in "${ORDER[@]}"; do
+    "$LOADGEN" sequential --url "${URLS[$name]}" --secs "$WRK_SECS" --label "$name" > "$OUT/seq/$name-r$round.json"
+  done
+done
 kill "$WORKERD_PID"; wait "$WORKERD_PID" 2>/dev/null || true
 
 # --- 3. Cold start -------------------------------------------------------------

@@ -119,6 +119,37 @@ if (fs.existsSync(wrkDir)) {
   p();
 }
 
+// --- one connection, every request timed (loadgen sequential) ---
+const seqDir = path.join(dir, "seq");
+if (fs.existsSync(seqDir)) {
+  const runs = {};
+  for (const f of fs.readdirSync(seqDir)) {
+    const m = /^(.+)-r(\d+)\.json$/.exec(f);
+    if (m) (runs[m[1]] ??= []).push(JSON.parse(fs.readFileSync(path.join(seqDir, f), "utf8")));
+  }
+  const agg = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
+    p50: mean(rs.map((r) => r.p50_ms)), p99: mean(rs.map((r) => r.p99_ms)), p999: mean(rs.map((r) => r.p999_ms)),
+    max: Math.max(...rs.map((r) => r.max_ms)), over10: rs.reduce((a, r) => a + r.over_10ms, 0),
+    n: rs.reduce((a, r) => a + r.requests, 0), failed: rs.reduce((a, r) => a + r.failed, 0),
+  }]));
+  p("### Edge: one connection, every request timed (loadgen sequential)");
+  p();
+  p("The same workers, one keep-alive connection, each request timed from send to the end of its body, " +
+    "with no correction for coordinated omission (mean of the rounds; max and > 10 ms over all rounds). " +
+    "What one call's callbacks see, one after another.");
+  p();
+  p("| worker | requests | p50 ms | p99 ms | p99.9 ms | max ms | > 10 ms | p99 ÷ hello | p99.9 ÷ hello |");
+  p("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const hello = agg["hello-rs"];
+  for (const name of ["hello-rs", "js", "exoedge-connect", "exoedge-gather", "exoedge-greeting"]) {
+    const a = agg[name];
+    if (!a) continue;
+    const ratios = name.startsWith("exoedge") && hello ? `| ${f2(a.p99 / hello.p99)} | ${f2(a.p999 / hello.p999)}` : "| |";
+    p(`| ${name}${a.failed ? ` (${a.failed} failed!)` : ""} | ${int(a.n)} | ${f3(a.p50)} | ${f3(a.p99)} | ${f3(a.p999)} | ${f3(a.max)} | ${a.over10} ${ratios} |`);
+  }
+  p();
+}
+
 // --- Cold start ---
 const cold = read("coldstart.json");
 if (cold) {

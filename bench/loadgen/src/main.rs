@@ -53,6 +53,21 @@ enum Command {
     Run(RunArgs),
     /// Sink down for a while, then back: backlog and drain rate; one JSON line.
     Outage(OutageArgs),
+    /// One connection, one request after another, each timed: the latency
+    /// a caller's callbacks see, without wrk's correction (which, at one
+    /// connection, turns a single stall of the machine into hundreds of
+    /// samples); one JSON line.
+    Sequential {
+        /// The URL to GET (http only).
+        #[arg(long)]
+        url: String,
+        /// Seconds to send for.
+        #[arg(long, default_value_t = 4)]
+        secs: u64,
+        /// Label printed with the results.
+        #[arg(long, default_value = "run")]
+        label: String,
+    },
     /// Only the HTTP sink (answers 200 to everything) until killed.
     Sink {
         /// Address to listen on.
@@ -775,6 +790,57 @@ async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
     Ok(out)
 }
 
+/// [`Command::Sequential`]: GETs `url` on one keep-alive connection for
+/// `secs`, each request timed from send to the end of its body.
+async fn sequential(url: &str, secs: u64, label: &str) -> Result<serde_json::Value> {
+    let uri: hyper::Uri = url.parse().context("--url")?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| anyhow!("--url needs a host"))?
+        .clone();
+    let stream = tokio::net::TcpStream::connect(authority.as_str())
+        .await
+        .with_context(|| format!("connect {authority}"))?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    // Origin form (`/path?query`), as a browser or Exotel sends it.
+    let target = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let request = || {
+        http::Request::get(target.as_str())
+            .header(http::header::HOST, authority.as_str())
+            .body(http_body_util::Empty::<Bytes>::new())
+    };
+    let mut micros: Vec<u64> = Vec::new();
+    let (mut failed, start) = (0u64, Instant::now());
+    while start.elapsed() < Duration::from_secs(secs) {
+        // The previous response's end frees the connection a moment later.
+        sender.ready().await?;
+        let sent = Instant::now();
+        let response = sender.send_request(request()?).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        micros.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+        failed += u64::from(!ok);
+    }
+    micros.sort_unstable();
+    let ms = |q: f64| {
+        let i = ((micros.len() as f64 * q) as usize).min(micros.len().saturating_sub(1));
+        micros.get(i).map_or(0.0, |&us| us as f64 / 1000.0)
+    };
+    Ok(serde_json::json!({
+        "label": label,
+        "requests": micros.len(),
+        "failed": failed,
+        "per_s": round3(micros.len() as f64 / start.elapsed().as_secs_f64()).round(),
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "p999_ms": ms(0.999),
+        "max_ms": ms(1.0),
+        "over_10ms": micros.iter().filter(|&&us| us > 10_000).count(),
+    }))
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -784,6 +850,7 @@ fn main() -> Result<()> {
         let out = match cli.command {
             Command::Run(a) => run(a).await?,
             Command::Outage(a) => outage(a).await?,
+            Command::Sequential { url, secs, label } => sequential(&url, secs, &label).await?,
             Command::Sink { listen } => {
                 let (_tx, rx) = watch::channel(true);
                 sink(listen, None, rx).await?;
