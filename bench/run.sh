@@ -36,7 +36,7 @@ QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=0804
 if [ "$QUICK" = 1 ]; then
   WRK_SECS=2; WRK_ROUNDS=1; COLD_REPS=3; CRIT_TIME=1; GW_SECS=3; OUTAGE_DOWN=10; OUTAGE_DRAIN=60
 else
-  WRK_SECS=4; WRK_ROUNDS=2; COLD_REPS=7; CRIT_TIME=3; GW_SECS=10; OUTAGE_DOWN=60; OUTAGE_DRAIN=150
+  WRK_SECS=4; WRK_ROUNDS=4; COLD_REPS=7; CRIT_TIME=3; GW_SECS=10; OUTAGE_DOWN=60; OUTAGE_DRAIN=150
 fi
 
 PIDS=()
@@ -167,7 +167,8 @@ done
 # happened to hit (BENCHMARKS.md, "Issue 16").
 mkdir -p "$OUT/seq"
 for round in $(seq "$WRK_ROUNDS"); do
-  for name in "${ORDER[@]}"; do
+  if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${ORDER[@]}"); fi
+  for name in $seq_names; do
     "$LOADGEN" sequential --url "${URLS[$name]}" --secs "$WRK_SECS" --label "$name" > "$OUT/seq/$name-r$round.json"
   done
 done

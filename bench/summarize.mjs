@@ -22,6 +22,12 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
 const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 const int = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a");
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+// The middle of the rounds (the mean of the middle two for an even count):
+// one round that a stall of the machine hit moves it least.
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const verdict = (ok) => (ok ? "met" : "**not met**");
 
 const machine = Object.fromEntries(
@@ -86,7 +92,7 @@ if (fs.existsSync(wrkDir)) {
   }
   p("### Edge: workerd, wrk");
   p();
-  p("Figures are the mean over the rounds (each round runs every worker once, alternating order). " +
+  p("Figures are the median over the rounds (each round runs every worker once, alternating order). " +
     "Ratios: exoedge / hello-world Rust for latency (target ≤ 1.2), exoedge / JS for throughput (target ≥ 1.0).");
   p();
   p("| conns | worker | p50 ms | p99 ms | req/s | p50 ÷ hello | p99 ÷ hello | req/s ÷ JS | targets |");
@@ -95,7 +101,7 @@ if (fs.existsSync(wrkDir)) {
   for (const c of Object.keys(runs).sort((a, b) => a - b)) {
     const agg = {};
     for (const [name, rs] of Object.entries(runs[c])) {
-      agg[name] = { p50: mean(rs.map((r) => r.p50)), p99: mean(rs.map((r) => r.p99)), rps: mean(rs.map((r) => r.rps)), bad: rs.reduce((a, r) => a + r.non2xx, 0), errors: rs.map((r) => r.errors).filter(Boolean).join("; ") };
+      agg[name] = { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), rps: median(rs.map((r) => r.rps)), bad: rs.reduce((a, r) => a + r.non2xx, 0), errors: rs.map((r) => r.errors).filter(Boolean).join("; ") };
     }
     const hello = agg["hello-rs"], js = agg.js;
     for (const name of ["hello-rs", "js", "exoedge-connect", "exoedge-gather", "exoedge-greeting"]) {
@@ -128,14 +134,14 @@ if (fs.existsSync(seqDir)) {
     if (m) (runs[m[1]] ??= []).push(JSON.parse(fs.readFileSync(path.join(seqDir, f), "utf8")));
   }
   const agg = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
-    p50: mean(rs.map((r) => r.p50_ms)), p99: mean(rs.map((r) => r.p99_ms)), p999: mean(rs.map((r) => r.p999_ms)),
+    p50: median(rs.map((r) => r.p50_ms)), p99: median(rs.map((r) => r.p99_ms)), p999: median(rs.map((r) => r.p999_ms)),
     max: Math.max(...rs.map((r) => r.max_ms)), over10: rs.reduce((a, r) => a + r.over_10ms, 0),
     n: rs.reduce((a, r) => a + r.requests, 0), failed: rs.reduce((a, r) => a + r.failed, 0),
   }]));
   p("### Edge: one connection, every request timed (loadgen sequential)");
   p();
   p("The same workers, one keep-alive connection, each request timed from send to the end of its body, " +
-    "with no correction for coordinated omission (mean of the rounds; max and > 10 ms over all rounds). " +
+    "with no correction for coordinated omission (median of the rounds; max and > 10 ms over all rounds). " +
     "What one call's callbacks see, one after another.");
   p();
   p("| worker | requests | p50 ms | p99 ms | p99.9 ms | max ms | > 10 ms | p99 ÷ hello | p99.9 ÷ hello |");
