@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Which GC each stalled request falls in (BENCHMARKS.md, "Issue 16"): one
+# worker alone on a workerd started with V8's `--trace-gc`, timed request by
+# request on one connection (bench/gc-stalls.mjs).
+#
+#   bench/gc-stalls.sh build [secs]     # a build dir (index.js + index_bg.wasm)
+#   bench/gc-stalls.sh js [secs]        # the hand-written JS worker
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
+WHAT=${1:?usage: bench/gc-stalls.sh <build dir | js> [secs]} SECS=${2:-10}
+STAGE=$(mktemp -d)
+WORKERD_PID=""
+trap '[ -z "$WORKERD_PID" ] || kill "$WORKERD_PID" 2>/dev/null || true; rm -rf "$STAGE"' EXIT
+cp bench/workerd/kv.js "$STAGE/"
+PORT=$(free_port)
+if [ "$WHAT" = js ]; then
+  cp bench/js-worker/index.js bench/js-worker/connect.json "$STAGE/"
+  one_worker_capnp "$STAGE/c.capnp" "$PORT" '(name = "index.js", esModule = embed "index.js"), (name = "connect.json", json = embed "connect.json")' '' 'v8Flags = ["--trace-gc"],'
+else
+  cp "$WHAT/index.js" "$WHAT/index_bg.wasm" "$STAGE/"
+  one_worker_capnp "$STAGE/c.capnp" "$PORT" '(name = "index.js", esModule = embed "index.js"), (name = "index_bg.wasm", wasm = embed "index_bg.wasm")' "$(connect_bindings)" 'v8Flags = ["--trace-gc"],'
+fi
+# Unbuffered: V8 prints its GC lines with stdio, which a kill would lose.
+START=$(date +%s%3N)
+stdbuf -o0 -e0 node_modules/.bin/workerd serve "$STAGE/c.capnp" > "$STAGE/gc.log" 2>&1 &
+WORKERD_PID=$!
+URL="http://127.0.0.1:$PORT/t/bench-token-0123456789abcdef/exotel/connect?CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
+for _ in $(seq 100); do curl -sf -o /dev/null "$URL" && break; sleep 0.1; done
+node bench/gc-stalls.mjs "$URL" "$SECS" "$START" "$STAGE/gc.log"
