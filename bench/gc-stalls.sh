@@ -5,6 +5,7 @@
 #
 #   bench/gc-stalls.sh build [secs]     # a build dir (index.js + index_bg.wasm)
 #   bench/gc-stalls.sh js [secs]        # the hand-written JS worker
+#   bench/gc-stalls.sh minimal [secs]   # a worker that only answers new Response("ok")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/workerd/one-worker.sh
@@ -15,7 +16,11 @@ WORKERD_PID=""
 trap '[ -z "$WORKERD_PID" ] || kill "$WORKERD_PID" 2>/dev/null || true; rm -rf "$STAGE"' EXIT
 cp bench/workerd/kv.js "$STAGE/"
 PORT=$(free_port)
-if [ "$WHAT" = js ]; then
+if [ "$WHAT" = minimal ]; then
+  # The least a worker can do per request: what stays is the runtime's.
+  echo 'export default { fetch() { return new Response("ok"); } };' > "$STAGE/index.js"
+  one_worker_capnp "$STAGE/c.capnp" "$PORT" '(name = "index.js", esModule = embed "index.js")' '' 'v8Flags = ["--trace-gc"],'
+elif [ "$WHAT" = js ]; then
   cp bench/js-worker/index.js bench/js-worker/connect.json "$STAGE/"
   one_worker_capnp "$STAGE/c.capnp" "$PORT" '(name = "index.js", esModule = embed "index.js"), (name = "connect.json", json = embed "connect.json")' '' 'v8Flags = ["--trace-gc"],'
 else
