@@ -98,6 +98,14 @@ impl<T: Bake> Bake for Vec<T> {
     }
 }
 
+/// The parts of a checked type with two (`Zone`, `Window`).
+impl<A: Bake, B: Bake> Bake for (A, B) {
+    fn bake(&self) -> TokenStream {
+        let (a, b) = (self.0.bake(), self.1.bake());
+        quote!((#a, #b))
+    }
+}
+
 impl<T: Bake> Bake for Box<T> {
     fn bake(&self) -> TokenStream {
         let v = (**self).bake();
@@ -312,22 +320,8 @@ bake_via!(Numbers, handlers::destination::Numbers);
 bake_via!(AudioList, handlers::answer::greeting::AudioList);
 bake_via!(Template, handlers::config::template::Template);
 bake_via!(Day, handlers::config::hours::Day);
-
-impl Bake for Zone {
-    fn bake(&self) -> TokenStream {
-        let (name, fixed) = self.baked_parts();
-        let (name, fixed) = (name.bake(), fixed.bake());
-        quote!(handlers::config::hours::Zone::from_baked(#name, #fixed))
-    }
-}
-
-impl Bake for Window {
-    fn bake(&self) -> TokenStream {
-        let (start, end) = self.baked_parts();
-        let (start, end) = (start.bake(), end.bake());
-        quote!(handlers::config::hours::Window::from_baked(#start, #end))
-    }
-}
+bake_via!(Zone, handlers::config::hours::Zone);
+bake_via!(Window, handlers::config::hours::Window);
 
 #[cfg(test)]
 mod tests {

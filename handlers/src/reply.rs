@@ -100,18 +100,6 @@ impl fmt::Display for Body {
     }
 }
 
-impl From<String> for Body {
-    fn from(s: String) -> Self {
-        Self::Made(s)
-    }
-}
-
-impl From<&str> for Body {
-    fn from(s: &str) -> Self {
-        Self::Made(s.to_owned())
-    }
-}
-
 /// Equal when the text is, kept or not.
 impl PartialEq for Body {
     fn eq(&self, other: &Self) -> bool {

@@ -91,12 +91,6 @@ impl<T> std::ops::Deref for Static<T> {
     }
 }
 
-impl<T> From<T> for Static<T> {
-    fn from(value: T) -> Self {
-        Self::new(value)
-    }
-}
-
 /// A clone keeps the reply: both are the same immutable value.
 impl<T: Clone> Clone for Static<T> {
     fn clone(&self) -> Self {

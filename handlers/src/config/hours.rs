@@ -105,7 +105,7 @@ impl Zone {
     /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
-    pub fn from_baked(name: String, fixed: Option<i32>) -> Self {
+    pub fn from_baked((name, fixed): (String, Option<i32>)) -> Self {
         Self { name, fixed }
     }
 
@@ -240,7 +240,7 @@ impl Window {
     /// For the baked embedded config (handlers/src/bake.rs): a value that already
     /// passed `TryFrom`, written out as Rust by the build. Checks nothing.
     #[doc(hidden)]
-    pub fn from_baked(start: u16, end: u16) -> Self {
+    pub fn from_baked((start, end): (u16, u16)) -> Self {
         Self {
             start: Minute(start),
             end: Minute(end),

@@ -327,7 +327,7 @@ fn plan_with_rule<'a>(
 
 /// An answer made for one call (not the config's own): its reply is made
 /// when it is answered.
-fn made<'a>(a: ConnectAnswer) -> Cow<'a, Static<ConnectAnswer>> {
+fn made<'a, T: Clone>(a: T) -> Cow<'a, Static<T>> {
     Cow::Owned(Static::new(a))
 }
 
@@ -624,7 +624,7 @@ pub fn personal_greeting<'a>(
     personalize(cfg, call, now_ms)
         .and_then(|pz| pz.greeting.as_ref())
         .and_then(|t| t.render(vars))
-        .map(|text| Cow::Owned(Static::new(GreetingAnswer::Text(text))))
+        .map(|text| made(GreetingAnswer::Text(text)))
         .unwrap_or_else(|| Cow::Borrowed(greeting(cfg, call, now_ms)))
 }
 
@@ -640,13 +640,13 @@ pub fn personal_playback<'a>(
         .and_then(|pz| pz.playback.as_ref())
         .and_then(|t| t.render(vars))
     {
-        Some(text) => Cow::Owned(Static::new(PlaybackAnswer {
+        Some(text) => made(PlaybackAnswer {
             start_call_playback: Some(StartCallPlayback {
                 playback_to: PlaybackTo::Callee,
                 media: Media::Text(text),
             }),
             ..PlaybackAnswer::clone(base)
-        })),
+        }),
         None => Cow::Borrowed(base),
     }
 }
