@@ -22,7 +22,6 @@ source bench/workerd/one-worker.sh
 ROUNDS=${CPU_ROUNDS:-6} SECS=${CPU_SECS:-3} ROUTE=${CPU_ROUTE:-connect} CONNS=${CPU_CONNS:-1}
 [ $# -gt 0 ] || { echo "usage: bench/cpu.sh name=build-dir ..." >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
 STAGE=$(mktemp -d)
 WORKERD_PID=""
 trap '[ -z "$WORKERD_PID" ] || kill "$WORKERD_PID" 2>/dev/null || true; rm -rf "$STAGE"' EXIT
@@ -60,7 +59,7 @@ const kv :Workerd.Worker = ( modules = [ (name = "kv.js", esModule = embed "kv.j
 CAPNP
 node_modules/.bin/workerd serve "$STAGE/cpu.capnp" > "$STAGE/workerd.log" 2>&1 &
 WORKERD_PID=$!
-url() { echo "http://127.0.0.1:${PORT[$1]}/t/bench-token-0123456789abcdef/exotel/$ROUTE?$QUERY"; }
+url() { echo "http://127.0.0.1:${PORT[$1]}/t/$BENCH_TOKEN/exotel/$ROUTE?$BENCH_QUERY"; }
 for n in "${NAMES[@]}"; do
   for _ in $(seq 100); do curl -sf -o /dev/null "$(url "$n")" && break; sleep 0.1; done
   wrk -t1 -c10 -d1s "$(url "$n")" > /dev/null   # warm

@@ -25,8 +25,9 @@ COLD_REPS=${EDGE_COLD_REPS:-7}
 OUT=$ROOT/bench/results/edge-$(date -u +%Y%m%dT%H%M%SZ)
 STAGE=$OUT/stage
 mkdir -p "$OUT/wrk" "$STAGE"
-TOKEN=bench-token-0123456789abcdef
-QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
+TOKEN=$BENCH_TOKEN QUERY=$BENCH_QUERY
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
 # The hello-world Rust worker, built once with the same toolchain.
@@ -57,8 +58,6 @@ for pair in ${EXOEDGE_BEFORE:+before=$EXOEDGE_BEFORE} ${EXOEDGE_OTHERS:-}; do
 done
 NAMES+=(after)
 
-# shellcheck source=bench/workerd/one-worker.sh
-source bench/workerd/one-worker.sh
 exoedge_worker() { # $1 = dir
   local extra="" vars="EDGE_VARS_$1" kv
   IFS=, read -ra kv <<< "${!vars:-}"

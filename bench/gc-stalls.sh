@@ -31,6 +31,6 @@ fi
 START=$(date +%s%3N)
 stdbuf -o0 -e0 node_modules/.bin/workerd serve "$STAGE/c.capnp" > "$STAGE/gc.log" 2>&1 &
 WORKERD_PID=$!
-URL="http://127.0.0.1:$PORT/t/bench-token-0123456789abcdef/exotel/connect?CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
+URL="http://127.0.0.1:$PORT/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
 for _ in $(seq 100); do curl -sf -o /dev/null "$URL" && break; sleep 0.1; done
 node bench/gc-stalls.mjs "$URL" "$SECS" "$START" "$STAGE/gc.log"

@@ -30,8 +30,9 @@ QUICK=${BENCH_QUICK:-0}
 OUT=$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT/wrk"
 export CARGO_TARGET_DIR_NATIVE=${CARGO_TARGET_DIR_NATIVE:-$ROOT/target/bench}
-TOKEN=bench-token-0123456789abcdef
-QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
+# shellcheck source=bench/workerd/one-worker.sh
+source bench/workerd/one-worker.sh
+TOKEN=$BENCH_TOKEN QUERY=$BENCH_QUERY
 
 if [ "$QUICK" = 1 ]; then
   WRK_SECS=2; WRK_ROUNDS=1; COLD_REPS=3; CRIT_TIME=1; GW_SECS=3; OUTAGE_DOWN=10; OUTAGE_DRAIN=60

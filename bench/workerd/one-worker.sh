@@ -1,7 +1,13 @@
-# Sourced by the cold-start scripts (bench/cold-parts.sh, cold-compare.sh,
-# cold-perf.sh) and bench/edge.sh: a free port, and a workerd config that
-# serves one worker beside the in-memory KV service (bench/workerd/kv.js,
-# which the config's directory must hold), as every cold start is measured.
+# Sourced by the benchmark scripts (bench/run.sh, edge.sh, cpu.sh,
+# gc-stalls.sh, the cold-start scripts): the token and the Exotel query the
+# warm runs send, a free port, and a workerd config that serves one worker
+# beside the in-memory KV service (bench/workerd/kv.js, which the config's
+# directory must hold), as every cold start is measured.
+
+# The callback token the benchmarked workers accept (EXOEDGE_TOKENS), and a
+# realistic Exotel Connect query, the same in every warm run.
+BENCH_TOKEN=bench-token-0123456789abcdef
+BENCH_QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
 
 # A TCP port nothing listens on now.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
@@ -10,7 +16,7 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 # says why the backend's are left out); $1: more binding entries.
 connect_bindings() {
   echo "bindings = [ (name = \"CONFIG\", kvNamespace = \"kv\"), (name = \"STATE\", kvNamespace = \"kv\"),
-    (name = \"EXOEDGE_TOKENS\", text = \"bench-token-0123456789abcdef\"), (name = \"KV_BUDGET_MS\", text = \"150\"), ${1:-} ],"
+    (name = \"EXOEDGE_TOKENS\", text = \"$BENCH_TOKEN\"), (name = \"KV_BUDGET_MS\", text = \"150\"), ${1:-} ],"
 }
 
 # one_worker_capnp <file> <port> <modules> [worker fields] [config fields] [probe port] [KV fields]:
