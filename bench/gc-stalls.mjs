@@ -26,6 +26,14 @@ agent.destroy();
 const sorted = times.map(([ms]) => ms).sort((a, b) => a - b);
 const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(3);
 console.log(`requests ${times.length}: p50 ${q(0.5)} ms, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`);
+// How the worst stall grows with the isolate's history: V8 grows the young
+// generation while most of it survives scavenges, so each one copies more.
+const windows = [];
+for (const [ms, at] of times) {
+  const w = Math.floor((at - times[0][1]) / 10_000);
+  windows[w] = Math.max(windows[w] ?? 0, ms);
+}
+console.log(`max per 10 s: ${windows.map((ms) => ms.toFixed(1)).join(", ")} ms`);
 
 const gcs = fs.readFileSync(gcLog, "utf8").split("\n").flatMap((l) => {
   const m = /\s(\d+) ms: (\S+) .*?, ([\d.]+) \/ [\d.]+ ms/.exec(l);

@@ -7,9 +7,10 @@
 # Builds what it needs (the worker, the hello-world Rust worker, proto-gateway
 # and the load generator in release, the criterion benches), then runs:
 #   1. size of the worker's wasm (raw and gzip) next to the hello-world's;
-#   2. wrk against exoedge's /exotel/connect, /gather, /greeting, the
-#      hello-world Rust worker and the hand-written JS worker, all served by
-#      one workerd, at 1, 50 and 200 connections, two rounds in opposite order;
+#   2. wrk against exoedge's /exotel/connect, /gather, /greeting (each route
+#      on an isolate of its own, as each other worker is), the hello-world
+#      Rust worker and the hand-written JS worker, all served by one workerd,
+#      at 1, 50 and 200 connections, four rounds in alternating order;
 #   3. cold start of a fresh workerd, exoedge vs hello-world, and the first
 #      request alone once workerd is up (bench/coldstart.mjs);
 #   4. criterion: parse + decide + serialise per callback (handlers/benches);

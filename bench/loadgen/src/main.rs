@@ -67,6 +67,16 @@ enum Command {
         /// Label printed with the results.
         #[arg(long, default_value = "run")]
         label: String,
+        /// Keep-alive connections, each sending one request after another
+        /// (wrk's -c, without its 2 s cut-off: a request that takes longer
+        /// is timed all the same, and named in `slowest`).
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+        /// Open every connection and send one untimed request on each
+        /// before the timed requests start (wrk opens its connections
+        /// under load, and times their first requests).
+        #[arg(long)]
+        open_first: bool,
     },
     /// Only the HTTP sink (answers 200 to everything) until killed.
     Sink {
@@ -790,10 +800,93 @@ async fn outage(args: OutageArgs) -> Result<serde_json::Value> {
     Ok(out)
 }
 
-/// [`Command::Sequential`]: GETs `url` on one keep-alive connection for
-/// `secs`, each request timed from send to the end of its body.
-async fn sequential(url: &str, secs: u64, label: &str) -> Result<serde_json::Value> {
+/// One request of [`sequential`].
+struct Timed {
+    /// When it was sent, after the clock started.
+    at: Duration,
+    /// Send to the end of the body.
+    took: Duration,
+    connection: usize,
+    /// The first request on its connection: wrk times the request it
+    /// sends on a connection it has just opened, under load.
+    first: bool,
+    ok: bool,
+}
+
+/// [`Command::Sequential`]: GETs `url` on `connections` keep-alive
+/// connections for `secs`, one request after another on each, every request
+/// timed from send to the end of its body.
+async fn sequential(
+    url: &str,
+    secs: u64,
+    label: &str,
+    connections: usize,
+    open_first: bool,
+) -> Result<serde_json::Value> {
     let uri: hyper::Uri = url.parse().context("--url")?;
+    // With `open_first`, every connection is open and has been answered
+    // once by the time the clock starts.
+    let start = Instant::now() + Duration::from_millis(if open_first { 1000 } else { 0 });
+    let deadline = start + Duration::from_secs(secs);
+    let mut tasks = Vec::with_capacity(connections);
+    for connection in 0..connections.max(1) {
+        let uri = uri.clone();
+        tasks.push(tokio::spawn(async move {
+            one_connection(&uri, start, deadline, connection, open_first).await
+        }));
+    }
+    let mut timed: Vec<Timed> = Vec::new();
+    for task in tasks {
+        timed.extend(task.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut micros: Vec<u128> = timed.iter().map(|t| t.took.as_micros()).collect();
+    micros.sort_unstable();
+    let ms = |q: f64| {
+        let i = ((micros.len() as f64 * q) as usize).min(micros.len().saturating_sub(1));
+        micros.get(i).map_or(0.0, |&us| us as f64 / 1000.0)
+    };
+    let over_2s = |t: &&Timed| t.took > Duration::from_secs(2);
+    timed.sort_unstable_by_key(|t| std::cmp::Reverse(t.took));
+    let slowest: Vec<_> = timed
+        .iter()
+        .take(10)
+        .map(|t| {
+            serde_json::json!({
+                "at_ms": t.at.as_millis(),
+                "ms": round3(t.took.as_secs_f64() * 1000.0),
+                "connection": t.connection,
+                "first_on_connection": t.first,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "label": label,
+        "connections": connections,
+        "requests": micros.len(),
+        "failed": timed.iter().filter(|t| !t.ok).count(),
+        "per_s": round3(micros.len() as f64 / elapsed).round(),
+        "p50_ms": ms(0.5),
+        "p99_ms": ms(0.99),
+        "p999_ms": ms(0.999),
+        "max_ms": ms(1.0),
+        "over_10ms": micros.iter().filter(|&&us| us > 10_000).count(),
+        // What wrk would count as timeouts.
+        "over_2s": timed.iter().filter(over_2s).count(),
+        "over_2s_first_on_connection": timed.iter().filter(over_2s).filter(|t| t.first).count(),
+        "slowest": slowest,
+    }))
+}
+
+/// One connection of [`sequential`]: requests until `deadline`; the one in
+/// flight then is still waited for and timed.
+async fn one_connection(
+    uri: &hyper::Uri,
+    start: Instant,
+    deadline: Instant,
+    connection: usize,
+    open_first: bool,
+) -> Result<Vec<Timed>> {
     let authority = uri
         .authority()
         .ok_or_else(|| anyhow!("--url needs a host"))?
@@ -811,34 +904,28 @@ async fn sequential(url: &str, secs: u64, label: &str) -> Result<serde_json::Val
             .header(http::header::HOST, authority.as_str())
             .body(http_body_util::Empty::<Bytes>::new())
     };
-    let mut micros: Vec<u64> = Vec::new();
-    let (mut failed, start) = (0u64, Instant::now());
-    while start.elapsed() < Duration::from_secs(secs) {
+    if open_first {
+        let response = sender.send_request(request()?).await?;
+        response.into_body().collect().await?;
+        tokio::time::sleep_until(start.into()).await;
+    }
+    let mut timed = Vec::new();
+    while Instant::now() < deadline {
         // The previous response's end frees the connection a moment later.
         sender.ready().await?;
         let sent = Instant::now();
         let response = sender.send_request(request()?).await?;
         let ok = response.status().is_success();
         response.into_body().collect().await?;
-        micros.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-        failed += u64::from(!ok);
+        timed.push(Timed {
+            at: sent.saturating_duration_since(start),
+            took: sent.elapsed(),
+            connection,
+            first: timed.is_empty() && !open_first,
+            ok,
+        });
     }
-    micros.sort_unstable();
-    let ms = |q: f64| {
-        let i = ((micros.len() as f64 * q) as usize).min(micros.len().saturating_sub(1));
-        micros.get(i).map_or(0.0, |&us| us as f64 / 1000.0)
-    };
-    Ok(serde_json::json!({
-        "label": label,
-        "requests": micros.len(),
-        "failed": failed,
-        "per_s": round3(micros.len() as f64 / start.elapsed().as_secs_f64()).round(),
-        "p50_ms": ms(0.5),
-        "p99_ms": ms(0.99),
-        "p999_ms": ms(0.999),
-        "max_ms": ms(1.0),
-        "over_10ms": micros.iter().filter(|&&us| us > 10_000).count(),
-    }))
+    Ok(timed)
 }
 
 fn main() -> Result<()> {
@@ -850,7 +937,13 @@ fn main() -> Result<()> {
         let out = match cli.command {
             Command::Run(a) => run(a).await?,
             Command::Outage(a) => outage(a).await?,
-            Command::Sequential { url, secs, label } => sequential(&url, secs, &label).await?,
+            Command::Sequential {
+                url,
+                secs,
+                label,
+                connections,
+                open_first,
+            } => sequential(&url, secs, &label, connections, open_first).await?,
             Command::Sink { listen } => {
                 let (_tx, rx) = watch::channel(true);
                 sink(listen, None, rx).await?;
