@@ -32,23 +32,15 @@ mkdir -p "$OUT"
 node_modules/.bin/workerd serve bench/workerd/bench.capnp > "$OUT/workerd.log" 2>&1 &
 WORKERD_PID=$!
 trap 'kill "$WORKERD_PID" 2>/dev/null || true' EXIT
-declare -A URLS=(
-  [exoedge-connect]="http://127.0.0.1:18701/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
-  [exoedge-gather]="http://127.0.0.1:18704/t/$BENCH_TOKEN/exotel/gather?$BENCH_QUERY"
-  [exoedge-greeting]="http://127.0.0.1:18705/t/$BENCH_TOKEN/exotel/greeting?$BENCH_QUERY"
-  [hello-rs]="http://127.0.0.1:18702/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
-  [js]="http://127.0.0.1:18703/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
-)
-ORDER=(hello-rs js exoedge-connect exoedge-gather exoedge-greeting)
-for name in "${ORDER[@]}"; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "${URLS[$name]}" && break; sleep 0.1; done
-  wrk -t1 -c10 -d1s "${URLS[$name]}" > /dev/null   # warm every isolate
+for name in "${BENCH_ORDER[@]}"; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "${BENCH_URLS[$name]}" && break; sleep 0.1; done
+  wrk -t1 -c10 -d1s "${BENCH_URLS[$name]}" > /dev/null   # warm every isolate
 done
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 0 ]; then mode=B; flags=(--open-first); else mode=A; flags=(); fi
-  for name in "${ORDER[@]}"; do
+  for name in "${BENCH_ORDER[@]}"; do
     "$LOADGEN" sequential --connections 50 --secs 4 "${flags[@]}" --label "$mode $name $round" \
-      --url "${URLS[$name]}" >> "$OUT/rounds.jsonl"
+      --url "${BENCH_URLS[$name]}" >> "$OUT/rounds.jsonl"
   done
 done
 node -e '

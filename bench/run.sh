@@ -143,21 +143,13 @@ curl -sf "http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY" > "$OUT/connect
 if ! cmp -s "$OUT/connect-exoedge.json" bench/js-worker/connect.json; then
   echo "WARNING: exoedge's Connect answer differs from bench/js-worker/connect.json (update it)" | tee -a "$OUT/machine.txt" >&2
 fi
-declare -A URLS=(
-  [exoedge-connect]="http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY"
-  [exoedge-gather]="http://127.0.0.1:18704/t/$TOKEN/exotel/gather?$QUERY"
-  [exoedge-greeting]="http://127.0.0.1:18705/t/$TOKEN/exotel/greeting?$QUERY"
-  [hello-rs]="http://127.0.0.1:18702/t/$TOKEN/exotel/connect?$QUERY"
-  [js]="http://127.0.0.1:18703/t/$TOKEN/exotel/connect?$QUERY"
-)
-ORDER=(hello-rs js exoedge-connect exoedge-gather exoedge-greeting)
-for name in "${ORDER[@]}"; do wrk -t1 -c10 -d1s "${URLS[$name]}" > /dev/null; done   # warm every isolate
+for name in "${BENCH_ORDER[@]}"; do wrk -t1 -c10 -d1s "${BENCH_URLS[$name]}" > /dev/null; done   # warm every isolate
 for c in 1 50 200; do
   threads=$(( c < 2 ? 1 : 2 ))
   for round in $(seq "$WRK_ROUNDS"); do
-    if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${ORDER[@]}"); fi
+    if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${BENCH_ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${BENCH_ORDER[@]}"); fi
     for name in $seq_names; do
-      wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency "${URLS[$name]}" > "$OUT/wrk/c$c-$name-r$round.txt" 2>&1
+      wrk -t"$threads" -c"$c" -d"${WRK_SECS}s" --latency "${BENCH_URLS[$name]}" > "$OUT/wrk/c$c-$name-r$round.txt" 2>&1
       printf '%s c=%s r=%s: %s\n' "$name" "$c" "$round" "$(grep Requests/sec "$OUT/wrk/c$c-$name-r$round.txt")" >&2
     done
   done
@@ -169,9 +161,9 @@ done
 # happened to hit (BENCHMARKS.md, "Issue 16").
 mkdir -p "$OUT/seq"
 for round in $(seq "$WRK_ROUNDS"); do
-  if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${ORDER[@]}"); fi
+  if [ $((round % 2)) = 0 ]; then seq_names=$(printf '%s\n' "${BENCH_ORDER[@]}" | tac); else seq_names=$(printf '%s\n' "${BENCH_ORDER[@]}"); fi
   for name in $seq_names; do
-    "$LOADGEN" sequential --url "${URLS[$name]}" --secs "$WRK_SECS" --label "$name" > "$OUT/seq/$name-r$round.json"
+    "$LOADGEN" sequential --url "${BENCH_URLS[$name]}" --secs "$WRK_SECS" --label "$name" > "$OUT/seq/$name-r$round.json"
   done
 done
 kill "$WORKERD_PID"; wait "$WORKERD_PID" 2>/dev/null || true

@@ -9,6 +9,18 @@
 BENCH_TOKEN=bench-token-0123456789abcdef
 BENCH_QUERY="CallSid=b6cf2a0e7c4d4e51a2f0c3d9e8f7a6b5&CallFrom=09876543210&CallTo=08047115777&Direction=incoming&Created=Wed%2C+13+May+2026+11%3A00%3A00&CurrentTime=2026-05-13+11%3A00%3A05&flow_id=4242"
 
+# The five isolates bench/workerd/bench.capnp serves (bench/run.sh and
+# new-connections.sh measure them), and the order of a round.
+declare -gA BENCH_URLS=(
+  [exoedge-connect]="http://127.0.0.1:18701/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
+  [exoedge-gather]="http://127.0.0.1:18704/t/$BENCH_TOKEN/exotel/gather?$BENCH_QUERY"
+  [exoedge-greeting]="http://127.0.0.1:18705/t/$BENCH_TOKEN/exotel/greeting?$BENCH_QUERY"
+  [hello-rs]="http://127.0.0.1:18702/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
+  [js]="http://127.0.0.1:18703/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
+)
+# shellcheck disable=SC2034 # read by the scripts that source this file
+BENCH_ORDER=(hello-rs js exoedge-connect exoedge-gather exoedge-greeting)
+
 # A TCP port nothing listens on now.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
