@@ -108,21 +108,9 @@ impl PartialEq for Body {
 }
 impl Eq for Body {}
 
-impl PartialEq<str> for Body {
-    fn eq(&self, other: &str) -> bool {
-        &**self == other
-    }
-}
-
 impl PartialEq<&str> for Body {
     fn eq(&self, other: &&str) -> bool {
         &**self == *other
-    }
-}
-
-impl PartialEq<String> for Body {
-    fn eq(&self, other: &String) -> bool {
-        **self == **other
     }
 }
 
