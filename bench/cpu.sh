@@ -61,7 +61,7 @@ node_modules/.bin/workerd serve "$STAGE/cpu.capnp" > "$STAGE/workerd.log" 2>&1 &
 WORKERD_PID=$!
 url() { echo "http://127.0.0.1:${PORT[$1]}/t/$BENCH_TOKEN/exotel/$ROUTE?$BENCH_QUERY"; }
 for n in "${NAMES[@]}"; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "$(url "$n")" && break; sleep 0.1; done
+  wait_answers "$(url "$n")"
   wrk -t1 -c10 -d1s "$(url "$n")" > /dev/null   # warm
 done
 # utime + stime of workerd, in clock ticks.

@@ -166,7 +166,7 @@ for n in "${NAMES[@]}"; do
   done
 done
 for name in "${ORDER[@]}"; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "${URLS[$name]}" && break; sleep 0.1; done
+  wait_answers "${URLS[$name]}"
   curl -sf "${URLS[$name]}" > "$OUT/answer-$name.txt"
 done
 for n in "${NAMES[@]}"; do

@@ -32,7 +32,7 @@ START=$(date +%s%3N)
 stdbuf -o0 -e0 node_modules/.bin/workerd serve "$STAGE/c.capnp" > "$STAGE/gc.log" 2>&1 &
 WORKERD_PID=$!
 URL="http://127.0.0.1:$PORT/t/$BENCH_TOKEN/exotel/connect?$BENCH_QUERY"
-for _ in $(seq 100); do curl -sf -o /dev/null "$URL" && break; sleep 0.1; done
+wait_answers "$URL"
 node bench/gc-stalls.mjs "$URL" "$SECS" "$START" "$STAGE/gc.log"
 # GC_LOG=path keeps V8's trace for a closer look (heap sizes over time).
 [ -z "${GC_LOG:-}" ] || cp "$STAGE/gc.log" "$GC_LOG"

@@ -21,19 +21,14 @@ export CARGO_TARGET_DIR_NATIVE=${CARGO_TARGET_DIR_NATIVE:-$PWD/target/bench}
 if grep -q '^\[profile.gateway\]' Cargo.toml; then PROFILE=gateway; else PROFILE=release; fi
 CARGO_TARGET_DIR=$CARGO_TARGET_DIR_NATIVE cargo build -q --profile "$PROFILE" -p loadgen
 LOADGEN=$CARGO_TARGET_DIR_NATIVE/$PROFILE/loadgen
-for port in 18701 18702 18703 18704 18705; do
-  if ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then
-    echo "port $port is in use (a leftover workerd?); stop it first" >&2
-    exit 1
-  fi
-done
+ports_free 18701 18702 18703 18704 18705
 OUT=bench/results/newconn-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 node_modules/.bin/workerd serve bench/workerd/bench.capnp > "$OUT/workerd.log" 2>&1 &
 WORKERD_PID=$!
 trap 'kill "$WORKERD_PID" 2>/dev/null || true' EXIT
 for name in "${BENCH_ORDER[@]}"; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "${BENCH_URLS[$name]}" && break; sleep 0.1; done
+  wait_answers "${BENCH_URLS[$name]}"
   wrk -t1 -c10 -d1s "${BENCH_URLS[$name]}" > /dev/null   # warm every isolate
 done
 for round in $(seq "$ROUNDS"); do

@@ -53,12 +53,7 @@ log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 # Every port the suite listens on must be free: a leftover server would be
 # measured instead of this build.
-for port in 18701 18702 18703 18704 18705 18711 50161 19464 18800; do
-  if ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then
-    echo "port $port is in use (a leftover workerd or gateway?); stop it first" >&2
-    exit 1
-  fi
-done
+ports_free 18701 18702 18703 18704 18705 18711 50161 19464 18800
 
 # --- Machine and load, recorded with the results ----------------------------
 {
@@ -136,9 +131,7 @@ log "edge: one workerd serving exoedge, hello-rs and the JS worker"
 node_modules/.bin/workerd serve bench/workerd/bench.capnp > "$OUT/workerd.log" 2>&1 &
 PIDS+=($!)
 WORKERD_PID=$!
-for port in 18701 18702 18703 18704 18705; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/t/$TOKEN/exotel/connect?$QUERY" && break; sleep 0.1; done
-done
+for name in "${BENCH_ORDER[@]}"; do wait_answers "${BENCH_URLS[$name]}"; done
 curl -sf "http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY" > "$OUT/connect-exoedge.json"
 if ! cmp -s "$OUT/connect-exoedge.json" bench/js-worker/connect.json; then
   echo "WARNING: exoedge's Connect answer differs from bench/js-worker/connect.json (update it)" | tee -a "$OUT/machine.txt" >&2

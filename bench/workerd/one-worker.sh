@@ -1,6 +1,7 @@
 # Sourced by the benchmark scripts (bench/run.sh, edge.sh, cpu.sh,
-# gc-stalls.sh, the cold-start scripts): the token and the Exotel query the
-# warm runs send, a free port, and a workerd config that serves one worker
+# gc-stalls.sh, new-connections.sh, the cold-start scripts): the token and
+# the Exotel query the warm runs send, the five benchmarked URLs, waiting
+# for a URL to answer, free ports, and a workerd config that serves one worker
 # beside the in-memory KV service (bench/workerd/kv.js, which the config's
 # directory must hold), as every cold start is measured.
 
@@ -20,6 +21,21 @@ declare -gA BENCH_URLS=(
 )
 # shellcheck disable=SC2034 # read by the scripts that source this file
 BENCH_ORDER=(hello-rs js exoedge-connect exoedge-gather exoedge-greeting)
+
+# wait_answers <url>: until <url> answers 2xx (a workerd just started), at
+# most 10 s; the step after it finds out if it never did.
+wait_answers() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; return 0; }
+
+# ports_free <port>...: exits if any has a listener, which would be
+# measured instead of the build (a leftover workerd or gateway).
+ports_free() {
+  for port in "$@"; do
+    if ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then
+      echo "port $port is in use (a leftover workerd or gateway?); stop it first" >&2
+      exit 1
+    fi
+  done
+}
 
 # A TCP port nothing listens on now.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
