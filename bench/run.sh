@@ -33,7 +33,6 @@ mkdir -p "$OUT/wrk"
 export CARGO_TARGET_DIR_NATIVE=${CARGO_TARGET_DIR_NATIVE:-$ROOT/target/bench}
 # shellcheck source=bench/workerd/one-worker.sh
 source bench/workerd/one-worker.sh
-TOKEN=$BENCH_TOKEN QUERY=$BENCH_QUERY
 
 if [ "$QUICK" = 1 ]; then
   WRK_SECS=2; WRK_ROUNDS=1; COLD_REPS=3; CRIT_TIME=1; GW_SECS=3; OUTAGE_DOWN=10; OUTAGE_DRAIN=60
@@ -132,7 +131,7 @@ node_modules/.bin/workerd serve bench/workerd/bench.capnp > "$OUT/workerd.log" 2
 PIDS+=($!)
 WORKERD_PID=$!
 for name in "${BENCH_ORDER[@]}"; do wait_answers "${BENCH_URLS[$name]}"; done
-curl -sf "http://127.0.0.1:18701/t/$TOKEN/exotel/connect?$QUERY" > "$OUT/connect-exoedge.json"
+curl -sf "${BENCH_URLS[exoedge-connect]}" > "$OUT/connect-exoedge.json"
 if ! cmp -s "$OUT/connect-exoedge.json" bench/js-worker/connect.json; then
   echo "WARNING: exoedge's Connect answer differs from bench/js-worker/connect.json (update it)" | tee -a "$OUT/machine.txt" >&2
 fi
